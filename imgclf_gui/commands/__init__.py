@@ -1,0 +1,1 @@
+"""One module per ``imgclf`` sub-command; see :mod:`imgclf_gui.cli`."""

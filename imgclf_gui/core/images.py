@@ -1,0 +1,344 @@
+"""Decode any image file safely into an RGB array, or say in plain words why not.
+
+Every way a file can be bad (missing, empty, unreadable, not an image, truncated, a decompression
+bomb, an exotic colour mode) ends in :class:`ImageError`; nothing else escapes for a bad file, and
+Pillow never prints a warning. Large JPEGs decode at reduced size (Pillow's draft mode, i.e. libjpeg
+DCT scaling) when the caller says how big the result needs to be: the network sees 224x224 anyway,
+and a 12-megapixel photo then decodes several times faster.
+"""
+from __future__ import annotations
+
+import io
+import os
+import threading
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, TypeVar
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+CROP_POLICIES = ("squash", "center")
+
+_EXIF_ORIENTATION = 0x0112
+_TRANSPOSE_FOR_ORIENTATION = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_SUPPORTED_FORMATS = "JPEG, PNG, BMP, GIF, TIFF or WebP"
+
+# Python 3.11's warning filters are process-wide, so two threads each inside catch_warnings() could
+# restore each other's filters. The header-parsing steps (where Pillow warns) are cheap, so they run
+# one thread at a time under this lock; the expensive pixel decoding runs outside it, in parallel.
+_WARNINGS_LOCK = threading.Lock()
+
+_T = TypeVar("_T")
+
+
+class ImageError(Exception):
+    """A file that cannot be used as an image, with a reason a user understands."""
+
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = Path(path)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What can be known about an image from its header, without decoding the pixels."""
+
+    width: int  #: after EXIF orientation, i.e. as a person sees the picture
+    height: int
+    format: str  #: Pillow's format name: "JPEG", "PNG", ...
+    mode: str  #: Pillow's mode as stored in the file: "RGB", "L", "I;16", ...
+
+
+def load_rgb(path: str | os.PathLike[str], *, max_side: int | None = None) -> np.ndarray:
+    """Decode ``path`` into a uint8 (H, W, 3) RGB array, upright according to its EXIF orientation.
+
+    With ``max_side``, a JPEG larger than needed is decoded at 1/2, 1/4 or 1/8 scale, but never so small
+    that either side drops below ``max_side`` (other formats decode at full size). Transparent
+    pixels are composited on white; 16-bit and float images are scaled to 0..255.
+    Raises :class:`ImageError` for any file that cannot be decoded.
+    """
+    return _decode(path, None, max_side, np.asarray)
+
+
+def load_for_network(path: str | os.PathLike[str], size: int, crop: str = "squash") -> np.ndarray:
+    """Decode ``path`` straight to a uint8 (size, size, 3) network input (see :func:`to_network_input`)."""
+    _check_crop(crop)
+    return _decode(path, None, size, lambda image: np.asarray(_fit(image, size, crop)))
+
+
+def load_rgb_from_bytes(data: bytes, path: str | os.PathLike[str], *, max_side: int | None = None) -> np.ndarray:
+    """:func:`load_rgb` for a file already read into memory; ``path`` only names it in errors.
+
+    The feature pipeline reads each file once, hashes those bytes and decodes the same bytes.
+    """
+    return _decode(path, data, max_side, np.asarray)
+
+
+def to_network_input(rgb: np.ndarray, size: int, crop: str = "squash") -> np.ndarray:
+    """Resize an RGB uint8 array to (size, size, 3) with Pillow BILINEAR.
+
+    ``crop="squash"`` resizes the whole picture (aspect ratio not kept, nothing lost);
+    ``crop="center"`` keeps the centred square of the shorter side.
+    """
+    _check_crop(crop)
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError(f"expected a uint8 (H, W, 3) array, got {rgb.dtype} {rgb.shape}")
+    return np.asarray(_fit(Image.fromarray(rgb, "RGB"), size, crop))
+
+
+def image_info(path: str | os.PathLike[str]) -> ImageInfo:
+    """Size (as displayed), format and mode of an image, reading only its header. Raises :class:`ImageError`."""
+    path = Path(path)
+    with _open_checked(path, None) as image:
+        orientation = _orientation(image, allow_load=False)
+        width, height = image.size
+        if orientation in (5, 6, 7, 8):
+            width, height = height, width
+        return ImageInfo(width, height, str(image.format), image.mode)
+
+
+# --------------------------------------------------------------------------------------------------
+# Internals
+
+
+def _check_crop(crop: str) -> None:
+    if crop not in CROP_POLICIES:
+        raise ValueError(f"crop must be one of {CROP_POLICIES}, not {crop!r}")
+
+
+def _fit(image: Image.Image, size: int, crop: str) -> Image.Image:
+    width, height = image.size
+    if crop == "center":
+        side = min(width, height)
+        left, top = (width - side) / 2, (height - side) / 2
+        # resize(box=...) crops and scales in one pass, without an intermediate copy.
+        box = (left, top, left + side, top + side)
+    else:
+        box = (0, 0, width, height)
+    if (width, height) == (size, size) and crop == "squash":
+        return image
+    return image.resize((size, size), Image.Resampling.BILINEAR, box=box)
+
+
+def _decode(
+    path: str | os.PathLike[str],
+    data: bytes | None,
+    max_side: int | None,
+    finish: Callable[[Image.Image], _T],
+) -> _T:
+    # ``finish`` runs while the file is still open: a closed Pillow image can no longer be read.
+    path = Path(path)
+    try:
+        with _open_checked(path, data) as image:
+            if max_side is not None and image.format in ("JPEG", "MPO"):
+                with _quiet():
+                    image.draft("RGB", (max_side, max_side))
+            _check_pixel_count(path, image.size)
+            image.load()
+            orientation = _orientation(image, allow_load=True)
+            rgb = _to_rgb(path, image)
+            method = _TRANSPOSE_FOR_ORIENTATION.get(orientation)
+            if method is not None:
+                rgb = rgb.transpose(method)
+            return finish(rgb)
+    except ImageError:
+        raise
+    except MemoryError:
+        raise ImageError(path, "there is not enough memory to decode this image") from None
+    except Exception as exc:  # a bad file must never take the caller down
+        raise ImageError(path, _describe_decode_error(exc)) from None
+
+
+class _open_checked:
+    """``with _open_checked(path, data) as image``: Image.open with every open-time failure explained."""
+
+    def __init__(self, path: Path, data: bytes | None) -> None:
+        self._path = path
+        self._data = data
+        self._image: Image.Image | None = None
+
+    def __enter__(self) -> Image.Image:
+        path = self._path
+        if self._data is None:
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:
+                raise ImageError(path, "the file no longer exists (moved or deleted)") from None
+            except PermissionError:
+                raise ImageError(path, "permission denied: the file cannot be read") from None
+            except OSError as exc:
+                raise ImageError(path, f"the file cannot be read ({exc.strerror or exc})") from None
+            if os.path.isdir(path):
+                raise ImageError(path, "this is a folder, not an image file")
+            if st.st_size == 0:
+                raise ImageError(path, "the file is empty (0 bytes)")
+            source: str | io.BytesIO = os.fspath(path)
+        else:
+            if len(self._data) == 0:
+                raise ImageError(path, "the file is empty (0 bytes)")
+            source = io.BytesIO(self._data)
+        try:
+            with _quiet():
+                self._image = Image.open(source)
+        except FileNotFoundError:
+            raise ImageError(path, "the file no longer exists (moved or deleted)") from None
+        except PermissionError:
+            raise ImageError(path, "permission denied: the file cannot be read") from None
+        except IsADirectoryError:
+            raise ImageError(path, "this is a folder, not an image file") from None
+        except UnidentifiedImageError:
+            raise ImageError(
+                path, f"the file is not an image in a supported format ({_SUPPORTED_FORMATS})"
+            ) from None
+        except Image.DecompressionBombError as exc:
+            raise _bomb_error(path, str(exc)) from None
+        except MemoryError:
+            raise ImageError(path, "there is not enough memory to open this image") from None
+        except Exception as exc:
+            raise ImageError(path, _describe_decode_error(exc)) from None
+        return self._image
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._image is not None:
+            self._image.close()
+            self._image = None
+
+
+class _quiet:
+    """Run a Pillow step with its warnings swallowed (they would only confuse a user).
+
+    Pillow's DecompressionBombWarning is among them on purpose: :func:`_check_pixel_count` refuses the
+    same images itself, after draft mode has had its chance to shrink a big JPEG.
+    """
+
+    def __init__(self) -> None:
+        self._catcher = warnings.catch_warnings()
+
+    def __enter__(self) -> None:
+        _WARNINGS_LOCK.acquire()
+        self._catcher.__enter__()
+        warnings.simplefilter("ignore")
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            self._catcher.__exit__(*exc_info)
+        finally:
+            _WARNINGS_LOCK.release()
+
+
+def _check_pixel_count(path: Path, size: tuple[int, int]) -> None:
+    # Judged on the pixels actually decoded: a 100-megapixel camera JPEG read in draft mode at 1/8
+    # scale costs 1.5 megapixels of memory and is no bomb, so it must not be refused.
+    limit = Image.MAX_IMAGE_PIXELS
+    if limit is not None and size[0] * size[1] > limit:
+        raise ImageError(
+            path,
+            f"the image is too large to open safely ({size[0]} x {size[1]} = {size[0] * size[1]:,} pixels; "
+            f"the limit is {limit:,}); it may be a decompression bomb",
+        )
+
+
+def _bomb_error(path: Path, message: str) -> ImageError:
+    # Pillow's own refusal (over twice its limit, before any pixel is read) carries the pixel count.
+    import re
+
+    match = re.search(r"\((\d+) pixels\)", message)
+    what = f"{int(match.group(1)):,} pixels" if match else "too many pixels"
+    limit = Image.MAX_IMAGE_PIXELS
+    limit_text = f"; the limit is {limit:,}" if limit else ""
+    return ImageError(path, f"the image is too large to open safely ({what}{limit_text}); it may be a decompression bomb")
+
+
+def _orientation(image: Image.Image, *, allow_load: bool) -> int:
+    # PNG keeps EXIF in a chunk that may come after the pixels; reading it there needs a full decode,
+    # which image_info() must not pay for.
+    if image.format == "PNG" and "exif" not in image.info and not allow_load:
+        return 1
+    try:
+        with _quiet():
+            value = image.getexif().get(_EXIF_ORIENTATION, 1)
+    except ImageError:
+        raise
+    except Exception:  # corrupt EXIF is common on camera files; the pixels are still fine
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _to_rgb(path: Path, image: Image.Image) -> Image.Image:
+    mode = image.mode
+    if mode == "RGB":
+        return image
+    if mode in ("1", "L", "CMYK", "YCbCr"):
+        return image.convert("RGB")
+    if mode == "P":
+        if "transparency" in image.info:
+            return _on_white(image.convert("RGBA"))
+        return image.convert("RGB")
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La", "RGBX"):
+        return _on_white(image.convert("RGBA")) if mode != "RGBX" else image.convert("RGB")
+    if mode.startswith("I") or mode.startswith("F"):
+        return _high_depth_to_rgb(image)
+    try:
+        return image.convert("RGB")
+    except Exception:
+        raise ImageError(path, f"the colour mode {mode!r} is not supported") from None
+
+
+def _on_white(rgba: Image.Image) -> Image.Image:
+    # Transparent areas show as white, as in an image viewer, rather than as whatever colour the
+    # invisible pixels happen to hold (often black).
+    background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    return Image.alpha_composite(background, rgba).convert("RGB")
+
+
+def _high_depth_to_rgb(image: Image.Image) -> Image.Image:
+    values = np.asarray(image)
+    if values.dtype.kind == "f":
+        values = np.nan_to_num(values.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+        low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+        if low >= 0.0 and high <= 1.0:  # the usual float convention: 0..1
+            scaled = values * 255.0
+        elif low >= 0.0 and high <= 255.0:
+            scaled = values
+        else:  # arbitrary range (e.g. scientific data): stretch it so something is visible
+            scaled = (values - low) * (255.0 / (high - low)) if high > low else np.zeros_like(values)
+    else:
+        values = values.astype(np.int64)
+        high = int(values.max()) if values.size else 0
+        low = int(values.min()) if values.size else 0
+        if low >= 0 and high <= 255:
+            scaled = values.astype(np.float64)
+        elif low >= 0 and high <= 65535:  # 16-bit data, also when Pillow reports mode "I"
+            scaled = values / 257.0
+        else:
+            scaled = (values - low) * (255.0 / (high - low)) if high > low else np.zeros(values.shape)
+    gray = np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+    return Image.fromarray(np.repeat(gray[..., None], 3, axis=2), "RGB")
+
+
+def _describe_decode_error(exc: BaseException) -> str:
+    text = str(exc).strip()
+    lowered = text.lower()
+    if isinstance(exc, FileNotFoundError):
+        return "the file no longer exists (moved or deleted)"
+    if isinstance(exc, PermissionError):
+        return "permission denied: the file cannot be read"
+    if "truncated" in lowered or isinstance(exc, EOFError):
+        return "the file is truncated (incomplete copy or download?)"
+    if isinstance(exc, UnidentifiedImageError):
+        return f"the file is not an image in a supported format ({_SUPPORTED_FORMATS})"
+    if text:
+        return f"the image data is damaged or unsupported ({text})"
+    return f"the image data is damaged or unsupported ({type(exc).__name__})"
+

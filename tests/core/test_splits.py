@@ -1,0 +1,61 @@
+"""The split a user relies on: old images never change part, classes stratified, duplicates together."""
+from collections import Counter
+from pathlib import Path
+
+from imgclf_gui.core.dataset import Sample
+from imgclf_gui.core.splits import split_samples
+
+
+def _samples(per_class: dict[str, int], start: int = 0):
+    out, hashes = [], []
+    for label, n in per_class.items():
+        for i in range(start, start + n):
+            out.append(Sample(Path(f"/p/{label}/{i}.png"), label))
+            hashes.append(f"{label}-{i}")
+    return out, hashes
+
+
+def _parts(split, hashes):
+    return {hashes[i]: name for name in ("train", "validation", "test") for i in getattr(split, name)}
+
+
+def test_adding_images_never_moves_old_ones():
+    samples, hashes = _samples({"a": 60, "b": 60})
+    before = split_samples(samples, 10, 10, hashes)
+    more, more_hashes = _samples({"a": 40, "b": 40, "c": 30}, start=60)
+    after = split_samples(samples + more, 10, 10, hashes + more_hashes, previous=before.assignment)
+    old, new = _parts(before, hashes), _parts(after, hashes + more_hashes)
+    assert all(new[h] == part for h, part in old.items())
+    # even without the previous assignment, images in classes that needed no adjustment keep their part
+    fresh = _parts(split_samples(samples + more, 10, 10, hashes + more_hashes), hashes + more_hashes)
+    assert all(fresh[h] == part for h, part in old.items())
+
+
+def test_every_class_in_every_part_and_roughly_80_10_10():
+    samples, hashes = _samples({"a": 200, "b": 6, "c": 5, "d": 3, "e": 2})
+    split = split_samples(samples, 10, 10, hashes)
+    labels_in = {name: Counter(samples[i].label for i in getattr(split, name))
+                 for name in ("train", "validation", "test")}
+    for label in "abcde":
+        assert labels_in["train"][label] >= 1
+    for label in "abc":
+        assert labels_in["validation"][label] >= 1 and labels_in["test"][label] >= 1
+    assert labels_in["validation"]["d"] >= 1
+    assert 0.7 < labels_in["train"]["a"] / 200 < 0.9
+    assert sorted(split.train + split.validation + split.test) == list(range(len(samples)))
+
+
+def test_duplicates_share_a_part_even_across_classes():
+    samples, hashes = _samples({"a": 50, "b": 50})
+    hashes[3] = hashes[10] = hashes[60] = "same-bytes"
+    split = split_samples(samples, 10, 10, hashes)
+    assert len({split.part_of(i) for i in (3, 10, 60)}) == 1
+
+
+def test_stable_with_no_hashes_by_name_and_configurable_percent():
+    samples, _ = _samples({"a": 100, "b": 100})
+    one = split_samples(samples, 20, 0)
+    two = split_samples(list(reversed(samples)), 20, 0)
+    assert not one.test
+    assert {samples[i].path for i in one.validation} == {samples[::-1][i].path for i in two.validation}
+    assert 25 <= len(one.validation) <= 55

@@ -1,24 +1,81 @@
-"""``imgclf-gui`` / ``python -m imgclf_gui``: start the desktop application."""
+"""``imgclf-gui`` / ``python -m imgclf_gui [PROJECT]``: start the desktop application.
+
+Opens PROJECT, else the last project, else offers the demo. Nothing heavy (TensorFlow) is imported here.
+"""
 from __future__ import annotations
 
+import argparse
+import os
 import sys
+from pathlib import Path
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="imgclf-gui", description="imgclf desktop application")
+    parser.add_argument("project", nargs="?", help="project folder to open")
+    parser.add_argument("--demo", metavar="DIR",
+                        help="create the demo project in DIR (if empty) and open it, without asking")
+    parser.add_argument("--no-restore", action="store_true", help="do not reopen the last project")
+    parser.add_argument("--quit-after-show", action="store_true", help=argparse.SUPPRESS)  # benchmarks
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv if argv is None else argv)
-    from PySide6.QtWidgets import QApplication, QMainWindow, QTabWidget, QLabel
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
 
-    app = QApplication.instance() or QApplication(argv)
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setOrganizationName("imgclf")
     app.setApplicationName("imgclf")
-    window = QMainWindow()
-    window.setWindowTitle("imgclf")
-    tabs = QTabWidget()
-    for name in ("Dataset", "Training", "Classify"):
-        tabs.addTab(QLabel(f"{name} tab"), name)
-    window.setCentralWidget(tabs)
-    window.resize(1100, 720)
+    app.setApplicationDisplayName("imgclf")
+    app.setDesktopFileName("io.github.imgclf.imgclf")
+
+    from imgclf_gui.gui.errors import ErrorHandler, setup_logging
+
+    setup_logging()
+    interactive = "PYTEST_CURRENT_TEST" not in os.environ and not args.quit_after_show
+    ErrorHandler(show=None if not interactive else __import__(
+        "imgclf_gui.gui.errors", fromlist=["show_error_dialog"]).show_error_dialog).install()
+    try:
+        from imgclf_gui.core.resources import app_icon_paths
+
+        icon = QIcon()
+        for path in app_icon_paths():
+            icon.addFile(str(path))
+        app.setWindowIcon(icon)
+    except Exception:  # noqa: BLE001 - an icon is never worth failing the start
+        pass
+
+    from imgclf_gui.gui.main_window import MainWindow
+
+    window = MainWindow()
     window.show()
+    if args.quit_after_show:
+        QTimer.singleShot(0, app.quit)
+        return app.exec()
+    QTimer.singleShot(0, lambda: start_project(window, args, interactive))
     return app.exec()
+
+
+def start_project(window, args: argparse.Namespace, interactive: bool) -> None:
+    """Open the given project, else the last one, else the demo (asked only when interactive)."""
+    if args.demo:
+        from imgclf_gui.gui.start_dialogs import create_demo
+
+        create_demo(window, Path(args.demo))
+        return
+    if args.project:
+        window.open_project(args.project, create=False)
+        return
+    recent = [p for p in window.recent_projects() if Path(p).is_dir()]
+    if recent and not args.no_restore:
+        window.open_project(recent[0])
+    elif interactive and window.settings.offer_demo:
+        from imgclf_gui.gui.start_dialogs import offer_start
+
+        offer_start(window)
 
 
 if __name__ == "__main__":

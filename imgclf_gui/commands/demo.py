@@ -1,0 +1,26 @@
+"""``imgclf demo DIR``: write the demo project of drawn shapes (the same one the app offers)."""
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "demo",
+        help="write a small demo project (circles, squares, pluses, triangles) to try everything",
+        description="Draw a demo project into DIR: one folder per shape with PER_CLASS images each, plus a "
+                    "few unsorted images in DIR/unsorted to try labelling. Existing files are kept.",
+    )
+    parser.add_argument("dir", help="folder to create (may exist)")
+    parser.add_argument("--per-class", type=int, default=60, help="images per class (default 60)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same pictures)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from imgclf_gui.core.demo import SHAPES, make_demo_project
+
+    root = make_demo_project(args.dir, per_class=args.per_class, seed=args.seed)
+    print(f"Demo project written to {root}: {', '.join(SHAPES)} ({args.per_class} images each) "
+          f"and a few images in {root / 'unsorted'} to sort.")
+    return 0

@@ -1,0 +1,50 @@
+"""The main window: three tabs, undo wired to the project, geometry and recent projects persisted."""
+from __future__ import annotations
+
+import sys
+
+from PySide6.QtCore import QSettings
+
+from imgclf_gui.core.settings import Settings
+from imgclf_gui.gui.main_window import MainWindow
+from tests.conftest import write_image
+
+
+def _window(qtbot) -> MainWindow:
+    window = MainWindow(settings=Settings())
+    qtbot.addWidget(window)
+    return window
+
+
+def test_window_has_three_tabs_and_does_not_import_tensorflow(qtbot):
+    window = _window(qtbot)
+    window.show()
+    titles = [window.tab_widget.tabText(i) for i in range(window.tab_widget.count())]
+    assert titles == ["Dataset", "Training", "Classify"]
+    assert "tensorflow" not in sys.modules
+
+
+def test_open_project_enables_undo_after_a_move(qtbot, tmp_path):
+    for i in range(3):
+        write_image(tmp_path / "proj" / "cat" / f"c{i}.jpg", seed=i)
+    (tmp_path / "proj" / "dog").mkdir()
+    window = _window(qtbot)
+    assert window.open_project(tmp_path / "proj")
+    assert window.windowTitle().startswith("proj")
+    assert not window.undo_action.isEnabled()
+    window.project.move_images([tmp_path / "proj" / "cat" / "c0.jpg"], "dog")
+    assert window.undo_action.isEnabled() and "dog" in window.undo_action.text()
+    window.undo_action.trigger()
+    assert (tmp_path / "proj" / "cat" / "c0.jpg").exists()
+    assert window.redo_action.isEnabled()
+    assert window.recent_projects()[0] == str((tmp_path / "proj").resolve())
+
+
+def test_geometry_is_restored(qtbot):
+    window = _window(qtbot)
+    window.resize(760, 540)  # the offscreen screen is 800x600
+    window.show()
+    window.close()
+    again = _window(qtbot)
+    assert (again.width(), again.height()) == (760, 540)
+    assert QSettings().value("main_window/geometry") is not None

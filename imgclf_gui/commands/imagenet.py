@@ -1,0 +1,65 @@
+"""``imgclf imagenet``: what the pretrained network itself sees in an image (its 1000 ImageNet classes).
+
+Handy to check that a backbone works before training on it, like TensorFlow's old
+``classify_image.py`` with its panda.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "imagenet",
+        help="show the ImageNet classes the pretrained network sees in images",
+        description="Print the top ImageNet classes, with scores, that a pretrained backbone sees in each "
+                    "image. Works offline with the built-in backbones.",
+    )
+    parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="image files to look at")
+    parser.add_argument("--backbone", default=None, metavar="ID",
+                        help="backbone to use (default: efficientnet-lite0; see `imgclf doctor`)")
+    parser.add_argument("--top", type=int, default=5, metavar="K", help="how many classes to show (default 5)")
+    parser.add_argument("--crop", choices=("squash", "center"), default="squash",
+                        help="fit the whole image (squash, default) or its centre square")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from imgclf_gui.cli import UserError
+    from imgclf_gui.core import backbones
+    from imgclf_gui.core.images import ImageError, load_for_network
+
+    backbone_id = args.backbone or backbones.DEFAULT_BACKBONE
+    if args.top < 1:
+        raise UserError("--top must be at least 1")
+    try:
+        spec = backbones.get_spec(backbone_id)
+    except KeyError:
+        known = ", ".join(s.id for s in backbones.list_specs())
+        raise UserError(f"unknown backbone {backbone_id!r}; choose one of: {known}") from None
+    if not spec.has_imagenet_head:
+        raise UserError(f"{spec.display_name} has no ImageNet classifier")
+    try:
+        extractor = backbones.open_extractor(backbone_id)
+    except backbones.BackboneUnavailable as exc:
+        raise UserError(str(exc)) from None
+    names = backbones.imagenet_class_names()
+    top = min(args.top, len(names))
+
+    classified = 0
+    for path in args.images:
+        try:
+            pixels = load_for_network(path, spec.input_size, args.crop)
+        except ImageError as exc:
+            print(f"{path}: skipped: {exc.reason}", file=sys.stderr)
+            continue
+        probabilities = extractor.imagenet_probabilities(pixels[None])[0]
+        print(f"{path}:")
+        for index in probabilities.argsort()[::-1][:top]:
+            print(f"  {names[index]} (score = {probabilities[index]:.5f})")
+        classified += 1
+    if classified == 0:
+        raise UserError("no image could be read")
+    return 0

@@ -1,0 +1,101 @@
+"""A tiny fake backbone for fast tests: same registry and extractor interface, no real network.
+
+Its bottleneck is the image mean-pooled to 4x4 cells per colour channel (48 numbers), so a head trained
+on it does learn colours and coarse shapes; its "ImageNet" head is a fixed random dense layer. It has a
+real Keras form too (pooling + rescaling + dense), so export code paths work with it.
+
+    from tests.fakes import fake_backbone          # the fixture: NumPy features, no TensorFlow
+    def test_something(fake_backbone): ...         # fake_backbone is its BackboneSpec
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterator
+
+import numpy as np
+import pytest
+
+from imgclf_gui.core.backbones import BackboneSpec, register_backbone, unregister_backbone
+
+if TYPE_CHECKING:
+    import keras
+
+FAKE_ID = "fake-tiny"
+_SIZE = 32
+_CELLS = 4
+_DIM = _CELLS * _CELLS * 3
+
+FAKE_SPEC = BackboneSpec(
+    id=FAKE_ID,
+    display_name="Fake tiny backbone (tests)",
+    input_size=_SIZE,
+    dim=_DIM,
+    version="test-1",
+    preprocessing="none",
+    weights_source="made up in tests/fakes.py",
+    offline=True,
+    description="4x4 mean-pooled colours; for tests only.",
+)
+
+
+def _imagenet_weights() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(1234)
+    return rng.normal(0, 2.0, (_DIM, 1000)).astype(np.float32), np.zeros(1000, np.float32)
+
+
+def fake_features(batch: np.ndarray) -> np.ndarray:
+    """(N, 32, 32, 3) 0..255 -> (N, 48): mean of each 8x8 cell per channel, scaled to -0.5..0.5."""
+    batch = np.asarray(batch, np.float32)
+    n = batch.shape[0]
+    step = _SIZE // _CELLS
+    cells = batch.reshape(n, _CELLS, step, _CELLS, step, 3).mean(axis=(2, 4))
+    return (cells.reshape(n, _DIM) / 255.0 - 0.5).astype(np.float32)
+
+
+def fake_probabilities(batch: np.ndarray) -> np.ndarray:
+    """A deterministic softmax over 1000 classes, so ImageNet code paths have something to show."""
+    weights, bias = _imagenet_weights()
+    logits = fake_features(batch) @ weights + bias
+    logits -= logits.max(axis=1, keepdims=True)
+    e = np.exp(logits)
+    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def build_fake_keras() -> "keras.Model":
+    """The Keras form of the fake, computing exactly :func:`fake_features` / :func:`fake_probabilities`."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((_SIZE, _SIZE, 3), dtype="float32", name="image")
+    x = layers.AveragePooling2D(_SIZE // _CELLS, name="cells")(inputs)
+    x = layers.Flatten(name="flatten")(x)  # (H, W, C) order, like the NumPy reshape
+    features = layers.Rescaling(1.0 / 255.0, offset=-0.5, name="bottleneck")(x)
+    dense = layers.Dense(1000, activation="softmax", name="fc")
+    probabilities = dense(features)
+    dense.set_weights(list(_imagenet_weights()))
+    return keras.Model(inputs, [features, probabilities], name="fake_tiny")
+
+
+def register_fake_backbone(*, use_numpy: bool = True, backbone_id: str = FAKE_ID) -> BackboneSpec:
+    """Register the fake; ``use_numpy=False`` makes :func:`open_extractor` go through LiteRT like a
+    real backbone (slower: TensorFlow import and conversion)."""
+    from dataclasses import replace
+
+    spec = replace(FAKE_SPEC, id=backbone_id)
+    register_backbone(
+        spec,
+        build_fake_keras,
+        numpy_features=fake_features if use_numpy else None,
+        numpy_probabilities=fake_probabilities if use_numpy else None,
+        replace=True,
+    )
+    return spec
+
+
+@pytest.fixture
+def fake_backbone() -> Iterator[BackboneSpec]:
+    """The fake backbone, registered for one test (NumPy extractor: no TensorFlow needed)."""
+    spec = register_fake_backbone()
+    try:
+        yield spec
+    finally:
+        unregister_backbone(spec.id)

@@ -5,6 +5,8 @@ Layout of ``NAME.imgclf-model/``::
     model.json   schema, class names in order, backbone id + version, input size, crop policy,
                  preprocessing, training config, metrics, creation time, validation image paths
     head.npz     standardisation (mean, std) and dense layers; loaded with allow_pickle=False
+    trained_on.txt  content hashes of the training images, one a line, so ``imgclf evaluate`` never
+                 scores the model on an image it was trained on
 
 Saving writes a temporary sibling folder, then renames it over the target, so a crash never leaves a
 half-written model. Loading refuses a model whose backbone version differs from the installed one:
@@ -32,6 +34,7 @@ SCHEMA_VERSION = 1
 MODEL_SUFFIX = ".imgclf-model"
 _JSON = "model.json"
 _WEIGHTS = "head.npz"
+_TRAINED_ON = "trained_on.txt"
 
 
 class BundleError(Exception):
@@ -54,11 +57,14 @@ class ModelBundle:
     created: str = ""
     #: validation images of the training run: the export self-test compares predictions on them
     validation_paths: list[str] = field(default_factory=list)
+    #: content hashes of the images the head was trained on (augmented variants included by origin)
+    train_hashes: list[str] = field(default_factory=list)
     path: Path | None = None  # where it was loaded from / saved to
 
     @classmethod
     def create(cls, *, head: HeadModel, class_names: Sequence[str], spec: Any, config: Any,
-               metrics: dict[str, Any] | None = None, validation_paths: Sequence[str] = ()) -> "ModelBundle":
+               metrics: dict[str, Any] | None = None, validation_paths: Sequence[str] = (),
+               train_hashes: Sequence[str] = ()) -> "ModelBundle":
         """A new bundle for ``head`` trained on features of backbone ``spec`` (a ``BackboneSpec``)."""
         if head.num_classes != len(class_names):
             raise ValueError("the head and the class names disagree on the number of classes")
@@ -66,7 +72,7 @@ class ModelBundle:
                    input_size=int(spec.input_size), crop=getattr(config, "crop", "squash"),
                    preprocessing=spec.preprocessing, config=config, metrics=dict(metrics or {}),
                    created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                   validation_paths=list(validation_paths))
+                   validation_paths=list(validation_paths), train_hashes=sorted(set(train_hashes)))
 
     # ----------------------------------------------------------------------------------- disk
     def to_json_dict(self) -> dict[str, Any]:
@@ -95,6 +101,7 @@ class ModelBundle:
             buf = io.BytesIO()
             np.savez(buf, **self.head.arrays())
             _write_synced(tmp / _WEIGHTS, buf.getvalue())
+            _write_synced(tmp / _TRAINED_ON, "".join(h + "\n" for h in self.train_hashes).encode("ascii"))
             text = json.dumps(self.to_json_dict(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
             _write_synced(tmp / _JSON, text.encode("utf-8"))
             if folder.exists():
@@ -134,6 +141,10 @@ class ModelBundle:
                 head = HeadModel.from_arrays({k: npz[k] for k in npz.files})
         except (OSError, ValueError, KeyError) as exc:
             raise BundleError(f"{folder}/{_WEIGHTS} cannot be read: {exc}") from None
+        try:
+            trained_on = (folder / _TRAINED_ON).read_text(encoding="ascii").split()
+        except (OSError, ValueError):
+            trained_on = []
         backbone = data["backbone"]
         bundle = cls(head=head, class_names=list(data["class_names"]), backbone_id=backbone["id"],
                      backbone_version=backbone["version"], input_size=int(backbone["input_size"]),
@@ -141,7 +152,7 @@ class ModelBundle:
                      preprocessing=backbone.get("preprocessing", ""),
                      config=TrainConfig.from_dict(data.get("config", {})), metrics=data.get("metrics", {}),
                      created=data.get("created", ""), validation_paths=list(data.get("validation_paths", [])),
-                     path=folder)
+                     train_hashes=trained_on, path=folder)
         if head.num_classes != len(bundle.class_names):
             raise BundleError(f"{folder} is damaged: {len(bundle.class_names)} class names for a head with "
                               f"{head.num_classes} outputs.")

@@ -224,6 +224,7 @@ def train(
             "history": [asdict(m) for m in result.history],
         },
         validation_paths=[str(samples[i].path) for i in va],
+        train_hashes=[hashes[i] for i in tr if hashes[i]],
     )
     return TrainResult(bundle, result.history, report, result.cancelled, split, samples, warnings, failed)
 

@@ -1,0 +1,73 @@
+"""``imgclf evaluate MODEL DIR``: scores on a labelled folder (images the model was not trained on)."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("evaluate", help="score a model on a labelled folder",
+                              description="Score MODEL on DIR (one sub-folder per class, named like the model's "
+                                          "classes): accuracy, per-class table, confusion matrix, misclassified "
+                                          "files. Images the model was trained on are left out.")
+    p.add_argument("model", type=Path)
+    p.add_argument("dir", type=Path)
+    p.add_argument("--json", type=Path, metavar="FILE", help="also write the report as JSON ('-' for stdout)")
+    p.add_argument("--max-mistakes", type=int, default=20, help="misclassified files listed (default 20)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from imgclf_gui.cli import UserError
+    from imgclf_gui.core.atomic import atomic_write_text
+    from imgclf_gui.core.dataset import scan_samples
+    from imgclf_gui.core.evaluation import evaluate_probabilities
+    from imgclf_gui.core.hashing import content_hash
+
+    bundle = _load(args.model)
+    if not args.dir.is_dir():
+        raise UserError(f"{args.dir} is not a folder.")
+    samples = scan_samples(args.dir)
+    known = {n: i for i, n in enumerate(bundle.class_names)}
+    unknown = sorted({s.label for s in samples} - set(known))
+    if unknown:
+        print(f"Note: skipping folders that are not classes of this model: {', '.join(unknown)}")
+    samples = [s for s in samples if s.label in known]
+    trained = set(bundle.train_hashes)
+    kept = []
+    for s in samples:
+        try:
+            if content_hash(s.path) in trained:
+                continue
+        except OSError:
+            pass  # unreadable: predict_paths reports it
+        kept.append(s)
+    if len(kept) < len(samples):
+        print(f"Note: left out {len(samples) - len(kept)} image(s) the model was trained on.")
+    if not kept:
+        raise UserError(f"no images to score in {args.dir} (class folders must be named like the model's "
+                        f"classes: {', '.join(bundle.class_names)}).")
+    probs, failed = bundle.predict_paths([s.path for s in kept])
+    ok = ~np.isnan(probs).any(axis=1)
+    report = evaluate_probabilities(probs[ok], np.array([known[s.label] for s in kept])[ok], bundle.class_names,
+                                    [str(s.path) for s, good in zip(kept, ok) if good], part="folder")
+    report.failed = failed
+    if args.json and str(args.json) == "-":
+        print(report.to_json())
+        return 0
+    print(report.format_text(max_mistakes=args.max_mistakes))
+    if args.json:
+        atomic_write_text(args.json, report.to_json() + "\n")
+    return 0
+
+
+def _load(path: Path):
+    from imgclf_gui.cli import UserError
+    from imgclf_gui.core.bundle import BundleError, ModelBundle
+
+    try:
+        return ModelBundle.load(path)
+    except BundleError as exc:
+        raise UserError(str(exc)) from None

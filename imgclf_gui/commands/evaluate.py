@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 
@@ -33,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
     known = {n: i for i, n in enumerate(bundle.class_names)}
     unknown = sorted({s.label for s in samples} - set(known))
     if unknown:
-        print(f"Note: skipping folders that are not classes of this model: {', '.join(unknown)}")
+        print(f"Note: skipping folders that are not classes of this model: {', '.join(unknown)}",
+              file=sys.stderr)
     samples = [s for s in samples if s.label in known]
     trained = set(bundle.train_hashes)
     kept = []
@@ -45,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
             pass  # unreadable: predict_paths reports it
         kept.append(s)
     if len(kept) < len(samples):
-        print(f"Note: left out {len(samples) - len(kept)} image(s) the model was trained on.")
+        print(f"Note: left out {len(samples) - len(kept)} image(s) the model was trained on.", file=sys.stderr)
     if not kept:
         raise UserError(f"no images to score in {args.dir} (class folders must be named like the model's "
                         f"classes: {', '.join(bundle.class_names)}).")

@@ -120,20 +120,19 @@ def load_keras_full(backbone_id: str, *, allow_download: bool = False) -> "keras
 
 def load_keras_backbone(backbone_id: str, *, allow_download: bool = False) -> "keras.Model":
     """Keras model: float32 (N, S, S, 3) RGB 0..255 -> bottleneck (N, dim). Preprocessing is inside."""
-    import keras
-
     full = load_keras_full(backbone_id, allow_download=allow_download)
+    import keras  # after the availability check, so a missing file is reported without loading TF
+
     return keras.Model(full.inputs, full.outputs[0], name=f"{_safe(backbone_id)}_backbone")
 
 
 def load_keras_imagenet(backbone_id: str, *, allow_download: bool = False) -> "keras.Model":
     """Keras model: float32 (N, S, S, 3) RGB 0..255 -> ImageNet softmax (N, 1000)."""
-    import keras
-
     spec = get_spec(backbone_id)
     if not spec.has_imagenet_head:
         raise BackboneUnavailable(f"{spec.display_name} has no ImageNet classifier")
     full = load_keras_full(backbone_id, allow_download=allow_download)
+    import keras
     return keras.Model(full.inputs, full.outputs[1], name=f"{_safe(backbone_id)}_imagenet")
 
 

@@ -1,0 +1,116 @@
+"""``imgclf extract DIR``: compute (or refresh) the cached bottleneck of every image of a project.
+
+Useful before training on a big folder, or overnight: training then starts at once.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import TextIO
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "extract",
+        help="compute and cache the bottleneck of every image in a project",
+        description="Run every image of DIR (one sub-folder per class) through the backbone once and cache "
+                    "the result in DIR/.imgclf/, so training and evaluation start at once.",
+    )
+    p.add_argument("dir", metavar="DIR", help="project folder: one sub-folder of images per class")
+    p.add_argument("--backbone", metavar="ID", default=None, help="backbone id (default: efficientnet-lite0; "
+                                                                  "see `imgclf doctor`)")
+    p.add_argument("--variants", metavar="K", type=int, default=0,
+                   help="also cache K augmented variants of each image (flip, crop, brightness), for training")
+    p.add_argument("--crop", choices=("squash", "center"), default="squash",
+                   help="fit images to the network by squashing the whole picture (default) or a centre crop")
+    p.set_defaults(func=run)
+
+
+class ProgressLine:
+    """Images done/total, images per second and time left: one rewritten line on a terminal,
+    a line every few seconds otherwise (logs, CI), so output stays readable in both."""
+
+    def __init__(self, stream: TextIO, *, interval_s: float | None = None) -> None:
+        self.stream = stream
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self.interval_s = interval_s if interval_s is not None else (0.2 if self.tty else 5.0)
+        self.start = time.monotonic()
+        self._last = -1e9
+        self._shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self._last < self.interval_s and done < total:
+            return
+        self._last = now
+        elapsed = max(now - self.start, 1e-9)
+        rate = done / elapsed
+        left = (total - done) / rate if rate > 0 else None
+        pct = 100 * done // total if total else 100
+        text = f"Extracting: {done}/{total} images ({pct}%), {rate:.1f} img/s, {_duration(left)} left"
+        if self.tty:
+            self.stream.write("\r" + text.ljust(78))
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+        self._shown = True
+
+    def finish(self) -> None:
+        if self.tty and self._shown:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    if seconds >= 60:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds}s"
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from imgclf_gui.cli import UserError
+    from imgclf_gui.core.backbones import DEFAULT_BACKBONE, BackboneUnavailable, get_spec
+    from imgclf_gui.core.dataset import scan_samples
+    from imgclf_gui.core.features import extract_features
+
+    root = Path(args.dir)
+    if not root.is_dir():
+        raise UserError(f"{root} is not a folder.")
+    if args.variants < 0:
+        raise UserError("--variants must be 0 or more.")
+    backbone = args.backbone or DEFAULT_BACKBONE
+    try:
+        get_spec(backbone)
+    except KeyError as exc:
+        raise UserError(str(exc.args[0] if exc.args else exc)) from None
+    samples = scan_samples(root)
+    if not samples:
+        raise UserError(f"no images found in class folders of {root} (expected {root}/<class>/<image>).")
+    classes = sorted({s.label for s in samples})
+    print(f"{len(samples)} images in {len(classes)} classes; backbone {backbone}, crop {args.crop}"
+          + (f", {args.variants} augmented variants each" if args.variants else ""))
+    progress = ProgressLine(sys.stdout)
+    started = time.monotonic()
+    try:
+        result = extract_features([s.path for s in samples], backbone, root, variants=args.variants,
+                                  crop=args.crop, on_progress=progress)
+    except BackboneUnavailable as exc:
+        progress.finish()
+        raise UserError(str(exc)) from None
+    progress.finish()
+    elapsed = time.monotonic() - started
+    print(f"Done in {_duration(elapsed)}: {result.computed} computed, {result.from_cache} from cache, "
+          f"{len(result.failed)} failed.")
+    for path, reason in sorted(result.failed.items()):
+        print(f"  failed: {path}: {reason}")
+    for warning in result.warnings:
+        print(f"Warning: {warning}", file=sys.stderr)
+    return 1 if result.failed and not result.ok.any() else 0

@@ -1,0 +1,59 @@
+"""``imgclf extract``: what a user sees in the terminal."""
+from __future__ import annotations
+
+import io
+
+from imgclf_gui.cli import main
+from imgclf_gui.commands.extract import ProgressLine
+from tests.conftest import write_image
+from tests.fakes import fake_backbone  # noqa: F401  (fixture)
+
+
+def test_extract_reports_computed_cached_and_failed(tmp_path, capsys, fake_backbone):  # noqa: F811
+    for i in range(5):
+        write_image(tmp_path / ("cats" if i % 2 else "dogs") / f"{i}.jpg", seed=i)
+    (tmp_path / "cats" / "broken.jpg").write_text("not an image")
+    assert main(["extract", str(tmp_path), "--backbone", fake_backbone.id]) == 0
+    out = capsys.readouterr().out
+    assert "6 images in 2 classes" in out
+    assert "5 computed, 0 from cache, 1 failed" in out
+    assert "broken.jpg" in out and "not an image" in out
+    assert main(["extract", str(tmp_path), "--backbone", fake_backbone.id, "--variants", "2"]) == 0
+    assert "0 from cache" in capsys.readouterr().out  # new variants had to be computed
+    assert main(["extract", str(tmp_path), "--backbone", fake_backbone.id, "--variants", "2"]) == 0
+    assert "0 computed, 5 from cache, 1 failed" in capsys.readouterr().out
+
+
+def test_extract_user_errors(tmp_path, capsys, fake_backbone):  # noqa: F811
+    assert main(["extract", str(tmp_path / "missing")]) == 2
+    assert "not a folder" in capsys.readouterr().err
+    assert main(["extract", str(tmp_path)]) == 2
+    assert "no images" in capsys.readouterr().err
+    write_image(tmp_path / "a" / "x.png")
+    assert main(["extract", str(tmp_path), "--backbone", "nope"]) == 2
+    assert "unknown backbone" in capsys.readouterr().err
+
+
+def test_progress_line_on_a_pipe_prints_whole_lines_with_rate_and_time_left():
+    stream = io.StringIO()
+    line = ProgressLine(stream, interval_s=0)
+    line(0, 10)
+    line(5, 10)
+    line(10, 10)
+    line.finish()
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 3 and "\r" not in stream.getvalue()
+    assert lines[-1].startswith("Extracting: 10/10 images (100%)") and "img/s" in lines[-1] and "left" in lines[-1]
+
+
+def test_progress_line_on_a_terminal_rewrites_one_line():
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    stream = Tty()
+    line = ProgressLine(stream, interval_s=0)
+    line(1, 2)
+    line(2, 2)
+    line.finish()
+    assert stream.getvalue().count("\r") == 2 and stream.getvalue().endswith("\n")

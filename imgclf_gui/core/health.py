@@ -1,0 +1,152 @@
+"""Data health: what would hurt training, found before training (run in the background, cancellable).
+
+Findings: unreadable files (with the reason), exact duplicates (same content hash) and near duplicates
+(cosine similarity of cached bottleneck features, only when the feature cache already has them), classes
+too small to train and very unbalanced classes. Each finding lists the images concerned.
+"""
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from imgclf_gui.core import dataset
+from imgclf_gui.core.tasks_api import ProgressFn, StopFn, check_stop
+
+MIN_IMAGES = 20  # below this a class cannot be trained sensibly (retrain.py warns under 20)
+RECOMMENDED_IMAGES = 100
+UNBALANCED_RATIO = 5.0  # largest class / smallest class
+NEAR_DUPLICATE_COSINE = 0.985
+
+
+@dataclass
+class Finding:
+    """One problem: ``kind`` in unreadable / duplicate / near_duplicate / small_class / unbalanced."""
+
+    kind: str
+    title: str
+    detail: str
+    paths: list[Path] = field(default_factory=list)
+
+
+@dataclass
+class HealthReport:
+    findings: list[Finding]
+    checked: int
+    notes: list[str] = field(default_factory=list)  # e.g. "near duplicates: train once to enable"
+
+    def of_kind(self, kind: str) -> list[Finding]:
+        return [f for f in self.findings if f.kind == kind]
+
+
+def _default_hash() -> Callable[[Path], str]:
+    try:
+        from imgclf_gui.core.features import content_hash  # the shared, stat-indexed one
+        return content_hash
+    except ImportError:
+        from imgclf_gui.core.moves import file_digest
+        return file_digest
+
+
+def _default_check(path: Path) -> str | None:
+    from imgclf_gui.core.images import ImageError, load_rgb
+
+    try:
+        load_rgb(path, max_side=64)  # draft mode: a JPEG decodes at 1/8 size, so this stays fast
+    except ImageError as exc:
+        return exc.reason
+    return None
+
+
+def check_health(root: str | os.PathLike[str], *, include_inbox: bool = True,
+                 hash_fn: Callable[[Path], str] | None = None,
+                 check_fn: Callable[[Path], str | None] | None = None,
+                 features_fn: Callable[[list[Path]], object] | None = None,
+                 on_progress: ProgressFn = None, should_stop: StopFn = None) -> HealthReport:
+    """Check every image of the project. ``features_fn(paths) -> (N, dim) array or None`` supplies cached
+    bottlenecks for near duplicates (None: not available yet)."""
+    root = Path(root)
+    hash_fn = hash_fn or _default_hash()
+    check_fn = check_fn or _default_check
+    labelled = dataset.scan_samples(root)
+    items = [(s.path, s.label) for s in labelled]
+    if include_inbox:
+        items += [(p, dataset.INBOX_NAME) for p in dataset.list_images(root / dataset.INBOX_NAME, recursive=True)]
+    findings: list[Finding] = []
+    by_hash: dict[str, list[Path]] = defaultdict(list)
+    readable: list[Path] = []
+    for i, (path, _label) in enumerate(items):
+        check_stop(should_stop)
+        try:
+            reason = check_fn(path)
+        except OSError as exc:
+            reason = f"cannot be read ({exc.strerror or exc})"
+        if reason:
+            findings.append(Finding("unreadable", f"Unreadable: {path.name}", reason, [path]))
+        else:
+            readable.append(path)
+            try:
+                by_hash[hash_fn(path)].append(path)
+            except OSError:
+                pass
+        if on_progress is not None:
+            on_progress(i + 1, len(items))
+    for paths in by_hash.values():
+        if len(paths) > 1:
+            folders = sorted({p.parent.name for p in paths})
+            where = "across " + ", ".join(folders) if len(folders) > 1 else f"in {folders[0]}"
+            findings.append(Finding("duplicate", f"{len(paths)} identical images {where}",
+                                    ", ".join(p.name for p in paths), sorted(paths)))
+    notes: list[str] = []
+    features = features_fn(readable) if features_fn is not None and readable else None
+    if features is None:
+        notes.append("Near duplicates: train once to enable (they need the cached bottleneck features).")
+    else:
+        findings += _near_duplicates(readable, features, by_hash)
+    findings += _class_size_findings(root, labelled)
+    return HealthReport(findings, len(items), notes)
+
+
+def _near_duplicates(paths: list[Path], features, by_hash: dict[str, list[Path]]) -> list[Finding]:
+    import numpy as np
+
+    feats = np.asarray(features, dtype=np.float32)
+    ok = np.linalg.norm(feats, axis=1) > 0
+    norm = feats / np.maximum(np.linalg.norm(feats, axis=1, keepdims=True), 1e-12)
+    exact = {frozenset(v) for v in by_hash.values() if len(v) > 1}
+    found: list[Finding] = []
+    seen: set[tuple[int, int]] = set()
+    for start in range(0, len(paths), 512):  # blocks keep memory at 512 x N even for 20,000 images
+        sims = norm[start:start + 512] @ norm.T
+        for a, b in zip(*np.nonzero(sims >= NEAR_DUPLICATE_COSINE)):
+            i, j = start + int(a), int(b)
+            if i >= j or not (ok[i] and ok[j]) or (i, j) in seen:
+                continue
+            seen.add((i, j))
+            if any({paths[i], paths[j]} <= group for group in exact):
+                continue
+            found.append(Finding("near_duplicate", f"Near duplicates: {paths[i].name} ~ {paths[j].name}",
+                                 f"similarity {float(sims[a, b]):.3f}", [paths[i], paths[j]]))
+    return found
+
+
+def _class_size_findings(root: Path, samples: list[dataset.Sample]) -> list[Finding]:
+    counts: dict[str, list[Path]] = {name: [] for name in dataset.class_names(root)}
+    for s in samples:
+        counts.setdefault(s.label, []).append(s.path)
+    found = []
+    for name, paths in counts.items():
+        if len(paths) < MIN_IMAGES:
+            found.append(Finding("small_class", f"Class {name} has only {len(paths)} images",
+                                 f"At least {MIN_IMAGES} are needed to train; {RECOMMENDED_IMAGES}+ work well.",
+                                 sorted(paths)))
+    sizes = {n: len(p) for n, p in counts.items() if p}
+    if len(sizes) >= 2:
+        big, small = max(sizes, key=sizes.get), min(sizes, key=sizes.get)
+        if sizes[big] >= UNBALANCED_RATIO * sizes[small]:
+            found.append(Finding("unbalanced", f"Unbalanced: {big} ({sizes[big]}) vs {small} ({sizes[small]})",
+                                 "Add images to the small class, or training will favour the big one.",
+                                 sorted(counts[small])))
+    return found

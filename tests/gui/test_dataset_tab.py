@@ -1,0 +1,183 @@
+"""The Dataset tab through its real widgets: keys, drops, class management, crash recovery, health."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QInputDialog, QMessageBox
+
+from imgclf_gui.core.settings import Settings, save_settings
+from imgclf_gui.gui.main_window import MainWindow
+from imgclf_gui.gui.project_model import INBOX
+from tests.conftest import write_image
+
+
+def _all_images(root: Path) -> set[bytes]:
+    """Contents of every image anywhere under the project (including .imgclf/trash)."""
+    return {p.read_bytes() for p in root.rglob("*.png")}
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    save_settings(Settings(ask_import_mode=False, import_mode="copy"))
+    root = tmp_path / "proj"
+    for i in range(4):
+        write_image(root / INBOX / f"u{i}.png", seed=i)
+    for name in ("cat", "dog"):
+        for i in range(3):
+            write_image(root / name / f"{name}{i}.png", seed=hash(name) % 1000 + i)
+    win = MainWindow(settings=Settings())
+    qtbot.addWidget(win)
+    win.resize(780, 560)
+    win.show()
+    assert win.open_project(root)
+    return win
+
+
+def _tab(window):
+    return window.tabs["Dataset"]
+
+
+def test_keyboard_labelling_advances_and_undo_redo(window, qtbot):
+    tab = _tab(window)
+    root = window.project.root
+    assert tab.current_class() == INBOX and tab.thumb_model.rowCount() == 4
+    tab.grid.setFocus()
+    tab.grid.setCurrentIndex(tab.thumb_model.index(0))
+    qtbot.keyClick(tab.grid, "1")  # class 1 = cat
+    assert (root / "cat" / "u0.png").exists()
+    assert tab.thumb_model.rowCount() == 3
+    assert tab.grid.selected_paths() == [root / INBOX / "u1.png"], "the next image is selected"
+    qtbot.keyClick(tab.grid, "2")
+    assert (root / "dog" / "u1.png").exists()
+    window.undo_action.trigger()
+    assert (root / INBOX / "u1.png").exists() and not (root / "dog" / "u1.png").exists()
+    qtbot.keyClick(window, "z", Qt.KeyboardModifier.ControlModifier)
+    assert (root / INBOX / "u0.png").exists()
+    window.redo_action.trigger()
+    assert (root / "cat" / "u0.png").exists()
+    assert tab.thumb_model.rowCount() == 3
+    counts = {c.name: c.count for c in window.project.classes()}
+    assert counts == {"cat": 4, "dog": 3}
+
+
+def test_drop_files_from_desktop_into_inbox_and_onto_class(window, tmp_path_factory):
+    tab = _tab(window)
+    outside = tmp_path_factory.mktemp("desktop")
+    files = [write_image(outside / f"new{i}.png", seed=50 + i) for i in range(2)]
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(f)) for f in files])
+    event = QDropEvent(QPointF(20, 20), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    tab.grid.dropEvent(event)
+    assert (window.project.root / INBOX / "new0.png").exists()
+    assert all(f.exists() for f in files), "copy mode keeps the originals"
+    assert tab.thumb_model.rowCount() == 6
+    # the same file dropped on the class "dog" is copied there too, under its own name
+    row = tab.class_model.row_of("dog")
+    pos = tab.class_view.visualRect(tab.class_model.index(row)).center()
+    event = QDropEvent(QPointF(pos), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    tab.class_view.dropEvent(event)
+    assert (window.project.root / "dog" / "new1.png").exists()
+
+
+def test_drag_thumbnails_onto_class_moves_them(window):
+    tab = _tab(window)
+    tab.grid.selectAll()
+    mime = tab.thumb_model.mimeData(tab.grid.selectionModel().selectedIndexes())
+    row = tab.class_model.row_of("cat")
+    pos = tab.class_view.visualRect(tab.class_model.index(row)).center()
+    tab.class_view.dropEvent(QDropEvent(QPointF(pos), Qt.DropAction.MoveAction, mime,
+                                        Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier))
+    assert window.project.inbox_count() == 0
+    assert {c.name: c.count for c in window.project.classes()}["cat"] == 7
+
+
+def test_rename_merge_delete_keep_every_image(window, monkeypatch):
+    tab = _tab(window)
+    root = window.project.root
+    before = _all_images(root)
+    tab.show_class("cat")
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("kitten", True))
+    tab.rename_button.click()
+    assert window.project.class_names() == ["dog", "kitten"]
+    tab.show_class("kitten")
+    monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: ("dog", True))
+    tab.merge_button.click()
+    assert window.project.class_names() == ["dog"]
+    assert {c.name: c.count for c in window.project.classes()} == {"dog": 6}
+    tab.show_class("dog")
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    tab.delete_button.click()
+    assert window.project.class_names() == []
+    assert window.project.inbox_count() == 10
+    assert _all_images(root) == before, "no image was lost or changed"
+    for _ in range(3):
+        window.project.undo()
+    assert window.project.class_names() == ["cat", "dog"]
+    assert _all_images(root) == before
+
+
+def test_crash_mid_move_is_completed_when_the_project_opens(window, qtbot):
+    root = window.project.root
+    journal = window.project._journal
+    from imgclf_gui.core.moves import plan_moves
+
+    ops = plan_moves([root / INBOX / "u0.png", root / INBOX / "u1.png"], root / "cat")
+    journal._write({"t": "begin", "id": 500, "kind": "do", "of": None, "label": "send 2 images to cat",
+                    "ops": [journal._op_json(op) for op in ops]}, sync=True)
+    shutil.move(ops[0].src, ops[0].dst)  # then the app "crashed"
+    window.project.close()
+    with qtbot.waitSignal(window.project.message, timeout=2000) as blocker:
+        window.open_project(root)
+    assert "interrupted" in blocker.args[0]
+    assert (root / "cat" / "u1.png").exists() and not (root / INBOX / "u1.png").exists()
+    assert window.undo_action.isEnabled()
+
+
+def test_health_panel_finds_corrupt_file_and_duplicate(window, qtbot):
+    tab = _tab(window)
+    root = window.project.root
+    (root / "cat" / "broken.png").write_bytes(b"\x89PNG not an image")
+    shutil.copy(root / "dog" / "dog0.png", root / INBOX / "dup.png")
+    with qtbot.waitSignal(tab.health.report_ready, timeout=10000) as blocker:
+        tab.health.check_button.click()
+    report = blocker.args[0]
+    assert [f.paths for f in report.of_kind("unreadable")] == [[root / "cat" / "broken.png"]]
+    assert report.of_kind("duplicate")
+    groups = [tab.health.tree.topLevelItem(i).text(0) for i in range(tab.health.tree.topLevelItemCount())]
+    assert groups[0].startswith("Unreadable files") and any(g.startswith("Exact duplicates") for g in groups)
+    dup_group = next(tab.health.tree.topLevelItem(i) for i in range(len(groups)) if "duplicates" in groups[i])
+    tab.health.tree.itemClicked.emit(dup_group.child(0), 0)  # one click to the images concerned
+    assert set(tab.thumb_model.paths) == {root / "dog" / "dog0.png", root / INBOX / "dup.png"}
+    tab.health.quarantine_button.click()
+    assert not (root / "cat" / "broken.png").exists()
+    assert (root / ".imgclf" / "quarantine" / "cat" / "broken.png").exists()
+
+
+def test_thousands_of_images_are_not_decoded_up_front(qtbot, tmp_path):
+    from PIL import Image
+
+    root = tmp_path / "big"
+    (root / INBOX).mkdir(parents=True)
+    tiny = Image.new("RGB", (4, 4), (10, 200, 10))
+    for i in range(3000):
+        tiny.save(root / INBOX / f"img{i:05d}.png")
+    win = MainWindow(settings=Settings())
+    qtbot.addWidget(win)
+    win.resize(760, 540)
+    win.show()
+    win.open_project(root)
+    tab = _tab(win)
+    assert tab.thumb_model.rowCount() == 3000
+    qtbot.waitUntil(lambda: tab.thumb_model.decoded >= 3, timeout=5000)
+    qtbot.wait(200)
+    assert tab.thumb_model.decoded < 200, "only the visible rows are decoded"
+    tab.grid.scrollToBottom()
+    last = tab.thumb_model.path(2999)
+    qtbot.waitUntil(lambda: last in tab.thumb_model._pixmaps, timeout=5000)
+    assert tab.thumb_model.decoded < 400

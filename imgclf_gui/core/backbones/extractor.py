@@ -1,15 +1,19 @@
-"""Fast inference: each backbone converted once to a LiteRT (``.tflite``) model run by XNNPACK.
+"""Fast inference: each backbone converted once to LiteRT (``.tflite``) models run by XNNPACK.
 
-The converted model has one output, the bottleneck and the ImageNet probabilities side by side
-(``dim + 1000`` columns), so there is no guessing which output is which after conversion; computing the
-1000-way head costs well under 1 % of the network, so features do not pay for it noticeably.
+Two converted models per backbone, each made on first need and cached with a checksum:
+
+- ``features.tflite``: the bottleneck only. Extraction speed is what users wait for, and some ImageNet
+  heads are not cheap (SqueezeNet's conv10 runs on a 14x14 map: about a third of its work).
+- ``imagenet.tflite``: bottleneck and ImageNet probabilities side by side in one (N, dim + 1000)
+  output, so there is no guessing which output is which after conversion.
+
 The Keras model stays the reference that tests compare against.
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -25,21 +29,53 @@ from imgclf_gui.core.backbones._registry import (
 if TYPE_CHECKING:
     import keras
 
-_TFLITE_FILE = "model.tflite"
+FEATURES = "features"
+IMAGENET = "imagenet"
+
+
+class _Runner:
+    """One LiteRT interpreter with a resizable batch dimension."""
+
+    def __init__(self, path: Path, num_threads: int) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        # The default op resolver applies the XNNPACK delegate; every core helps on a batch.
+        self._interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
+        self._input = self._interpreter.get_input_details()[0]["index"]
+        output = self._interpreter.get_output_details()[0]
+        self._output = output["index"]
+        self.columns = int(output["shape_signature"][-1])
+        self._batch = -1
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        n = batch.shape[0]
+        if n == 0:
+            return np.zeros((0, self.columns), np.float32)
+        if n != self._batch:
+            # Re-planning the graph is costly, so only when the batch size really changes.
+            self._interpreter.resize_tensor_input(self._input, list(batch.shape), strict=False)
+            self._interpreter.allocate_tensors()
+            self._batch = n
+        self._interpreter.set_tensor(self._input, batch)
+        self._interpreter.invoke()
+        return np.array(self._interpreter.get_tensor(self._output), dtype=np.float32)
 
 
 class FeatureExtractor:
     """Bottlenecks and ImageNet probabilities for batches of (N, S, S, 3) RGB 0..255 images.
 
-    Not thread-safe: one call at a time per extractor (open one per thread if needed).
+    ``batch`` may be uint8 or float32. Not thread-safe: one call at a time per extractor.
     """
 
-    def __init__(self, spec: BackboneSpec, interpreter: Any) -> None:
+    def __init__(self, spec: BackboneSpec, open_runner: Callable[[str], Callable[[np.ndarray], np.ndarray]]) -> None:
         self.spec = spec
-        self._interpreter = interpreter
-        self._input_index = interpreter.get_input_details()[0]["index"]
-        self._output_index = interpreter.get_output_details()[0]["index"]
-        self._batch = -1
+        self._open_runner = open_runner
+        self._runners: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
+
+    def _runner(self, kind: str) -> Callable[[np.ndarray], np.ndarray]:
+        if kind not in self._runners:
+            self._runners[kind] = self._open_runner(kind)
+        return self._runners[kind]
 
     def _check_batch(self, batch: np.ndarray) -> np.ndarray:
         size = self.spec.input_size
@@ -48,67 +84,52 @@ class FeatureExtractor:
             raise ValueError(f"{self.spec.display_name} expects (N, {size}, {size}, 3) images, got {batch.shape}")
         return np.ascontiguousarray(batch, dtype=np.float32)
 
-    def _run(self, batch: np.ndarray) -> np.ndarray:
-        batch = self._check_batch(batch)
-        n = batch.shape[0]
-        if n == 0:
-            return np.zeros((0, self._columns()), np.float32)
-        if n != self._batch:
-            # Re-planning the graph is costly, so only when the batch size really changes.
-            self._interpreter.resize_tensor_input(self._input_index, list(batch.shape), strict=False)
-            self._interpreter.allocate_tensors()
-            self._batch = n
-        self._interpreter.set_tensor(self._input_index, batch)
-        self._interpreter.invoke()
-        return np.array(self._interpreter.get_tensor(self._output_index), dtype=np.float32)
-
-    def _columns(self) -> int:
-        return self.spec.dim + (1000 if self.spec.has_imagenet_head else 0)
-
     def features(self, batch: np.ndarray) -> np.ndarray:
         """float32 (N, dim) bottlenecks."""
-        return self._run(batch)[:, : self.spec.dim]
+        return self._runner(FEATURES)(self._check_batch(batch))
 
     def imagenet_probabilities(self, batch: np.ndarray) -> np.ndarray:
         """float32 (N, 1000) softmax over the ImageNet classes."""
         if not self.spec.has_imagenet_head:
             raise BackboneUnavailable(f"{self.spec.display_name} has no ImageNet classifier")
-        return self._run(batch)[:, self.spec.dim:]
+        return self._runner(IMAGENET)(self._check_batch(batch))[:, self.spec.dim:]
 
 
 class NumpyFeatureExtractor(FeatureExtractor):
     """Same interface for test fakes registered with NumPy functions: no TensorFlow, no LiteRT."""
 
     def __init__(self, spec: BackboneSpec, features_fn: Any, probabilities_fn: Any) -> None:
-        self.spec = spec
+        super().__init__(spec, self._numpy_runner)
         self._features_fn = features_fn
         self._probabilities_fn = probabilities_fn
 
-    def features(self, batch: np.ndarray) -> np.ndarray:
-        return np.asarray(self._features_fn(self._check_batch(batch)), np.float32)
-
-    def imagenet_probabilities(self, batch: np.ndarray) -> np.ndarray:
+    def _numpy_runner(self, kind: str) -> Callable[[np.ndarray], np.ndarray]:
+        if kind == FEATURES:
+            return lambda batch: np.asarray(self._features_fn(batch), np.float32)
         if self._probabilities_fn is None:
             raise BackboneUnavailable(f"{self.spec.display_name} has no ImageNet classifier")
-        return np.asarray(self._probabilities_fn(self._check_batch(batch)), np.float32)
+        return lambda batch: np.concatenate(
+            [np.zeros((len(batch), self.spec.dim), np.float32), np.asarray(self._probabilities_fn(batch), np.float32)],
+            axis=1)
 
 
-def tflite_path(spec: BackboneSpec) -> Path:
-    """Where the converted model of ``spec`` is cached (with ``.sha256`` beside it)."""
-    return backbone_cache_dir(spec) / _TFLITE_FILE
+def tflite_path(spec: BackboneSpec, kind: str = FEATURES) -> Path:
+    """Where a converted model of ``spec`` is cached (with ``.sha256`` beside it)."""
+    return backbone_cache_dir(spec) / f"{kind}.tflite"
 
 
-def convert_to_tflite(model: "keras.Model") -> bytes:
-    """float32 LiteRT flatbuffer of the full model, outputs joined into one (N, dim + 1000) tensor."""
+def convert_to_tflite(model: "keras.Model", kind: str = FEATURES) -> bytes:
+    """float32 LiteRT flatbuffer: the bottleneck, or bottleneck and probabilities joined (``imagenet``)."""
     import contextlib
     import io
 
     import keras
     import tensorflow as tf
 
-    outputs = model.outputs
-    joined = outputs[0] if len(outputs) == 1 else keras.layers.Concatenate(name="joined")(outputs)
-    single = keras.Model(model.inputs, joined)
+    if kind == FEATURES or len(model.outputs) == 1:
+        single = keras.Model(model.inputs, model.outputs[0])
+    else:
+        single = keras.Model(model.inputs, keras.layers.Concatenate(name="joined")(model.outputs))
     # from_keras_model freezes the weights into constants and keeps the batch size open; converting a
     # hand-made tf.function instead left resource variables that LiteRT cannot read (NaN outputs).
     converter = tf.lite.TFLiteConverter.from_keras_model(single)
@@ -118,21 +139,23 @@ def convert_to_tflite(model: "keras.Model") -> bytes:
         return bytes(converter.convert())
 
 
-def ensure_tflite(backbone_id: str, *, allow_download: bool = False) -> Path:
+def ensure_tflite(backbone_id: str, kind: str = FEATURES, *, allow_download: bool = False) -> Path:
     """The verified cached ``.tflite`` of a backbone, converting (once) if missing or damaged."""
     spec = entry(backbone_id).spec
-    path = tflite_path(spec)
+    path = tflite_path(spec, kind)
     if not is_verified(path):
         model = load_keras_full(backbone_id, allow_download=allow_download)
-        write_verified(path, convert_to_tflite(model))
+        write_verified(path, convert_to_tflite(model, kind))
     return path
 
 
 def open_extractor(backbone_id: str, *, allow_download: bool = False,
                    num_threads: int | None = None) -> FeatureExtractor:
-    """A ready extractor for ``backbone_id``; the first call converts and caches the model.
+    """An extractor for ``backbone_id``.
 
     Raises :class:`BackboneUnavailable` when the weights are not here (see :func:`availability`).
+    Each converted model is loaded (converted and cached the very first time, about 10 s) on the first
+    call that needs it: ``features`` or ``imagenet_probabilities``.
     """
     e = entry(backbone_id)
     if e.numpy_features is not None:
@@ -140,16 +163,15 @@ def open_extractor(backbone_id: str, *, allow_download: bool = False,
     ok, reason = availability(backbone_id)
     if not ok and not (allow_download and e.download is not None):
         raise BackboneUnavailable(reason)
-    from ai_edge_litert.interpreter import Interpreter
-
     threads = num_threads or os.cpu_count() or 1
-    path = ensure_tflite(backbone_id, allow_download=allow_download)
-    try:
-        # The default op resolver applies the XNNPACK delegate; every core helps on a batch.
-        interpreter = Interpreter(model_path=str(path), num_threads=threads)
-    except (ValueError, RuntimeError):
-        # Verified bytes that still do not load (e.g. written by an incompatible LiteRT): convert again.
-        path.unlink(missing_ok=True)
-        path = ensure_tflite(backbone_id, allow_download=allow_download)
-        interpreter = Interpreter(model_path=str(path), num_threads=threads)
-    return FeatureExtractor(e.spec, interpreter)
+
+    def open_runner(kind: str) -> _Runner:
+        path = ensure_tflite(backbone_id, kind, allow_download=allow_download)
+        try:
+            return _Runner(path, threads)
+        except (ValueError, RuntimeError):
+            # Verified bytes that still do not load (e.g. from an incompatible LiteRT): convert again.
+            path.unlink(missing_ok=True)
+            return _Runner(ensure_tflite(backbone_id, kind, allow_download=allow_download), threads)
+
+    return FeatureExtractor(e.spec, open_runner)

@@ -27,7 +27,6 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.setdefault("IMGCLF_CONFIG_DIR", str(Path(tmp) / "config"))
         os.environ.setdefault("IMGCLF_CACHE_DIR", str(Path(tmp) / "cache"))
-        import imgclf_gui.gui  # noqa: F401 - PySide6 work-around first
         from PySide6.QtCore import QSettings
         from PySide6.QtWidgets import QApplication
 

@@ -1,2 +1,1 @@
-"""The desktop GUI (Qt). Importing it applies the PySide6 work-arounds in :mod:`._pyside_fixes`."""
-from imgclf_gui.gui import _pyside_fixes  # noqa: F401
+"""The desktop GUI (Qt). Everything here is a thin client of :mod:`imgclf_gui.core`."""

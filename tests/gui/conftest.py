@@ -5,7 +5,6 @@ import os
 
 import pytest
 
-import imgclf_gui.gui  # noqa: F401 - applies the PySide6 work-around before any Qt call
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 

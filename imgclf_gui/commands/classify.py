@@ -2,13 +2,10 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import os
-import shutil
 import sys
 from pathlib import Path
 
-UNSURE = "unsure"
+UNSURE = "unsure"  # the same name as core.classify.UNSURE; kept literal so the CLI starts without numpy
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
 
     from imgclf_gui.cli import UserError
     from imgclf_gui.commands.evaluate import _load
+    from imgclf_gui.core.classify import ResultRow, sort_into, write_csv
     from imgclf_gui.core.dataset import is_image_name, list_images
 
     if not 0.0 <= args.min_confidence <= 1.0:
@@ -53,63 +51,24 @@ def run(args: argparse.Namespace) -> int:
     skipped = [f for f in files if not is_image_name(f.name)]
     probs, failed = bundle.predict_paths(files)
     names = bundle.class_names
-    rows = []
+    rows: list[ResultRow] = []
     for f, pr in zip(files, probs):
         if np.isnan(pr).any():
             continue
-        order = np.argsort(-pr, kind="stable")
-        rows.append((f, names[order[0]], float(pr[order[0]]), pr, order))
+        rows.append(ResultRow(f, pr))
         if not args.quiet:
+            order = np.argsort(-pr, kind="stable")
             top = ", ".join(f"{names[i]} {pr[i]:.1%}" for i in order[:max(1, args.top)])
             print(f"{f}: {top}")
     for path, reason in failed.items():
         print(f"{path}: cannot read ({reason})", file=sys.stderr)
     if args.csv:
-        _write_csv(args.csv, rows, names)
+        write_csv(args.csv, rows, names)
         print(f"Wrote {len(rows)} rows to {args.csv}")
     if args.sort_into is not None:
-        counts: dict[str, int] = {}
-        for f, label, conf, _, _ in rows:
-            folder = label if conf >= args.min_confidence else UNSURE
-            copy_no_overwrite(f, args.sort_into / folder)
-            counts[folder] = counts.get(folder, 0) + 1
+        counts = sort_into(rows, args.sort_into, names, args.min_confidence)
         summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
         print(f"Copied {len(rows)} image(s) into {args.sort_into} ({summary}); originals untouched.")
     if skipped and not args.quiet:
         print(f"Note: {len(skipped)} file(s) without an image extension were tried anyway.", file=sys.stderr)
     return 1 if failed and not rows else 0
-
-
-def _write_csv(path: Path, rows, names) -> None:
-    from imgclf_gui.core.atomic import atomic_write_text
-    import io
-
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(["path", "label", "confidence", *names])
-    for f, label, conf, pr, _ in rows:
-        writer.writerow([str(f), label, f"{conf:.6f}", *(f"{v:.6f}" for v in pr)])
-    atomic_write_text(path, buf.getvalue())
-
-
-def copy_no_overwrite(src: Path, folder: Path) -> Path:
-    """Copy ``src`` into ``folder`` under its name, or ``name (2).ext`` etc. if taken; never overwrites."""
-    folder.mkdir(parents=True, exist_ok=True)
-    stem, suffix = src.stem, src.suffix
-    n = 1
-    while True:
-        dest = folder / (src.name if n == 1 else f"{stem} ({n}){suffix}")
-        try:
-            # O_EXCL: the name is ours even if another process copies into the same folder right now
-            fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        except FileExistsError:
-            n += 1
-            continue
-        try:
-            with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
-                shutil.copyfileobj(inp, out)
-            shutil.copystat(src, dest)
-        except BaseException:
-            dest.unlink(missing_ok=True)
-            raise
-        return dest

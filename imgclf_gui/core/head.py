@@ -22,7 +22,7 @@ import numpy as np
 from imgclf_gui.core.tasks_api import StopFn
 
 #: L2 strengths tried when none is given (loss = mean cross-entropy + l2 * sum of squared weights)
-L2_CANDIDATES = (1e-5, 1e-4, 1e-3, 1e-2)
+L2_CANDIDATES = (1e-4, 1e-3, 1e-2, 3e-2, 1e-1)
 _EPS_STD = 1e-6
 
 
@@ -31,7 +31,7 @@ class HeadOptions:
     """Everything ``train_head`` needs; ``TrainConfig`` carries the same names."""
 
     epochs: int = 100
-    batch_size: int = 64
+    batch_size: int = 128
     learning_rate: float = 1e-3
     l2: float | None = None  # None: choose among L2_CANDIDATES on the validation part
     label_smoothing: float = 0.0

@@ -41,8 +41,8 @@ class TrainConfig:
 
     backbone: str = "efficientnet-lite0"
     epochs: int = 100
-    batch_size: int = 64
-    learning_rate: float = 0.003
+    batch_size: int = 128
+    learning_rate: float = 0.001
     l2: float | None = None  # None: chosen on the validation part among a few strengths
     label_smoothing: float = 0.0
     hidden_units: int = 0  # 0: a softmax layer on the bottlenecks; N: one hidden ReLU layer of N units

@@ -7,7 +7,7 @@ Layout, inside the project::
                                      created time
     .imgclf/active_model.json        {"schema": 1, "run_id": "<run-id>"}: the model the Classify tab uses
 
-Run ids sort by creation time (``20250131-142501-3f9a``), so a plain sorted listing is the history.
+Run ids sort by creation time (``20250131-142501-123456``, UTC to the microsecond), so a plain sorted listing is the history.
 All writes are atomic (``core/atomic.py``); a run folder is only listed once its ``run.json`` exists, and
 ``run.json`` is written after the model, so a crash never leaves a listed run without a model.
 No Qt here: the GUI and the command line share it.
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -96,16 +95,22 @@ def get_run(project_root: str | os.PathLike[str], run_id: str) -> RunInfo:
 
 
 def _new_run_id() -> str:
-    # Time first so names sort by creation; a random suffix keeps two runs in the same second apart.
-    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
+    # Down to the microsecond so that sorting names sorts runs by creation, even two in one second.
+    now = datetime.now(timezone.utc)
+    return now.strftime("%Y%m%d-%H%M%S-") + f"{now.microsecond:06d}"
 
 
 def save_run(project_root: str | os.PathLike[str], bundle: Any, *, settings: dict[str, Any],
              figures: dict[str, Any], history: list[dict[str, Any]] | None = None) -> RunInfo:
     """Store a trained ``ModelBundle`` as a new run; it does not become active by itself."""
-    run_id = _new_run_id()
-    folder = runs_folder(project_root) / run_id
-    folder.mkdir(parents=True, exist_ok=False)
+    while True:
+        run_id = _new_run_id()
+        folder = runs_folder(project_root) / run_id
+        try:
+            folder.mkdir(parents=True, exist_ok=False)
+            break
+        except FileExistsError:
+            continue  # same microsecond as another run (fast clock-less systems): take the next one
     try:
         bundle.save(folder / _MODEL_DIR)
         created = datetime.now(timezone.utc).isoformat(timespec="seconds")

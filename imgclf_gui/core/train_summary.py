@@ -1,0 +1,109 @@
+"""What a training run would work on, computed before it starts: classes, parts, cached bottlenecks.
+
+The Training tab shows this so a person knows what "Train" will do and roughly how long it takes (the
+images still to extract dominate). It only reads: the stat index of content hashes and the feature cache
+are opened read-only, so it can run beside a training run. Files the index does not know yet are
+read and hashed, up to a bound (then counted as "to compute"), which keeps this quick on a big project.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from imgclf_gui.core.training import DatasetError, TrainConfig, _load_split_memory, check_dataset
+
+__all__ = ["TrainingSummary", "summarize"]
+
+_MAX_READ = 2000  # files hashed by reading them when the stat index does not know them
+
+
+@dataclass
+class TrainingSummary:
+    """Figures for the "what will be trained" box. ``error`` is set when training cannot start."""
+
+    class_counts: dict[str, int] = field(default_factory=dict)
+    parts: dict[str, int] = field(default_factory=dict)  # train / validation / test image counts
+    total: int = 0
+    cached: int | None = None  # images whose bottleneck is cached (None: could not tell)
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.cached is None else max(0, self.total - self.cached)
+
+
+def summarize(root: str | os.PathLike[str], config: TrainConfig) -> TrainingSummary:
+    """Check the dataset and count what ``train(config, root)`` would extract and train on."""
+    from imgclf_gui.core.splits import split_samples
+
+    root = Path(root)
+    try:
+        checked = check_dataset(root)
+    except DatasetError as exc:
+        return TrainingSummary(error=str(exc))
+    summary = TrainingSummary(class_counts=dict(checked.counts), total=len(checked.samples),
+                              warnings=list(checked.warnings))
+    hashes = _known_hashes(root, [s.path for s in checked.samples])
+    try:
+        previous = _load_split_memory(root / ".imgclf" / "split.json", config)
+        split = split_samples(checked.samples, config.validation_percent, config.test_percent, hashes,
+                              previous=previous)
+        summary.parts = split.counts()
+    except ValueError as exc:
+        summary.warnings.append(str(exc))
+    summary.cached = _count_cached(root, config, hashes, summary.warnings)
+    return summary
+
+
+def _known_hashes(root: Path, paths: list[Path]) -> list[str | None]:
+    """Content hashes the stat index remembers for unchanged files (None for the others)."""
+    from imgclf_gui.core.features import _HASH_INDEX_FILE, cache_folder
+    from imgclf_gui.core.hashing import HashIndex, read_and_hash
+
+    index = HashIndex(cache_folder(root) / _HASH_INDEX_FILE, root)
+    out: list[str | None] = []
+    read = 0
+    for path in paths:
+        try:
+            digest = index.lookup(path, os.stat(path))
+            # The index skips files changed in the last seconds; read those, up to a bound that keeps
+            # this quick on a freshly imported big folder (the rest count as "to compute").
+            if digest is None and read < _MAX_READ:
+                read += 1
+                digest = read_and_hash(path)[1]
+            out.append(digest)
+        except OSError:
+            out.append(None)
+    return out
+
+
+def _count_cached(root: Path, config: TrainConfig, hashes: list[str | None], warnings: list[str]) -> int | None:
+    # Mirrors the cache layout of core/features.py (same identity string), read-only.
+    from imgclf_gui.core import features as feat
+    from imgclf_gui.core.augment import AUGMENT_VERSION
+    from imgclf_gui.core.backbones import get_spec
+    from imgclf_gui.core.feature_store import FeatureStore
+
+    try:
+        spec: Any = get_spec(config.backbone)
+    except (KeyError, ValueError, LookupError):
+        return None
+    identity = (f"{spec.cache_key}|crop={config.crop}|size={spec.input_size}|dim={spec.dim}"
+                f"|pipeline={feat.PIPELINE_VERSION}")
+    path = feat.cache_folder(root) / feat._FEATURES_DIR / feat._safe_name(spec.cache_key) / f"{config.crop}.features"
+    if not path.exists():
+        return 0
+    try:
+        store = FeatureStore.open(path, dim=spec.dim, identity=identity, augment_version=AUGMENT_VERSION,
+                                  writable=False)
+    except OSError:
+        return None
+    try:
+        variants = range(int(config.augment_variants) + 1)
+        return sum(1 for h in hashes if h is not None and all((bytes.fromhex(h), v) in store for v in variants))
+    finally:
+        warnings.extend(store.notes)
+        store.close()

@@ -1,0 +1,171 @@
+"""The Training tab through its real widgets, with the fast fake backbone (no TensorFlow)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from imgclf_gui.core import runs
+from imgclf_gui.core.training import TrainConfig
+from imgclf_gui.gui.project_model import INBOX, ProjectModel
+from imgclf_gui.gui.tabs.training_tab import TrainingTab
+from imgclf_gui.gui.tasks import TaskRunner
+from tests.conftest import write_image
+from tests.fakes import fake_backbone  # noqa: F401 - fixture
+
+COLOURS = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (30, 40, 220)}
+
+
+def _project(root: Path, per_class: int = 12) -> Path:
+    for k, (name, colour) in enumerate(COLOURS.items()):
+        for i in range(per_class):
+            write_image(root / name / f"{name}{i:02d}.png", size=(40, 40), color=colour, seed=100 * k + i)
+    return root
+
+
+@pytest.fixture
+def tab(qtbot, tmp_path, fake_backbone):  # noqa: F811
+    tasks = TaskRunner()
+    project = ProjectModel(tasks)
+    project.open(_project(tmp_path / "proj"))
+    widget = TrainingTab(project, tasks)
+    qtbot.addWidget(widget)
+    widget.resize(1200, 800)
+    widget.show()
+    widget.session.set_config(TrainConfig(backbone=fake_backbone.id, epochs=8, early_stopping=False, l2=1e-4,
+                                          validation_percent=20, test_percent=25))
+    yield widget
+    tasks.shutdown(5000)
+
+
+def _train(qtbot, tab) -> None:
+    with qtbot.waitSignal(tab.session.run_finished, timeout=30000) as blocker:
+        qtbot.mouseClick(tab.train_button, pytest.importorskip("PySide6.QtCore").Qt.MouseButton.LeftButton)
+    return blocker.args[0]
+
+
+def test_settings_are_remembered_per_project(tab, tmp_path, fake_backbone, qtbot):  # noqa: F811
+    tab.settings.advanced_button.click()
+    spin = tab.settings._fields["epochs"][0]
+    spin.setValue(17)
+    assert (tmp_path / "proj" / ".imgclf" / "training_settings.json").is_file()
+    again = TrainingTab(tab.project, tab.tasks)
+    qtbot.addWidget(again)
+    assert again.session.config.epochs == 17 and again.settings.config().epochs == 17
+    assert again.session.config.backbone == fake_backbone.id
+
+
+def test_training_plots_one_point_per_epoch_and_becomes_the_active_model(tab, qtbot):
+    active = []
+    tab.session.active_model_changed.connect(active.append)
+    qtbot.waitUntil(lambda: tab.session.summary is not None and tab.session.summary.total == 36)
+    assert "36 images" in tab.summary.text()
+    outcome = _train(qtbot, tab)
+    assert outcome.run is not None and not outcome.result.cancelled
+    assert len(tab.session.history) == 8
+    for key in ("tl", "vl", "ta", "va"):
+        assert tab.plots.point_count(key) == 8
+    assert tab.plots.best_lines[0].isVisible()
+    assert "Epoch 8" in tab.figures.text()
+    root = tab.project.root
+    assert runs.active_model_path(root) == outcome.run.model_path == active[-1]
+    assert tab.history_view.table.rowCount() == 1
+    assert "Accuracy" in tab.report_view.summary.text()
+    assert tab.train_button.isEnabled() and not tab.cancel_button.isEnabled()
+    # Retraining reuses every cached bottleneck.
+    tab.session.refresh_summary()
+    qtbot.waitUntil(lambda: tab.session.summary.cached == 36, timeout=5000)
+    assert "to compute: 0" in tab.summary.text()
+
+
+def test_cancel_during_head_training_asks_and_can_discard(tab, qtbot):
+    tab.session.set_config(TrainConfig(**{**tab.session.config.to_dict(), "epochs": 100000}))
+    asked = []
+    tab.session.ask_keep_best = lambda: asked.append(True) or False
+    tab.session.epoch_added.connect(lambda m: tab.cancel_button.click() if m.epoch == 3 else None)
+    outcome = _train(qtbot, tab)
+    assert asked == [True]
+    assert outcome.result.cancelled and outcome.run is None
+    assert runs.list_runs(tab.project.root) == []  # discarded: nothing stored, no active model
+    assert runs.active_model_path(tab.project.root) is None
+    assert not tab.cancel_button.isEnabled() and tab.train_button.isEnabled()
+
+
+def test_cancel_kept_saves_the_best_model(tab, qtbot):
+    tab.session.set_config(TrainConfig(**{**tab.session.config.to_dict(), "epochs": 100000}))
+    tab.session.ask_keep_best = lambda: True
+    tab.session.epoch_added.connect(lambda m: tab.session.cancel() if m.epoch == 2 else None)
+    outcome = _train(qtbot, tab)
+    assert outcome.result.cancelled and outcome.run is not None
+    assert outcome.run.figures["cancelled"] is True
+    assert runs.active_model_path(tab.project.root) == outcome.run.model_path
+
+
+def test_a_crash_in_the_worker_is_shown_and_keeps_the_previous_model(tab, qtbot, monkeypatch):
+    first = _train(qtbot, tab)
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("imgclf_gui.core.training.train_head", broken)
+    with qtbot.waitSignal(tab.session.run_failed, timeout=30000) as blocker:
+        tab.start_training()
+    assert "disk on fire" in blocker.args[0]
+    assert "failed" in tab.status.text() and tab._failure_box.isVisible()
+    tab._failure_box.close()
+    assert runs.active_model_path(tab.project.root) == first.run.model_path
+    assert len(runs.list_runs(tab.project.root)) == 1
+
+
+def test_confusion_cell_lists_its_images_and_a_move_changes_the_disk(tab, qtbot):
+    # Make mistakes certain: a few green-looking images sit in the "red" folder.
+    root = tab.project.root
+    for i in range(6):
+        write_image(root / "red" / f"zz_green_{i}.png", size=(40, 40), color=COLOURS["green"], seed=900 + i)
+    tab.project.refresh()
+    tab.session.set_config(TrainConfig(**{**tab.session.config.to_dict(), "test_percent": 40, "epochs": 30}))
+    _train(qtbot, tab)
+    report = tab.report_view.report
+    names = report.class_names
+    cells = [(m.true, m.predicted) for m in report.mistakes]
+    assert cells, "the planted images should be misclassified"
+    true, predicted = cells[0]
+    i, j = names.index(true), names.index(predicted)
+    assert int(report.confusion[i, j]) == cells.count((true, predicted))
+    tab.report_view.matrix.cellClicked.emit(i, j)
+    listed = [item.path for item in tab.mistakes.model.items]
+    expected = sorted(Path(m.path) for m in report.mistakes if (m.true, m.predicted) == (true, predicted))
+    assert sorted(listed) == expected
+    assert f"“{true}”" in tab.mistakes.heading.text()
+    # Fix one: send it to the predicted class (where it belongs), from the view's own controls.
+    target = listed[0]
+    tab.mistakes.grid.clearSelection()
+    tab.mistakes.grid.setCurrentIndex(tab.mistakes.model.index(0))
+    tab.mistakes.target.setCurrentIndex(tab.mistakes.target.findData(predicted))
+    tab.mistakes.move_button.click()
+    moved_to = root / predicted / target.name
+    assert moved_to.is_file() and not target.exists()
+    assert tab.mistakes.model.items[0].path == moved_to
+    assert tab.mistakes.model.caption(0) == f"moved to {predicted}"
+    # ... or to the inbox, and undo brings it back.
+    tab.mistakes.target.setCurrentIndex(tab.mistakes.target.findData(INBOX))
+    tab.mistakes.move_button.click()
+    assert (root / INBOX / target.name).is_file()
+    tab.mistakes.undo_button.click()
+    assert moved_to.is_file()
+
+
+def test_top_losses_are_worst_first_and_runs_can_be_switched(tab, qtbot):
+    first = _train(qtbot, tab)
+    tab.session.set_config(TrainConfig(**{**tab.session.config.to_dict(), "epochs": 3}))
+    second = _train(qtbot, tab)
+    assert tab.history_view.table.rowCount() == 2
+    assert runs.active_run_id(tab.project.root) == second.run.run_id
+    tab.history_view.table.selectRow(1)  # newest first: row 1 is the first run
+    tab.history_view.activate_button.click()
+    assert runs.active_run_id(tab.project.root) == first.run.run_id
+    tab.history_view.show_button.click()
+    assert tab.plots.point_count() == 8
+    tab.report_view.show_top_losses()
+    losses = [m.confidence for m in tab.report_view.report.mistakes]
+    assert len(tab.mistakes.model.items) == len(losses)

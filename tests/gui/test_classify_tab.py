@@ -1,0 +1,134 @@
+"""The Classify tab through its real widgets, with a tiny model trained on the fake backbone."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from imgclf_gui.core.classify import ModelSource
+from imgclf_gui.gui.main_window import MainWindow
+from imgclf_gui.core.settings import Settings
+from tests.conftest import write_image
+from tests.fakes import fake_backbone  # noqa: F401  (fixture)
+
+COLORS = {"blue": (30, 40, 220), "green": (40, 200, 40), "red": (220, 40, 40)}
+
+
+@pytest.fixture
+def tiny_model(tmp_path, fake_backbone) -> Path:
+    """A model trained in a second on coloured images (fake backbone: 4x4 mean colours)."""
+    from imgclf_gui.core.training import TrainConfig, train
+
+    data = tmp_path / "train"
+    for name, color in COLORS.items():
+        for i in range(12):
+            write_image(data / name / f"{name}{i}.png", size=(40, 30), color=color, seed=i + 10 * len(name))
+    result = train(TrainConfig(backbone=fake_backbone.id, epochs=30, learning_rate=0.01), data)
+    return result.bundle.save(tmp_path / "colors.imgclf-model")
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    root = tmp_path / "proj"
+    for name in COLORS:
+        write_image(root / name / f"{name}-old.png", color=COLORS[name], seed=5)
+    win = MainWindow(settings=Settings())
+    qtbot.addWidget(win)
+    win.resize(1100, 700)
+    assert win.open_project(root)
+    return win
+
+
+def _ready_tab(window, qtbot, source: ModelSource):
+    tab = window.tabs["Classify"]
+    with qtbot.waitSignal(tab.classifier.model_changed, timeout=60_000):
+        tab.use_model(source)
+    assert tab.classifier.state == "ready", tab.classifier.error
+    window.tab_widget.setCurrentWidget(tab)
+    window.show()
+    return tab
+
+
+def _drop(widget, paths: list[Path]) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    event = QDropEvent(QPointF(30, 30), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    widget.dropEvent(event)
+
+
+def test_drop_one_image_shows_sorted_bars_and_verdict(window, qtbot, tiny_model, tmp_path):
+    tab = _ready_tab(window, qtbot, ModelSource.bundle(tiny_model))
+    image = write_image(tmp_path / "drop" / "reddish.png", color=(215, 45, 35), seed=77)
+    with qtbot.waitSignal(tab.classifier.prediction_ready, timeout=10_000):
+        _drop(tab, [image])
+    names = [n for n, _ in tab.bars.shown]
+    scores = [s for _, s in tab.bars.shown]
+    assert sorted(names) == sorted(COLORS) and names[0] == "red"
+    assert scores == sorted(scores, reverse=True) and abs(sum(scores) - 1) < 1e-4
+    assert "red" in tab.verdict.text() and "sure" in tab.verdict.text()
+    assert tab.drop_area.has_image() and tab.pages.currentIndex() == 0
+    # a threshold above the top score turns the verdict to "unsure"
+    tab.threshold_spin.setValue(100)
+    assert "unsure" in tab.verdict.text()
+
+
+def test_this_is_really_copies_into_class_and_undo_removes_it(window, qtbot, tiny_model, tmp_path):
+    tab = _ready_tab(window, qtbot, ModelSource.bundle(tiny_model))
+    image = write_image(tmp_path / "drop" / "mystery.png", color=(215, 45, 35), seed=78)
+    with qtbot.waitSignal(tab.classifier.prediction_ready, timeout=10_000):
+        _drop(tab, [image])
+    tab.correct_combo.setCurrentText("green")
+    qtbot.mouseClick(tab.add_button, Qt.MouseButton.LeftButton)
+    copy = window.project.root / "green" / "mystery.png"
+    assert copy.exists() and image.exists(), "copied, original kept"
+    assert {c.name: c.count for c in window.project.classes()}["green"] == 2
+    assert tab.undo_button.isEnabled()
+    qtbot.mouseClick(tab.undo_button, Qt.MouseButton.LeftButton)
+    assert not copy.exists() and image.exists()
+    assert not tab.undo_button.isEnabled()
+
+
+def test_folder_drop_fills_table_and_csv_matches(window, qtbot, tiny_model, tmp_path):
+    tab = _ready_tab(window, qtbot, ModelSource.bundle(tiny_model))
+    folder = tmp_path / "many"
+    for i in range(20):
+        name = list(COLORS)[i % 3]
+        write_image(folder / f"img{i:02d}.png", color=COLORS[name], seed=200 + i)
+    (folder / "sub").mkdir()
+    (folder / "sub" / "broken.jpg").write_bytes(b"not a jpeg at all")
+    with qtbot.waitSignal(tab.classifier.batch_finished, timeout=20_000):
+        _drop(tab, [folder])
+    page = tab.batch
+    assert tab.pages.currentWidget() is page
+    assert page.model.rowCount() == 21
+    broken = [r for r in page.model.rows if r.scores is None]
+    assert len(broken) == 1 and broken[0].path.name == "broken.jpg" and broken[0].error
+    predicted = {r.path.name: page.model.label(r) for r in page.model.rows if r.scores is not None}
+    assert all(predicted[f"img{i:02d}.png"] == list(COLORS)[i % 3] for i in range(20))
+    # sort by confidence, descending: the table and the CSV agree row by row
+    page.table.sortByColumn(3, Qt.SortOrder.DescendingOrder)
+    shown = [page.proxy.index(r, 1).data() for r in range(page.proxy.rowCount())]
+    out = tmp_path / "table.csv"
+    assert page.export_csv(out) == 21
+    with open(out, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [Path(r["path"]).name for r in rows] == shown
+    confidences = [float(r["confidence"]) for r in rows if r["confidence"]]
+    assert confidences == sorted(confidences, reverse=True)
+    assert rows[-1]["error"] and not rows[-1]["label"], "the unreadable file sorts last, with its reason"
+    # filter: one class only
+    index = page.filter_combo.findText("Class: red")
+    page.filter_combo.setCurrentIndex(index)
+    page.filter_combo.activated.emit(index)
+    assert page.proxy.rowCount() == 6 == sum(1 for i in range(20) if i % 3 == 2)
+    # copy into class folders of another directory: originals stay
+    target = tmp_path / "sorted"
+    page.sort_into(target)
+    with qtbot.waitSignal(page._copy_task.finished, timeout=10_000):
+        pass
+    assert len(list((target / "red").glob("*.png"))) == 6 and (folder / "img00.png").exists()

@@ -138,12 +138,18 @@ def verdict(scores: np.ndarray, class_names: Sequence[str], threshold: float) ->
     return class_names[best], confidence, confidence < threshold
 
 
+def percent(p: float) -> str:
+    """``93%``; one decimal where rounding would claim a certainty the model does not have (99.7%, 0.3%)."""
+    text = f"{p:.0%}"
+    return f"{p:.1%}" if text in ("100%", "0%") and 0.0 < p < 1.0 else text
+
+
 def describe(scores: np.ndarray, class_names: Sequence[str], threshold: float) -> str:
     """The verdict in words: "cat (93% sure)" or "unsure: perhaps cat (41%)"."""
     name, confidence, unsure = verdict(scores, class_names, threshold)
     if unsure:
-        return f"unsure: perhaps {name} ({confidence:.0%})"
-    return f"{name} ({confidence:.0%} sure)"
+        return f"unsure: perhaps {name} ({percent(confidence)})"
+    return f"{name} ({percent(confidence)} sure)"
 
 
 @dataclass(frozen=True)
@@ -314,6 +320,6 @@ def copy_no_overwrite(src: Path, folder: Path) -> Path:
 
 __all__: list[Any] = [
     "UNSURE", "ModelLoadError", "ModelSource", "Predictor", "open_predictor", "ResultRow", "SingleResult",
-    "verdict", "describe", "classify_rgb", "classify_file", "find_images", "classify_files", "write_csv",
+    "verdict", "describe", "percent", "classify_rgb", "classify_file", "find_images", "classify_files", "write_csv",
     "sort_into", "copy_no_overwrite", "safe_folder_name",
 ]

@@ -376,6 +376,9 @@ class ClassifyTab(QWidget):
             self.correct_note.setText("Open a project to add corrected images to its classes.")
         elif not has_project:
             self.correct_note.setText("The project has no classes yet.")
+        elif not self._added:
+            self.correct_note.setText("Wrong? Choose the right class and Add to Class: a copy goes into that "
+                                      "class folder, so the next training learns from it.")
 
     def add_to_class(self, class_name: str | None = None) -> Path | None:
         """Copy the shown image into ``class_name`` (default: the chosen one); returns the copy."""

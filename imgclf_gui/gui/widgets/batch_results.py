@@ -303,7 +303,7 @@ class BatchTable(QTableView):
         """Widths that fit the content type (never ``resizeToContents`` over 50,000 rows)."""
         header = self.horizontalHeader()
         header.resizeSection(THUMB, THUMB_SIDE + 10)
-        header.resizeSection(FILE, 200)
+        header.setSectionResizeMode(FILE, QHeaderView.ResizeMode.Stretch)  # the table fills the width
         header.resizeSection(PREDICTED, 150)
         header.resizeSection(CONFIDENCE, 86)
         model = self.model()

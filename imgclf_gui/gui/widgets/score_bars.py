@@ -34,7 +34,7 @@ class ScoreBars(pg.PlotWidget):
         plot.hideButtons()
         plot.setMouseEnabled(x=False, y=False)
         plot.showGrid(x=True, y=False, alpha=0.25)
-        plot.setXRange(0, 1, padding=0)
+        plot.setXRange(0, 1.04, padding=0)  # room for the "100%" tick label
         plot.getAxis("bottom").setTicks([[(v, f"{v:.0%}") for v in (0, 0.25, 0.5, 0.75, 1.0)]])
         plot.getAxis("left").setStyle(tickLength=0)
         self.bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[], brushes=[])

@@ -90,8 +90,11 @@ def open_predictor(source: ModelSource) -> Predictor:
             assert source.path is not None
             bundle = ModelBundle.load(source.path)
             extractor = backbones.open_extractor(bundle.backbone_id)
+            title = source.path.name.removesuffix(".imgclf-model") or str(source.path)
+            if title == "model":  # a training run's folder: .imgclf/runs/<run-id>/model
+                title = f"run {source.path.parent.name}"
             predictor = Predictor(
-                title=source.path.name.removesuffix(".imgclf-model") or str(source.path),
+                title=title,
                 class_names=bundle.class_names, input_size=bundle.input_size, crop=bundle.crop,
                 score_fn=lambda batch: bundle.predict_features(extractor.features(batch)),
                 show_top=None, source=source)

@@ -82,15 +82,15 @@ def test_this_is_really_copies_into_class_and_undo_removes_it(window, qtbot, tin
     image = write_image(tmp_path / "drop" / "mystery.png", color=(215, 45, 35), seed=78)
     with qtbot.waitSignal(tab.classifier.prediction_ready, timeout=10_000):
         _drop(tab, [image])
-    tab.correct_combo.setCurrentText("green")
-    qtbot.mouseClick(tab.add_button, Qt.MouseButton.LeftButton)
+    tab.correct.combo.setCurrentText("green")
+    qtbot.mouseClick(tab.correct.add_button, Qt.MouseButton.LeftButton)
     copy = window.project.root / "green" / "mystery.png"
     assert copy.exists() and image.exists(), "copied, original kept"
     assert {c.name: c.count for c in window.project.classes()}["green"] == 2
-    assert tab.undo_button.isEnabled()
-    qtbot.mouseClick(tab.undo_button, Qt.MouseButton.LeftButton)
+    assert tab.correct.undo_button.isEnabled()
+    qtbot.mouseClick(tab.correct.undo_button, Qt.MouseButton.LeftButton)
     assert not copy.exists() and image.exists()
-    assert not tab.undo_button.isEnabled()
+    assert not tab.correct.undo_button.isEnabled()
 
 
 def test_folder_drop_fills_table_and_csv_matches(window, qtbot, tiny_model, tmp_path):
@@ -132,3 +132,40 @@ def test_folder_drop_fills_table_and_csv_matches(window, qtbot, tiny_model, tmp_
     with qtbot.waitSignal(page._copy_task.finished, timeout=10_000):
         pass
     assert len(list((target / "red").glob("*.png"))) == 6 and (folder / "img00.png").exists()
+
+
+def test_first_drop_while_loading_shows_loading_then_bars(window, qtbot, tiny_model, tmp_path):
+    tab = window.tabs["Classify"]
+    image = write_image(tmp_path / "drop" / "g.png", color=COLORS["green"], seed=9)
+    tab.use_model(ModelSource.bundle(tiny_model))
+    assert tab.classifier.state == "loading" and tab.model_status.text() == "Loading model…"
+    with qtbot.waitSignal(tab.classifier.prediction_ready, timeout=10_000):
+        _drop(tab, [image])
+        assert tab.drop_area._text == "Loading model…", "the drop waits for the model, visibly"
+    assert tab.bars.shown[0][0] == "green"
+
+
+def test_project_active_model_is_used_and_followed(qtbot, tmp_path, tiny_model):
+    from imgclf_gui.core import runs
+    from imgclf_gui.core.bundle import ModelBundle
+
+    root = tmp_path / "proj2"
+    for name in COLORS:
+        write_image(root / name / "a.png", color=COLORS[name])
+    bundle = ModelBundle.load(tiny_model)
+    first = runs.save_run(root, bundle, settings={}, figures={})
+    runs.set_active_run(root, first.run_id)
+    win = MainWindow(settings=Settings())
+    qtbot.addWidget(win)
+    tab = win.tabs["Classify"]
+    with qtbot.waitSignal(tab.classifier.model_changed, timeout=10_000):
+        assert win.open_project(root)
+    assert tab.classifier.source.path == first.model_path and tab.classifier.state == "ready"
+    assert tab.model_combo.currentText() == "This project's active model"
+    # a new run made active (by the Training tab) is picked up when the tab is shown again
+    second = runs.save_run(root, bundle, settings={}, figures={})
+    runs.set_active_run(root, second.run_id)
+    with qtbot.waitSignal(tab.classifier.model_changed, timeout=10_000):
+        win.tab_widget.setCurrentWidget(tab)
+        win.show()
+    assert tab.classifier.source.path == second.model_path

@@ -38,7 +38,7 @@ def test_non_image_and_corrupt_files_give_a_sentence(window, qtbot, tiny_model, 
     with qtbot.waitSignal(tab.classifier.prediction_failed, timeout=5_000) as blocker:
         _drop(tab, [text])
     assert "not an image" in blocker.args[0] and "not an image" in tab.verdict.text()
-    assert tab.bars.shown == [] and not tab.add_button.isEnabled()
+    assert tab.bars.shown == [] and not tab.correct.add_button.isEnabled()
     # a good image after a bad one works again
     with qtbot.waitSignal(tab.classifier.prediction_ready, timeout=5_000):
         _drop(tab, [write_image(tmp_path / "g.png", color=COLORS["green"], seed=3)])
@@ -55,7 +55,7 @@ def test_pasted_image_is_classified_and_can_be_added(window, qtbot, tiny_model):
     with qtbot.waitSignal(tab.classifier.prediction_ready, timeout=5_000):
         tab.paste_action.trigger()
     assert tab.bars.shown[0][0] == "blue" and "pasted" in tab.caption.text()
-    copy = tab.add_to_class("blue")
+    copy = tab.correct.add_to_class("blue")
     assert copy is not None and copy.parent == window.project.root / "blue" and copy.exists()
 
 

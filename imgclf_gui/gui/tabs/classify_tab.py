@@ -8,7 +8,6 @@ show what it reports.
 """
 from __future__ import annotations
 
-import tempfile
 import time
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
-    QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton, QSplitter, QTabWidget,
+    QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSplitter, QTabWidget,
     QVBoxLayout, QWidget,
 )
 
@@ -25,6 +24,7 @@ from imgclf_gui.gui.classifier import Classifier
 from imgclf_gui.gui.project_model import ProjectModel
 from imgclf_gui.gui.tasks import TaskRunner
 from imgclf_gui.gui.widgets.batch_page import BatchPage
+from imgclf_gui.gui.widgets.correct_panel import CorrectPanel
 from imgclf_gui.gui.widgets.drop_area import DropArea, payload_of, rgb_to_qimage
 from imgclf_gui.gui.widgets.score_bars import ScoreBars
 
@@ -56,9 +56,8 @@ class ClassifyTab(QWidget):
         self.tasks = tasks
         self.classifier = Classifier(tasks, self)
         self.shown: SingleResult | None = None
-        # copies made by "This is really …" with their journal label, newest last (for Undo)
-        self._added: list[tuple[Path, str]] = []
         self._opened_bundles: list[Path] = []
+        self._active: Path | None = None  # the project's active model when last looked at
         self.setAcceptDrops(True)
         self._setup_widgets()
         self._setup_layout()
@@ -93,14 +92,7 @@ class ClassifyTab(QWidget):
         # the tab takes every drop; the plot's graphics view would otherwise swallow them
         self.bars.setAcceptDrops(False)
         self.bars.viewport().setAcceptDrops(False)
-        self.correct_combo = QComboBox(self)
-        self.correct_combo.setMinimumContentsLength(12)
-        self.add_button = QPushButton("Add to Class", self)
-        self.add_button.setToolTip("Copy this image into that class folder of the project, so the next "
-                                   "training learns from it. The original stays where it is.")
-        self.undo_button = QPushButton("Undo", self)
-        self.correct_note = QLabel(self)
-        self.correct_note.setWordWrap(True)
+        self.correct = CorrectPanel(self.project, self)
         self.batch = BatchPage(self.classifier, self.tasks, self)
 
     def _setup_layout(self) -> None:
@@ -123,13 +115,7 @@ class ClassifyTab(QWidget):
         right_layout.setContentsMargins(4, 0, 0, 0)
         right_layout.addWidget(self.verdict)
         right_layout.addWidget(self.bars, 1)
-        correct = QHBoxLayout()
-        correct.addWidget(QLabel("This is really:", self))
-        correct.addWidget(self.correct_combo, 1)
-        correct.addWidget(self.add_button)
-        correct.addWidget(self.undo_button)
-        right_layout.addLayout(correct)
-        right_layout.addWidget(self.correct_note)
+        right_layout.addWidget(self.correct)
         single = QSplitter(Qt.Orientation.Horizontal, self)
         single.addWidget(left)
         single.addWidget(right)
@@ -170,15 +156,11 @@ class ClassifyTab(QWidget):
         c.threshold_changed.connect(self._on_threshold_changed)
         c.batch_started.connect(lambda: self.pages.setCurrentWidget(self.batch))
         self.project.project_changed.connect(self._on_project_changed)
-        self.project.classes_changed.connect(self._fill_correct_combo)
-        self.project.history_changed.connect(self._update_correct_buttons)
         self.model_combo.activated.connect(self._on_model_chosen)
         self.threshold_spin.valueChanged.connect(lambda v: c.set_threshold(v / 100.0))
         self.open_button.clicked.connect(self.open_images_dialog)
         self.folder_button.clicked.connect(self.open_folder_dialog)
         self.paste_button.clicked.connect(self.paste)
-        self.add_button.clicked.connect(self.add_to_class)
-        self.undo_button.clicked.connect(self.undo_add)
         self.batch.row_activated.connect(self._on_row_activated)
 
     # -- models ---------------------------------------------------------------------------------
@@ -190,13 +172,18 @@ class ClassifyTab(QWidget):
         active = _active_model(self.project.root)
         if active is not None:
             self.model_combo.addItem("This project's active model", ModelSource.bundle(active))
+        if current is not None and current.kind == "bundle" and current.path != active and \
+                current.path not in self._opened_bundles:
+            self._opened_bundles.append(current.path)  # e.g. the previous project's model, still loaded
         for path in self._opened_bundles:
             self.model_combo.addItem(f"Saved model: {path.name}", ModelSource.bundle(path))
         for spec in list_specs():
             if spec.has_imagenet_head and availability(spec.id)[0]:
                 self.model_combo.addItem(f"ImageNet classes of {spec.display_name}", ModelSource.imagenet(spec.id))
         self.model_combo.addItem("Open a saved model…", _OPEN_OTHER)
-        index = self.model_combo.findData(current) if current is not None else -1
+        # compared in Python: findData() on wrapped Python objects does not use ==
+        index = next((i for i in range(self.model_combo.count())
+                      if current is not None and self.model_combo.itemData(i) == current), -1)
         self.model_combo.setCurrentIndex(max(index, 0))
 
     def use_model(self, source: ModelSource) -> None:
@@ -227,6 +214,7 @@ class ClassifyTab(QWidget):
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
+        self._sync_active_model()
         # Loading starts when the tab is first seen, so the first drop rarely waits for it.
         self._ensure_model()
 
@@ -317,7 +305,7 @@ class ClassifyTab(QWidget):
         self._show_verdict()
         self.bars.set_scores(names, result.scores, self.classifier.threshold,
                              limit=self.classifier.predictor.show_top)
-        self._fill_correct_combo()
+        self.correct.set_shown(result, names[int(np.argmax(result.scores))])
 
     def _on_prediction_failed(self, reason: str) -> None:
         self.shown = None
@@ -325,7 +313,7 @@ class ClassifyTab(QWidget):
         self.verdict.setText(f"<b>Cannot classify this file.</b> {reason}")
         self.caption.setText("")
         self.bars.clear_scores()
-        self._update_correct_buttons()
+        self.correct.set_shown(None)
 
     def _on_threshold_changed(self, value: float) -> None:
         self.threshold_spin.blockSignals(True)
@@ -345,72 +333,15 @@ class ClassifyTab(QWidget):
             self.classify_paths([row.path])
 
     def _on_project_changed(self, root: Path | None) -> None:
-        self._added.clear()
+        self._sync_active_model(project_changed=True)
+
+    def _sync_active_model(self, project_changed: bool = False) -> None:
+        """Follow the project's active model: when a project opens, and when the tab is shown again after
+        the Training tab made another run active (unless the user picked some other model here)."""
+        active = _active_model(self.project.root)
+        previous, self._active = self._active, active
         source = self.classifier.source
-        active = _active_model(root)
+        following = project_changed or source is None or source.kind == "imagenet" or source.path == previous
         self._fill_models()
-        # A project's active model is what a user expects here; switching project switches to it.
-        if active is not None and (source is None or source.kind == "imagenet" or source.path != active):
+        if active is not None and following and (source is None or source.path != active):
             self.use_model(ModelSource.bundle(active))
-        self._fill_correct_combo()
-
-    # -- "this is really …" ---------------------------------------------------------------------
-    def _fill_correct_combo(self) -> None:
-        previous = self.correct_combo.currentText()
-        names = self.project.class_names() if self.project.root is not None else []
-        self.correct_combo.clear()
-        self.correct_combo.addItems(names)
-        guess = self.shown and self.classifier.class_names[int(np.argmax(self.shown.scores))]
-        for wanted in (guess, previous):
-            if wanted and wanted in names:
-                self.correct_combo.setCurrentText(wanted)
-                break
-        self._update_correct_buttons()
-
-    def _update_correct_buttons(self) -> None:
-        has_project = self.project.root is not None and self.correct_combo.count() > 0
-        self.correct_combo.setEnabled(has_project)
-        self.add_button.setEnabled(has_project and self.shown is not None)
-        self.undo_button.setEnabled(self._can_undo_add())
-        if self.project.root is None:
-            self.correct_note.setText("Open a project to add corrected images to its classes.")
-        elif not has_project:
-            self.correct_note.setText("The project has no classes yet.")
-        elif not self._added:
-            self.correct_note.setText("Wrong? Choose the right class and Add to Class: a copy goes into that "
-                                      "class folder, so the next training learns from it.")
-
-    def add_to_class(self, class_name: str | None = None) -> Path | None:
-        """Copy the shown image into ``class_name`` (default: the chosen one); returns the copy."""
-        class_name = class_name or self.correct_combo.currentText()
-        if self.shown is None or not class_name or self.project.root is None:
-            return None
-        source = self.shown.path
-        if source is None:  # a pasted image: give it a file first
-            from PIL import Image
-
-            source = Path(tempfile.mkdtemp(prefix="imgclf-paste-")) / f"pasted-{time.strftime('%Y%m%d-%H%M%S')}.png"
-            Image.fromarray(self.shown.preview).save(source)
-        try:
-            copy = self.project.copy_image_into_class(source, class_name)
-        except OSError as exc:
-            QMessageBox.warning(self, "Add to class", f"Could not copy the image: {exc}")
-            return None
-        if copy is not None:
-            self._added.append((copy, self.project.undo_text()))
-            self.correct_note.setText(f"Added as {copy.relative_to(self.project.root)}; the next training "
-                                      "learns from it.")
-        self._update_correct_buttons()
-        return copy
-
-    def _can_undo_add(self) -> bool:
-        # Only while our copy is the newest change: Undo here must never undo someone else's move.
-        return bool(self._added) and self.project.can_undo() and self.project.undo_text() == self._added[-1][1]
-
-    def undo_add(self) -> None:
-        """Undo the last "Add to Class" (through the project's journal, like Edit ▸ Undo)."""
-        if self._can_undo_add():
-            copy, _ = self._added.pop()
-            self.project.undo()
-            self.correct_note.setText(f"Removed {copy.name} from {copy.parent.name} again.")
-        self._update_correct_buttons()

@@ -269,6 +269,7 @@ class TrainingSession(QObject):
             self.stage_changed.emit(value)
 
     def _finish(self, outcome: RunOutcome) -> None:
+        self.refresh_summary()  # bottlenecks were cached by the run, whatever its end
         self.running_changed.emit(False)
         self.stage_changed.emit(outcome.message)
         self.run_finished.emit(outcome)
@@ -297,6 +298,7 @@ class TrainingSession(QObject):
         self._finish(RunOutcome(result, run, f"{what} ({acc}) is now used for classifying."))
 
     def _on_task_error(self, failure: TaskFailure) -> None:
+        self.refresh_summary()
         self.running_changed.emit(False)
         self.stage_changed.emit(f"Training failed: {failure.message}. The previous model is unchanged.")
         self.run_failed.emit(failure.message, failure.traceback)

@@ -96,7 +96,6 @@ class TrainingTab(QWidget):
         summary_box = QGroupBox("What will be trained", left)
         QVBoxLayout(summary_box).addWidget(self.summary)
         left_layout.addWidget(settings_box)
-        left_layout.addWidget(summary_box)
         left_layout.addStretch(1)
         scroll = QScrollArea(self)
         scroll.setWidget(left)
@@ -111,6 +110,12 @@ class TrainingTab(QWidget):
         column = QVBoxLayout(left_column)
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(scroll, 1)
+        # Outside the scroll area: always in view beside Train, and word-wrapped labels get their full
+        # height there (a scroll area ignores height-for-width and clipped it to one line).
+        summary_holder = QVBoxLayout()
+        summary_holder.setContentsMargins(8, 0, 8, 0)
+        summary_holder.addWidget(summary_box)
+        column.addLayout(summary_holder)
         column.addLayout(buttons)
 
         live = QWidget(self)

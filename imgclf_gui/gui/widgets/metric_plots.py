@@ -26,8 +26,8 @@ class MetricPlots(QWidget):
         self.epochs: list[int] = []
         self._series: dict[str, list[float]] = {k: [] for k in ("tl", "vl", "ta", "va")}
         self._best_epoch = 0
-        self.loss_plot = self._make_plot("Loss")
-        self.acc_plot = self._make_plot("Accuracy")
+        self.loss_plot = self._make_plot("Loss", (-10, 10))
+        self.acc_plot = self._make_plot("Accuracy", (-10, -30))  # bottom right: curves hug 1.0
         self.acc_plot.setYRange(0, 1.02)
         self.curves = {
             "tl": self.loss_plot.plot([], [], pen=_TRAIN_PEN, name="train"),
@@ -46,12 +46,12 @@ class MetricPlots(QWidget):
         layout.addWidget(self.loss_plot)
         layout.addWidget(self.acc_plot)
 
-    def _make_plot(self, title: str) -> pg.PlotWidget:
+    def _make_plot(self, title: str, legend_offset: tuple[int, int]) -> pg.PlotWidget:
         plot = pg.PlotWidget(self, background="w")
         plot.setTitle(title, color="#333", size="10pt")
         plot.setLabel("bottom", "epoch")
         plot.showGrid(x=True, y=True, alpha=0.25)
-        plot.addLegend(offset=(-10, 10))
+        plot.addLegend(offset=legend_offset)
         plot.setMenuEnabled(False)
         plot.setMinimumHeight(160)
         return plot

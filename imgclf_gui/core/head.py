@@ -24,6 +24,7 @@ from imgclf_gui.core.tasks_api import StopFn
 #: L2 strengths tried when none is given (loss = mean cross-entropy + l2 * sum of squared weights)
 L2_CANDIDATES = (1e-4, 1e-3, 1e-2, 3e-2, 1e-1)
 _EPS_STD = 1e-6
+STD_FLOOR_FRACTION = 0.1
 
 
 @dataclass
@@ -158,7 +159,11 @@ def train_head(
     base = standardize_on if standardize_on is not None else train_x
     mean = base.mean(axis=0).astype(np.float32)
     std = base.std(axis=0).astype(np.float32)
-    std = np.where(std < _EPS_STD, np.float32(1.0), std).astype(np.float32)  # constant features stay 0
+    # Floor each std at a tenth of the RMS of all stds: a feature almost constant on a small training set
+    # would otherwise be multiplied by thousands, and one new image that differs in it (another size,
+    # texture) would get a confidently wrong answer. Relative, so it works at any feature scale.
+    floor = max(_EPS_STD, STD_FLOOR_FRACTION * float(np.sqrt(np.mean(std.astype(np.float64) ** 2))))
+    std = np.maximum(std, np.float32(floor)).astype(np.float32)
     xs = (train_x - mean) / std
     vs = (val_x - mean) / std if have_val else None
 

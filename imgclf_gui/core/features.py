@@ -15,7 +15,6 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
-import threading
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,7 +27,7 @@ import numpy as np
 from imgclf_gui.core.augment import AUGMENT_VERSION, augment_for_network
 from imgclf_gui.core.feature_store import FeatureStore, Key
 from imgclf_gui.core.hashing import HashIndex, content_hash, read_and_hash
-from imgclf_gui.core.images import CROP_POLICIES, ImageError, load_rgb_from_bytes, to_network_input
+from imgclf_gui.core.images import CROP_POLICIES, ImageError, decode_for_network
 from imgclf_gui.core.tasks_api import Cancelled, ProgressFn, StopFn
 
 __all__ = ["ExtractionResult", "extract_features", "content_hash", "cache_folder", "PIPELINE_VERSION"]
@@ -251,16 +250,20 @@ class _Extraction:
         if not needed:
             return _Prepared(row, digest)
         size = self.spec.input_size
+        augmenting = any(needed)
         try:
-            rgb = load_rgb_from_bytes(data, path, max_side=size)
+            plain, rgb = decode_for_network(data, path, size, self.crop, keep_rgb=augmenting)
         except ImageError as exc:
             return _Prepared(row, digest, error=exc.reason)
         del data  # the encoded file can be large; only the decoded picture is needed now
+        if needed == (0,):
+            return _Prepared(row, digest, variants=needed, inputs=plain[None])
         inputs = np.empty((len(needed), size, size, 3), np.uint8)
         for i, variant in enumerate(needed):
             if variant == 0:
-                inputs[i] = to_network_input(rgb, size, self.crop)
+                inputs[i] = plain
             else:
+                assert rgb is not None
                 inputs[i] = augment_for_network(rgb, variant, digest, size, self.crop)
         return _Prepared(row, digest, variants=needed, inputs=inputs)
 
@@ -383,6 +386,8 @@ def extract_features(
     path_list = [Path(p) for p in paths]
     caches = _Caches(project_root, spec, crop)
     job = _Extraction(path_list, spec, backbone_id, caches, variants, crop, on_progress, should_stop)
+    # One decode thread per core: on 2 cores the backbone's own threads share them, which measured
+    # the same CPU time as fewer threads or lower-priority decoding, and keeps camera JPEGs (decode-bound) fed.
     workers = max(1, min(4, os.cpu_count() or 1))
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="imgclf-decode")
     window: deque[Future[_Prepared]] = deque()

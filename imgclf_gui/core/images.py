@@ -85,6 +85,22 @@ def load_rgb_from_bytes(data: bytes, path: str | os.PathLike[str], *, max_side: 
     return _decode(path, data, max_side, np.asarray)
 
 
+def decode_for_network(
+    data: bytes, path: str | os.PathLike[str], size: int, crop: str = "squash", *, keep_rgb: bool = False
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Network input of an image already read into memory, plus (``keep_rgb``) the decoded picture.
+
+    One decode, no array round trip for the common case: this is the feature pipeline's inner loop.
+    The picture is what :func:`load_rgb` with ``max_side=size`` gives (augmentation starts from it).
+    """
+    _check_crop(crop)
+
+    def finish(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
+        return np.asarray(_fit(image, size, crop)), (np.asarray(image) if keep_rgb else None)
+
+    return _decode(path, data, size, finish)
+
+
 def to_network_input(rgb: np.ndarray, size: int, crop: str = "squash") -> np.ndarray:
     """Resize an RGB uint8 array to (size, size, 3) with Pillow BILINEAR.
 

@@ -249,3 +249,18 @@ def test_no_garbage_input_raises_anything_but_image_error(tmp_path):
         except ImageError:
             continue
         assert rgb.dtype == np.uint8 and rgb.ndim == 3
+
+
+def test_decode_for_network_from_bytes_equals_the_path_functions(tmp_path):
+    from imgclf_gui.core.images import decode_for_network, load_rgb_from_bytes
+
+    path = write_image(tmp_path / "b.jpg", size=(900, 700))
+    data = path.read_bytes()
+    plain, rgb = decode_for_network(data, path, 64, "center", keep_rgb=True)
+    assert np.array_equal(plain, load_for_network(path, 64, "center"))
+    assert np.array_equal(rgb, load_rgb(path, max_side=64))
+    assert np.array_equal(load_rgb_from_bytes(data, path, max_side=64), rgb)
+    assert decode_for_network(data, path, 64)[1] is None
+    with pytest.raises(ImageError) as info:
+        decode_for_network(b"", path, 64)
+    assert "empty" in info.value.reason

@@ -141,6 +141,25 @@ def train_head(
     ``should_stop`` is polled between batches: the result then has ``cancelled=True`` and keeps the best
     weights so far.
     """
+    with _single_thread_blas():
+        return _train_head(train_x, train_y, val_x, val_y, options, on_epoch, should_stop, num_classes,
+                           standardize_on, on_stage)
+
+
+def _single_thread_blas():
+    """One BLAS thread while training: the matrices are small, and on a shared 2-core machine OpenBLAS's
+    spinning threads made 100 epochs take 40 s instead of 4 s (measured, benchmarks/bench_head.py)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # optional (it comes with scikit-learn); without it training is only slower
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _train_head(train_x, train_y, val_x, val_y, options, on_epoch, should_stop, num_classes, standardize_on,
+                on_stage) -> HeadResult:
     opts = options or HeadOptions()
     train_x = np.ascontiguousarray(train_x, np.float32)
     train_y = np.asarray(train_y, np.int64)

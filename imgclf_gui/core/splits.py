@@ -1,17 +1,16 @@
-"""Train / validation / test split that stays put when images are added.
+"""Train / validation / test split: stratified per class, and old images never change part.
 
-Each image's part is decided by a salted hash of its content hash (or of its name when no content hash
-is known), so an image keeps its part whatever else is in the folder, and exact duplicates (same content
-hash) always share a part: a duplicate in the test part of an image that is trained on would make the test
-score a lie. Two adjustments keep small classes usable:
+Within each class, images are ordered by a salted hash of their content hash (or of their name when no
+content hash is known): a fixed pseudo-random order, the same on every machine. The first images in that
+order fill the class's test quota, the next its validation quota, the rest are trained on. So every class
+gets its share (60 images at 80/10/10: exactly 48/6/6), not a binomial lottery that can leave a class
+with one test image.
 
-* every class keeps at least one training image;
-* a class with enough images gets at least one validation (and test) image even when the hash put none
-  there; the image chosen is the one whose hash is closest to that part.
-
-Because those adjustments depend on the rest of the folder, a caller that wants strict stability across
-runs passes the previous run's ``assignment`` (hash -> part) as ``previous``: known images then never change
-parts (unless their class would otherwise have no training image).
+Stability comes from the previous run's ``assignment`` (hash -> part, remembered by ``train`` in
+``.imgclf/split.json``): remembered images keep their part, and new images only fill what their class
+is short of. Exact duplicates share one key, hence one part: a duplicate in the test part of an image
+that is trained on would make the test score a lie. Every class keeps at least one training image; a
+class gets a validation image from 3 images and a test image from 5.
 """
 from __future__ import annotations
 
@@ -86,36 +85,30 @@ def split_samples(
             h = "name:" + (path.name if path is not None else str(samples[i]))
         keys.append(h)
 
-    test_cut = test_percent / 100.0
-    val_cut = test_cut + validation_percent / 100.0
     previous = dict(previous or {})
-    part: dict[str, str] = {}
-    for key in set(keys):
-        if key in previous and previous[key] in PARTS:
-            part[key] = previous[key]
-        else:
-            u = unit_value(key)
-            part[key] = TEST if u < test_cut else VALIDATION if u < val_cut else TRAIN
+    part: dict[str, str] = {key: previous[key] for key in set(keys) if previous.get(key) in PARTS}
 
-    # Distinct keys per class, in a fixed order, so the adjustments below are deterministic.
+    # Distinct keys per class in hash order, so quotas are filled deterministically and order-independently.
     by_class: dict[str, list[str]] = defaultdict(list)
     for key, label in sorted(set(zip(keys, labels)), key=lambda kl: (kl[1], unit_value(kl[0]), kl[0])):
         by_class[label].append(key)
 
     for label in sorted(by_class):
         members = by_class[label]
-        in_part = {p: [k for k in members if part[k] == p] for p in PARTS}
-        if not in_part[TRAIN]:
-            # Highest hash value = closest to the training range; taken from validation before test.
-            donor = in_part[VALIDATION] or in_part[TEST]
-            key = max(donor, key=unit_value)
-            _move(part, in_part, key, TRAIN)
-        for wanted, percent, minimum in ((TEST, test_percent, MIN_IMAGES_FOR_TEST),
-                                         (VALIDATION, validation_percent, MIN_IMAGES_FOR_VALIDATION)):
-            if percent <= 0 or in_part[wanted] or len(members) < minimum or len(in_part[TRAIN]) < 2:
+        quota = _quotas(len(members), validation_percent, test_percent)
+        have = {p: sum(1 for k in members if part.get(k) == p) for p in PARTS}
+        for key in members:
+            if key in part:  # remembered, or already placed as a duplicate in another class
                 continue
-            key = min(in_part[TRAIN], key=unit_value)  # lowest value = closest to the test/validation ranges
-            _move(part, in_part, key, wanted)
+            target = TEST if have[TEST] < quota[TEST] else VALIDATION if have[VALIDATION] < quota[VALIDATION] \
+                else TRAIN
+            part[key] = target
+            have[target] += 1
+        if not have[TRAIN]:
+            # Remembered parts left nothing to learn from (images deleted since): one goes back to training,
+            # the one nearest the end of the hash order, taken from validation before test.
+            donors = [k for k in members if part[k] == VALIDATION] or [k for k in members if part[k] == TEST]
+            part[max(donors, key=unit_value)] = TRAIN
 
     split = Split(assignment=dict(part))
     for i, key in enumerate(keys):
@@ -123,7 +116,17 @@ def split_samples(
     return split
 
 
-def _move(part: dict[str, str], in_part: dict[str, list[str]], key: str, target: str) -> None:
-    in_part[part[key]].remove(key)
-    part[key] = target
-    in_part[target].append(key)
+def _quotas(n: int, validation_percent: float, test_percent: float) -> dict[str, int]:
+    """How many of a class's ``n`` distinct images go to each part."""
+    test = round(n * test_percent / 100) if n >= MIN_IMAGES_FOR_TEST else 0
+    validation = round(n * validation_percent / 100) if n >= MIN_IMAGES_FOR_VALIDATION else 0
+    if test_percent > 0 and n >= MIN_IMAGES_FOR_TEST:
+        test = max(test, 1)
+    if validation_percent > 0 and n >= MIN_IMAGES_FOR_VALIDATION:
+        validation = max(validation, 1)
+    while test + validation >= n and (test or validation):  # at least one image is always trained on
+        if validation >= test and validation:
+            validation -= 1
+        else:
+            test -= 1
+    return {TEST: test, VALIDATION: validation, TRAIN: n - test - validation}

@@ -26,9 +26,23 @@ def test_adding_images_never_moves_old_ones():
     after = split_samples(samples + more, 10, 10, hashes + more_hashes, previous=before.assignment)
     old, new = _parts(before, hashes), _parts(after, hashes + more_hashes)
     assert all(new[h] == part for h, part in old.items())
-    # even without the previous assignment, images in classes that needed no adjustment keep their part
-    fresh = _parts(split_samples(samples + more, 10, 10, hashes + more_hashes), hashes + more_hashes)
-    assert all(fresh[h] == part for h, part in old.items())
+    # the newcomers fill each class's quota: 100 images per class end up exactly 10 / 10 / 80
+    counts = Counter((part, h.split("-")[0]) for h, part in new.items())
+    for label, n in (("a", 100), ("b", 100), ("c", 30)):
+        assert counts[("test", label)] == n // 10 and counts[("validation", label)] == n // 10
+
+
+def test_each_class_gets_its_exact_share_not_a_lottery():
+    samples, hashes = _samples({"circle": 60, "square": 60, "plus": 61, "tiny": 7})
+    split = split_samples(samples, 10, 10, hashes)
+    per_part = Counter((samples[i].label, name) for name in ("train", "validation", "test")
+                       for i in getattr(split, name))
+    for label in ("circle", "square"):
+        assert (per_part[(label, "train")], per_part[(label, "validation")], per_part[(label, "test")]) == (48, 6, 6)
+    assert per_part[("tiny", "test")] == 1 and per_part[("tiny", "validation")] == 1
+    # the same images in another order give the same split
+    again = split_samples(samples[::-1], 10, 10, hashes[::-1])
+    assert {hashes[i] for i in split.test} == {hashes[::-1][i] for i in again.test}
 
 
 def test_every_class_in_every_part_and_roughly_80_10_10():

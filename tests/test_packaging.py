@@ -189,8 +189,8 @@ def test_wheel_contains_every_resource_and_both_entry_points(tmp_path):
 @pytest.mark.slow
 def test_sdist_carries_desktop_files_and_builds_a_complete_wheel(tmp_path):
     source = _source_copy(tmp_path)
-    result = _run([sys.executable, "-m", "build", "--sdist", "--no-isolation", "--skip-dependency-check", "-o", str(tmp_path / "sdist"),
-                   str(source)], timeout=600)
+    result = _run([sys.executable, "-m", "build", "--sdist", "--no-isolation", "--skip-dependency-check",
+                   "-o", str(tmp_path / "sdist"), str(source)], timeout=600)
     if result.returncode != 0 and "No module named build" in result.stderr:
         pytest.skip("the 'build' package is not installed (pip install build)")
     assert result.returncode == 0, result.stderr

@@ -35,7 +35,8 @@ PACKAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 #: environment variables that change where imgclf reads and writes, or how Qt and TensorFlow behave
 ENVIRONMENT = (
-    "IMGCLF_CACHE_DIR", "IMGCLF_CONFIG_DIR", "IMGCLF_WEIGHTS_DIR", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "KERAS_HOME",
+    "IMGCLF_CACHE_DIR", "IMGCLF_CONFIG_DIR", "IMGCLF_WEIGHTS_DIR", "XDG_CACHE_HOME", "XDG_CONFIG_HOME",
+    "KERAS_HOME",
     "QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY", "TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS",
     "CUDA_VISIBLE_DEVICES",
 )

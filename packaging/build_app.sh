@@ -18,7 +18,7 @@ if [ ! -x "$PYTHON" ]; then
 fi
 if ! "$PYTHON" -c "import PyInstaller" 2>/dev/null; then
     echo "Installing PyInstaller into $("$PYTHON" -c 'import sys; print(sys.prefix)') ..."
-    "$PYTHON" -m pip install -q "pyinstaller>=6.10"
+    "$PYTHON" -m pip install -q "pyinstaller>=6.10"  # the same as the [packaging] extra
 fi
 "$PYTHON" -c "import imgclf_gui" || { echo "imgclf is not installed in $PYTHON's environment" >&2; exit 1; }
 

@@ -219,6 +219,7 @@ class _Extraction:
         self.computed_rows: set[int] = set()
         self.done = 0
         self._last_progress = 0.0
+        self._last_done = -1  # each value is shown once: the GUI repaints only on change
         self._extractor: Any = None
         # Vectors waiting for the backbone, each with every (row, variant) that wants it: identical
         # files (same hash) share one computation.
@@ -284,11 +285,12 @@ class _Extraction:
         self.progress()
 
     def progress(self, force: bool = False) -> None:
-        if self.on_progress is None:
+        if self.on_progress is None or self.done == self._last_done:
             return
         now = time.monotonic()
         if force or self.done == len(self.paths) or now - self._last_progress >= _PROGRESS_INTERVAL_S:
             self._last_progress = now
+            self._last_done = self.done
             self.on_progress(self.done, len(self.paths))
 
     def accept(self, item: _Prepared) -> bool:

@@ -36,6 +36,7 @@ _SUPPORTED_FORMATS = "JPEG, PNG, BMP, GIF, TIFF or WebP"
 # Python 3.11's warning filters are process-wide, so two threads each inside catch_warnings() could
 # restore each other's filters. The header-parsing steps (where Pillow warns) are cheap, so they run
 # one thread at a time under this lock; the expensive pixel decoding runs outside it, in parallel.
+# (A warning another thread raises during those microseconds is swallowed too: an accepted cost.)
 _WARNINGS_LOCK = threading.Lock()
 
 _T = TypeVar("_T")

@@ -16,7 +16,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--demo", metavar="DIR",
                         help="create the demo project in DIR (if empty) and open it, without asking")
     parser.add_argument("--no-restore", action="store_true", help="do not reopen the last project")
-    parser.add_argument("--quit-after-show", action="store_true", help=argparse.SUPPRESS)  # benchmarks
+    # for benchmarks and smoke tests: show the window, open PROJECT if given (exit 1 if it cannot), quit
+    parser.add_argument("--quit-after-show", action="store_true", help=argparse.SUPPRESS)
     return parser
 
 
@@ -32,12 +33,11 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationDisplayName("imgclf")
     app.setDesktopFileName("io.github.imgclf.imgclf")
 
-    from imgclf_gui.gui.errors import ErrorHandler, setup_logging
+    from imgclf_gui.gui.errors import ErrorHandler, setup_logging, show_error_dialog
 
     setup_logging()
     interactive = "PYTEST_CURRENT_TEST" not in os.environ and not args.quit_after_show
-    ErrorHandler(show=None if not interactive else __import__(
-        "imgclf_gui.gui.errors", fromlist=["show_error_dialog"]).show_error_dialog).install()
+    ErrorHandler(show=show_error_dialog if interactive else None).install()
     try:
         from imgclf_gui.core.resources import app_icon_paths
 
@@ -53,10 +53,29 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow()
     window.show()
     if args.quit_after_show:
-        QTimer.singleShot(0, app.quit)
-        return app.exec()
+        return _show_and_quit(app, window, args.project)
     QTimer.singleShot(0, lambda: start_project(window, args, interactive))
     return app.exec()
+
+
+def _show_and_quit(app, window, project: str | None) -> int:
+    """Non-interactive start for benchmarks and smoke tests: no dialog can block, errors go to stderr."""
+    from PySide6.QtCore import QTimer
+
+    from imgclf_gui.core.project import ProjectError
+
+    summary = "window shown"
+    if project:
+        try:
+            window.project.open(project)
+        except (ProjectError, OSError) as exc:
+            print(f"imgclf-gui: cannot open {project}: {exc}", file=sys.stderr)
+            return 1
+        summary = f"opened {window.project.root} with classes {', '.join(window.project.class_names())}"
+    QTimer.singleShot(0, app.quit)
+    app.exec()
+    print(summary)
+    return 0
 
 
 def start_project(window, args: argparse.Namespace, interactive: bool) -> None:

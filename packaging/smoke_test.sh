@@ -49,9 +49,9 @@ grep -q "(built application)" "$WORK/out.txt"
 step "demo project" "$APP/imgclf" demo "$WORK/demo" --per-class 12
 image="$(find "$WORK/demo/unsorted" -type f | sort | head -n 1)"
 [ -n "$image" ] || { echo "FAILED: the demo project has no unsorted image" >&2; exit 1; }
-# --quit-after-show closes the window once shown; the project argument is there for when imgclf-gui opens it
-# before quitting (today it quits first), so this step checks that the window starts, not the project.
-step "window starts offscreen" "$APP/imgclf-gui" "$WORK/demo" --quit-after-show
+# --quit-after-show opens the project in the shown window (no dialog can block), then quits
+step "window opens the demo project" "$APP/imgclf-gui" "$WORK/demo" --quit-after-show
+grep -q "opened .* with classes circle, plus, square, triangle" "$WORK/out.txt"
 step "pretrained network" "$APP/imgclf" imagenet "$image" --top 3
 step "train" "$APP/imgclf" train "$WORK/demo" --epochs 2 --out "$WORK/model"
 step "classify one image" "$APP/imgclf" classify "$WORK/model" "$image"

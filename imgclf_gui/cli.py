@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 
@@ -34,7 +35,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def quiet_native_logs() -> None:
+    """TensorFlow's and LiteRT's C++ INFO lines mean nothing to a user; an explicit setting still wins."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
 def main(argv: list[str] | None = None) -> int:
+    quiet_native_logs()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

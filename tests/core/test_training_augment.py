@@ -1,0 +1,55 @@
+"""Augmentation keeps the cache: the augmented copies of training images are computed once, cached,
+trained on, and never taken from validation or test images."""
+from __future__ import annotations
+
+import numpy as np
+
+from imgclf_gui.core import training
+from imgclf_gui.core.features import extract_features
+from imgclf_gui.core.training import TrainConfig, train
+from tests.conftest import write_image
+from tests.fakes import fake_backbone  # noqa: F401 - fixture
+
+COLOURS = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (30, 40, 220)}
+
+
+def _project(root, per_class=12):
+    for name, colour in COLOURS.items():
+        for i in range(per_class):
+            write_image(root / name / f"{name}_{i:02d}.png", size=(40, 30), color=colour, seed=hash(name) % 97 + i)
+    return root
+
+
+def test_training_with_augmentation_uses_cached_variants_of_training_images_only(
+        tmp_path, fake_backbone, monkeypatch):  # noqa: F811 - pytest fixture
+    root = _project(tmp_path / "proj")
+    seen = {}
+    real_train_head = training.train_head
+
+    def spy(train_x, train_y, val_x, val_y, *args, **kwargs):
+        seen["train_rows"], seen["val_rows"] = len(train_x), len(val_x)
+        return real_train_head(train_x, train_y, val_x, val_y, *args, **kwargs)
+
+    monkeypatch.setattr(training, "train_head", spy)
+    config = TrainConfig(backbone=fake_backbone.id, augment_variants=2, epochs=5, seed=0)
+    result = train(config, root)
+
+    assert result.bundle is not None and result.report is not None
+    n_train = len(result.split.train)
+    assert seen["train_rows"] == n_train * 3  # each training image and its two variants
+    assert seen["val_rows"] == len(result.split.validation)  # no variants of validation images
+
+    # everything, variants included, is in the cache now: a second extraction computes nothing
+    paths = [s.path for s in result.samples]
+    again = extract_features(paths, fake_backbone.id, root, variants=2)
+    assert again.computed == 0 and again.augmented.shape == (len(paths), 2, fake_backbone.dim)
+    # the variants really differ from the original image's bottleneck
+    assert not np.allclose(again.augmented[:, 0], again.features)
+
+
+def test_same_seed_same_data_same_model(tmp_path, fake_backbone):  # noqa: F811 - pytest fixture
+    root = _project(tmp_path / "proj", per_class=8)
+    config = TrainConfig(backbone=fake_backbone.id, augment_variants=1, epochs=8, seed=3)
+    one, two = train(config, root), train(config, root)
+    x = np.random.default_rng(1).normal(size=(5, fake_backbone.dim)).astype(np.float32)
+    np.testing.assert_array_equal(one.bundle.predict_features(x), two.bundle.predict_features(x))

@@ -224,7 +224,9 @@ class _Extraction:
         # Vectors waiting for the backbone, each with every (row, variant) that wants it: identical
         # files (same hash) share one computation.
         self.batch_keys: list[Key] = []
-        self.batch_inputs: list[np.ndarray] = []
+        # Images are written straight into the network's float32 batch as they arrive: one pass that
+        # converts and copies, instead of stacking uint8 images and converting the stack afterwards.
+        self.batch = np.empty((BATCH_SIZE, spec.input_size, spec.input_size, 3), np.float32)
         self.waiting: dict[Key, list[tuple[int, int]]] = {}
         self.fresh: dict[Key, np.ndarray] = {}  # computed in this run (for later duplicates)
 
@@ -325,11 +327,13 @@ class _Extraction:
             else:
                 assert image is not None
                 self.waiting[key] = [(row, variant)]
+                if len(self.batch_keys) == BATCH_SIZE:
+                    self.run_batch()
+                self.batch[len(self.batch_keys)] = image
                 self.batch_keys.append(key)
-                self.batch_inputs.append(image)
         for variant, vector in ready:
             self._store(row, variant, vector)
-        if len(self.batch_keys) >= BATCH_SIZE:
+        if len(self.batch_keys) == BATCH_SIZE:
             self.run_batch()
         return True
 
@@ -340,10 +344,9 @@ class _Extraction:
             from imgclf_gui.core.backbones import open_extractor
 
             self._extractor = open_extractor(self.backbone_id)
-        batch = np.stack(self.batch_inputs)
-        vectors = np.asarray(self._extractor.features(batch), np.float32)
+        keys, self.batch_keys = self.batch_keys, []
+        vectors = np.asarray(self._extractor.features(self.batch[:len(keys)]), np.float32)
         new_records: list[tuple[Key, np.ndarray]] = []
-        keys, self.batch_keys, self.batch_inputs = self.batch_keys, [], []
         for key, vector in zip(keys, vectors):
             self.fresh[key] = vector
             new_records.append((key, vector))

@@ -7,7 +7,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import TextIO
+
+from imgclf_gui.commands._progress import ProgressLine, format_duration
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,52 +26,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--crop", choices=("squash", "center"), default="squash",
                    help="fit images to the network by squashing the whole picture (default) or a centre crop")
     p.set_defaults(func=run)
-
-
-class ProgressLine:
-    """Images done/total, images per second and time left: one rewritten line on a terminal,
-    a line every few seconds otherwise (logs, CI), so output stays readable in both."""
-
-    def __init__(self, stream: TextIO, *, interval_s: float | None = None) -> None:
-        self.stream = stream
-        self.tty = bool(getattr(stream, "isatty", lambda: False)())
-        self.interval_s = interval_s if interval_s is not None else (0.2 if self.tty else 5.0)
-        self.start = time.monotonic()
-        self._last = -1e9
-        self._shown = False
-
-    def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if now - self._last < self.interval_s and done < total:
-            return
-        self._last = now
-        elapsed = max(now - self.start, 1e-9)
-        rate = done / elapsed
-        left = (total - done) / rate if rate > 0 else None
-        pct = 100 * done // total if total else 100
-        text = f"Extracting: {done}/{total} images ({pct}%), {rate:.1f} img/s, {_duration(left)} left"
-        if self.tty:
-            self.stream.write("\r" + text.ljust(78))
-        else:
-            self.stream.write(text + "\n")
-        self.stream.flush()
-        self._shown = True
-
-    def finish(self) -> None:
-        if self.tty and self._shown:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    seconds = int(round(seconds))
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    if seconds >= 60:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds}s"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -107,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(str(exc)) from None
     progress.finish()
     elapsed = time.monotonic() - started
-    print(f"Done in {_duration(elapsed)}: {result.computed} computed, {result.from_cache} from cache, "
+    print(f"Done in {format_duration(elapsed)}: {result.computed} computed, {result.from_cache} from cache, "
           f"{len(result.failed)} failed.")
     for path, reason in sorted(result.failed.items()):
         print(f"  failed: {path}: {reason}")

@@ -64,14 +64,14 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(reason)
 
     out = sys.stdout
-    progress_shown = [-1]
+    from imgclf_gui.commands._progress import ProgressLine
+
+    extract_progress = ProgressLine(out, label="Extracting features")
 
     def on_extract(done: int, total: int) -> None:
-        pct = done * 100 // max(total, 1)
-        if pct != progress_shown[0]:
-            progress_shown[0] = pct
-            print(f"\rExtracting features: {done}/{total} ({pct}%)", end="" if done < total else "\n",
-                  file=out, flush=True)
+        extract_progress(done, total)
+        if done == total:
+            extract_progress.finish()
 
     def on_epoch(m) -> None:
         if args.quiet:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import io
 
 from imgclf_gui.cli import main
-from imgclf_gui.commands.extract import ProgressLine
+from imgclf_gui.commands._progress import ProgressLine
 from tests.conftest import write_image
 from tests.fakes import fake_backbone  # noqa: F401  (fixture)
 

@@ -11,10 +11,13 @@ The Keras model stays the reference that tests compare against.
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+import tempfile
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
 
@@ -56,12 +59,13 @@ class _Runner:
         if size not in self._interpreters:
             from ai_edge_litert.interpreter import Interpreter
 
-            # The default op resolver applies the XNNPACK delegate; every core helps on one image too.
-            interpreter = Interpreter(model_path=str(self._path), num_threads=self._threads)
-            details = interpreter.get_input_details()[0]
-            shape = [size, *details["shape"][1:]]
-            interpreter.resize_tensor_input(details["index"], shape, strict=False)
-            interpreter.allocate_tensors()
+            with _without_native_line(b"Created TensorFlow Lite XNNPACK delegate"):
+                # The default op resolver applies the XNNPACK delegate; every core helps on one image too.
+                interpreter = Interpreter(model_path=str(self._path), num_threads=self._threads)
+                details = interpreter.get_input_details()[0]
+                shape = [size, *details["shape"][1:]]
+                interpreter.resize_tensor_input(details["index"], shape, strict=False)
+                interpreter.allocate_tensors()
             output = interpreter.get_output_details()[0]
             self.columns = int(output["shape"][-1])
             self._interpreters[size] = (interpreter, details["index"], output["index"])
@@ -93,6 +97,29 @@ class _Runner:
                 self._interpreter(1)
             return np.zeros((0, self.columns), np.float32)
         return np.concatenate(rows)
+
+
+@contextlib.contextmanager
+def _without_native_line(noise: bytes) -> Iterator[None]:
+    """Hide one line LiteRT's C++ logger writes to stderr (it ignores TF_CPP_MIN_LOG_LEVEL); every other
+    line written meanwhile still reaches stderr, after the block."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no usable stderr (e.g. a windowed app): nothing to tidy
+        yield
+        return
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            kept = [line for line in capture.read().splitlines(keepends=True) if noise not in line]
+            if kept:
+                os.write(2, b"".join(kept))
 
 
 #: runners shared by every extractor of this process, keyed by the verified file they were loaded from

@@ -42,6 +42,8 @@ class ProjectModel(QObject):
     - ``history_changed()``: undo/redo availability or labels changed.
     - ``message(str)``: a sentence for the status bar (problems of an action, recovery notes).
     - ``busy_changed(bool)``: a long action runs in the background (further moves wait for it).
+    - ``active_model_changed(object)``: the project's active model was set in this window (its model
+      folder ``Path``, or ``None``); opening a project does not emit it (``project_changed`` does).
     """
 
     project_changed = Signal(object)
@@ -50,6 +52,7 @@ class ProjectModel(QObject):
     history_changed = Signal()
     message = Signal(str)
     busy_changed = Signal(bool)
+    active_model_changed = Signal(object)
 
     def __init__(self, task_runner: object | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -115,6 +118,11 @@ class ProjectModel(QObject):
         if self.root is None:
             return []
         return dataset.list_images(self.folder(class_name), recursive=True)
+
+    def announce_active_model(self, model_path: Path | None) -> None:
+        """Tell every tab that the project's active model is now ``model_path`` (already stored on disk
+        by ``core.runs.set_active_run``); the tabs do not know each other, so this is how they hear of it."""
+        self.active_model_changed.emit(model_path)
 
     def class_for_key(self, key: str) -> str | None:
         return next((c.name for c in self._classes if c.key == key), None)

@@ -200,8 +200,13 @@ class TrainingSession(QObject):
             self.project.message.emit(str(exc))
             return
         self.runs_changed.emit()
-        self.active_model_changed.emit(path)
+        self._announce_active(path)
         self.project.message.emit("The chosen run is now the model used for classifying.")
+
+    def _announce_active(self, path: Path) -> None:
+        """A run was just made active: the tab's own signal, and the project's so other tabs follow."""
+        self.active_model_changed.emit(path)
+        self.project.announce_active_model(path)
 
     def show_run(self, run_id: str | None) -> None:
         """Show the report and epoch curves of a stored run (None: nothing)."""
@@ -291,7 +296,7 @@ class TrainingSession(QObject):
         self.shown_run_id, self.bundle, self.report = run.run_id, result.bundle, result.report
         self.report_changed.emit(result.report)
         self.runs_changed.emit()
-        self.active_model_changed.emit(run.model_path)
+        self._announce_active(run.model_path)
         acc = f"{result.report.accuracy:.1%} on {result.report.count} {result.report.part} images" \
             if result.report else "not scored"
         what = "Stopped early; the best model so far" if result.cancelled else "Done; the new model"

@@ -58,6 +58,9 @@ class ClassifyTab(QWidget):
         self.shown: SingleResult | None = None
         self._opened_bundles: list[Path] = []
         self._active: Path | None = None  # the project's active model when last looked at
+        # True once the user picked a model other than the project's active one: a new active model
+        # must not take that choice away (the entry in the list still changes to it).
+        self._chose_other = False
         self.setAcceptDrops(True)
         self._setup_widgets()
         self._setup_layout()
@@ -156,6 +159,7 @@ class ClassifyTab(QWidget):
         c.threshold_changed.connect(self._on_threshold_changed)
         c.batch_started.connect(lambda: self.pages.setCurrentWidget(self.batch))
         self.project.project_changed.connect(self._on_project_changed)
+        self.project.active_model_changed.connect(self._on_active_model_changed)
         self.model_combo.activated.connect(self._on_model_chosen)
         self.threshold_spin.valueChanged.connect(lambda v: c.set_threshold(v / 100.0))
         self.open_button.clicked.connect(self.open_images_dialog)
@@ -188,8 +192,9 @@ class ClassifyTab(QWidget):
 
     def use_model(self, source: ModelSource) -> None:
         """Classify with ``source`` from now on (it loads in the background)."""
-        if source.kind == "bundle" and source.path not in self._opened_bundles and \
-                source.path != _active_model(self.project.root):
+        active = _active_model(self.project.root)
+        self._chose_other = not (source.kind == "bundle" and source.path == active)
+        if source.kind == "bundle" and source.path not in self._opened_bundles and source.path != active:
             self._opened_bundles.append(source.path)  # type: ignore[arg-type]
         self.classifier.set_source(source)
         self._fill_models()
@@ -333,15 +338,22 @@ class ClassifyTab(QWidget):
             self.classify_paths([row.path])
 
     def _on_project_changed(self, root: Path | None) -> None:
+        self._chose_other = False  # a choice made for another project's images does not carry over
         self._sync_active_model(project_changed=True)
 
+    def _on_active_model_changed(self, _path: object) -> None:
+        # Read back from disk rather than trusting the signal, so a stale signal cannot win.
+        self._sync_active_model()
+
     def _sync_active_model(self, project_changed: bool = False) -> None:
-        """Follow the project's active model: when a project opens, and when the tab is shown again after
-        the Training tab made another run active (unless the user picked some other model here)."""
+        """Follow the project's active model: when a project opens, when the Training tab makes another run
+        active (``ProjectModel.active_model_changed``), and when the tab is shown again (the folder may have
+        changed outside the app), unless the user picked some other model here."""
         active = _active_model(self.project.root)
         previous, self._active = self._active, active
         source = self.classifier.source
-        following = project_changed or source is None or source.kind == "imagenet" or source.path == previous
+        following = project_changed or source is None or not self._chose_other or \
+            (source.kind == "bundle" and source.path == previous)
         self._fill_models()
         if active is not None and following and (source is None or source.path != active):
             self.use_model(ModelSource.bundle(active))

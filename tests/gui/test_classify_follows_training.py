@@ -1,0 +1,88 @@
+"""The Classify tab follows the model the Training tab makes active, while it is not shown (fake backbone)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from imgclf_gui.core import runs
+from imgclf_gui.core.classify import ModelSource
+from imgclf_gui.core.settings import Settings
+from imgclf_gui.core.training import TrainConfig
+from imgclf_gui.gui.main_window import MainWindow
+from tests.conftest import write_image
+from tests.fakes import fake_backbone  # noqa: F401 - fixture
+
+COLOURS = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (30, 40, 220)}
+ACTIVE_ENTRY = "This project's active model"
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, fake_backbone):  # noqa: F811
+    root = tmp_path / "proj"
+    for k, (name, colour) in enumerate(COLOURS.items()):
+        for i in range(10):
+            write_image(root / name / f"{name}{i:02d}.png", size=(40, 40), color=colour, seed=100 * k + i)
+    win = MainWindow(settings=Settings())
+    qtbot.addWidget(win)
+    win.resize(1100, 700)
+    assert win.open_project(root)
+    training = win.tabs["Training"]
+    training.session.set_config(TrainConfig(backbone=fake_backbone.id, epochs=5, early_stopping=False, l2=1e-4))
+    win.tab_widget.setCurrentWidget(training)
+    win.show()
+    yield win
+    win.tasks.shutdown(5000)
+
+
+def _train(qtbot, win: MainWindow) -> runs.RunInfo:
+    training = win.tabs["Training"]
+    with qtbot.waitSignal(training.session.run_finished, timeout=30_000) as blocker:
+        qtbot.mouseClick(training.train_button, Qt.MouseButton.LeftButton)
+    assert blocker.args[0].run is not None
+    return blocker.args[0].run
+
+
+def _wait_loaded(qtbot, classify, model_path: Path) -> None:
+    qtbot.waitUntil(lambda: classify.classifier.source == ModelSource.bundle(model_path)
+                    and classify.classifier.state == "ready", timeout=10_000)
+
+
+def test_a_newly_trained_and_a_reactivated_model_reach_the_classify_tab_unseen(window, qtbot):
+    classify = window.tabs["Classify"]
+    first = _train(qtbot, window)
+    # The Training tab is still the one shown: the Classify tab heard of the new model through the project.
+    assert window.tab_widget.currentWidget() is window.tabs["Training"] and not classify.isVisible()
+    _wait_loaded(qtbot, classify, first.model_path)
+    assert classify.model_combo.currentText() == ACTIVE_ENTRY
+    assert classify.model_status.text() == "Ready: 3 classes"
+    second = _train(qtbot, window)
+    _wait_loaded(qtbot, classify, second.model_path)
+    # Making an older run active again from the run history is followed too.
+    history = window.tabs["Training"].history_view
+    history.table.selectRow(1)  # newest first: row 1 is the first run
+    history.activate_button.click()
+    _wait_loaded(qtbot, classify, first.model_path)
+    assert not classify.isVisible()
+
+
+def test_a_model_the_user_chose_is_not_replaced_by_a_new_active_one(window, qtbot, fake_backbone):  # noqa: F811
+    classify = window.tabs["Classify"]
+    imagenet = ModelSource.imagenet(fake_backbone.id)
+    index = classify.model_combo.findText(f"ImageNet classes of {fake_backbone.display_name}")
+    assert index >= 0
+    classify.model_combo.setCurrentIndex(index)
+    classify.model_combo.activated.emit(index)  # what a click on the entry sends
+    assert classify.classifier.source == imagenet
+    run = _train(qtbot, window)
+    qtbot.waitUntil(lambda: classify.model_combo.findText(ACTIVE_ENTRY) >= 0, timeout=5_000)
+    assert classify.classifier.source == imagenet, "the user's choice stays"
+    assert classify.model_combo.currentData() == imagenet
+    # Choosing the active entry again means "follow the project" from now on.
+    entry = classify.model_combo.findText(ACTIVE_ENTRY)
+    classify.model_combo.setCurrentIndex(entry)
+    classify.model_combo.activated.emit(entry)
+    _wait_loaded(qtbot, classify, run.model_path)
+    second = _train(qtbot, window)
+    _wait_loaded(qtbot, classify, second.model_path)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, QSize, Qt
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from imgclf_gui.core.evaluation import Mistake
@@ -85,7 +85,7 @@ class MistakesView(QWidget):
         self.grid = ThumbnailGrid(THUMB_SIDE, self)
         self.grid.setModel(self.model)
         # captions ("circle → square 87%") are wider than a file name
-        self.grid.setGridSize(self.grid.gridSize() + QSize(56, 0))
+        self.grid.set_min_cell_width(self.grid.min_cell_width + 56)
         self.grid.setDragEnabled(False)
         self.grid.setAcceptDrops(False)
         self.target = QComboBox(self)

@@ -11,8 +11,10 @@ from collections import OrderedDict
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QSize, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QImage, QKeyEvent, QPainter, QPixmap
-from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
+from PySide6.QtGui import (
+    QColor, QDragEnterEvent, QDropEvent, QImage, QKeyEvent, QPainter, QPixmap, QResizeEvent,
+)
+from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QWidget
 
 from imgclf_gui.core.tasks_api import Cancelled
 from imgclf_gui.core.thumbnails import ThumbnailCache, ThumbnailError
@@ -222,9 +224,43 @@ class ThumbnailGrid(QListView):
         self.set_side(side)
         self.doubleClicked.connect(lambda i: self.preview_requested.emit(Path(i.data(PathRole))))
 
-    def set_side(self, side: int) -> None:
+    def set_side(self, side: int, min_cell_width: int | None = None) -> None:
+        """Thumbnails of ``side`` pixels in cells at least ``min_cell_width`` wide (default: side + 24);
+        the cells widen so that the columns fill the width of the view."""
+        self._side = side
+        self._min_cell_width = max(min_cell_width or 0, side + 24)
         self.setIconSize(QSize(side, side))
-        self.setGridSize(QSize(side + 24, side + 34))
+        self._fit_grid()
+
+    def set_min_cell_width(self, width: int) -> None:
+        """Cells at least ``width`` wide (e.g. for captions longer than a file name)."""
+        self.set_side(self._side, width)
+
+    @property
+    def min_cell_width(self) -> int:
+        return self._min_cell_width
+
+    def _layout_width(self) -> int:
+        # QListView lays items out in the largest viewport minus room for a vertical scroll bar, reserved
+        # even while the bar is hidden (so the layout does not jump when it appears): use the same width.
+        width = self.maximumViewportSize().width()
+        if self.verticalScrollBarPolicy() == Qt.ScrollBarPolicy.ScrollBarAsNeeded:
+            width -= self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, self.verticalScrollBar())
+        return width
+
+    def _fit_grid(self) -> None:
+        """Spread the columns evenly: as many minimum-width cells as fit, then share out what is left.
+        Only the grid size changes, so uniform item sizes and the batched (virtualised) layout stay."""
+        # one pixel spare: the icon-mode layout wraps a cell that would touch the last pixel column
+        width = self._layout_width() - 1
+        columns = max(1, width // self._min_cell_width)
+        size = QSize(max(self._min_cell_width, width // columns), self._side + 34)
+        if size != self.gridSize():
+            self.setGridSize(size)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        self._fit_grid()
+        super().resizeEvent(event)
 
     def selected_paths(self) -> list[Path]:
         rows = sorted(i.row() for i in self.selectionModel().selectedIndexes())

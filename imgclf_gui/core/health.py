@@ -36,6 +36,7 @@ class HealthReport:
     findings: list[Finding]
     checked: int
     notes: list[str] = field(default_factory=list)  # e.g. "near duplicates: train once to enable"
+    skipped: list[str] = field(default_factory=list)  # kinds not looked for (near_duplicate without features)
 
     def of_kind(self, kind: str) -> list[Finding]:
         return [f for f in self.findings if f.kind == kind]
@@ -100,13 +101,15 @@ def check_health(root: str | os.PathLike[str], *, include_inbox: bool = True,
             findings.append(Finding("duplicate", f"{len(paths)} identical images {where}",
                                     ", ".join(p.name for p in paths), sorted(paths)))
     notes: list[str] = []
+    skipped: list[str] = []
     features = features_fn(readable) if features_fn is not None and readable else None
     if features is None:
         notes.append("Near duplicates: train once to enable (they need the cached bottleneck features).")
+        skipped.append("near_duplicate")
     else:
         findings += _near_duplicates(readable, features, by_hash)
     findings += _class_size_findings(root, labelled)
-    return HealthReport(findings, len(items), notes)
+    return HealthReport(findings, len(items), notes, skipped)
 
 
 def _near_duplicates(paths: list[Path], features, by_hash: dict[str, list[Path]]) -> list[Finding]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QHBoxLayout, QLabel, QProgressBar, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
 )
@@ -139,9 +140,12 @@ class HealthPanel(QWidget):
         self._finish_ui()
         self.report = report
         self.tree.clear()
+        passed: list[str] = []
         for kind, label in GROUPS:
             findings = report.of_kind(kind)
             if not findings:
+                if kind not in report.skipped:
+                    passed.append(label)
                 continue
             group = QTreeWidgetItem(self.tree, [f"{label} ({len(findings)})"])
             group.setData(0, FindingRole, None)
@@ -150,6 +154,11 @@ class HealthPanel(QWidget):
                 item.setToolTip(0, finding.detail)
                 item.setData(0, FindingRole, finding)
             group.setExpanded(len(findings) <= 20)
+        # Below the findings, what was looked for and passed: a clean project does not look unchecked.
+        for label in passed:
+            item = QTreeWidgetItem(self.tree, [f"✓ {label}: none"])
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            item.setForeground(0, QColor("#2e7d32"))
         problems = len(report.findings)
         text = f"{report.checked} images checked: " + (f"{problems} finding(s)." if problems else "all good.")
         self.summary.setText("<br>".join([text] + report.notes))
@@ -166,6 +175,8 @@ class HealthPanel(QWidget):
 
     def _on_item_clicked(self, item: QTreeWidgetItem, _column: int) -> None:
         finding: Finding | None = item.data(0, FindingRole)
+        if finding is None and item.childCount() == 0:
+            return  # a check that passed: no images behind it
         if finding is None:
             paths = [p for i in range(item.childCount()) for p in item.child(i).data(0, FindingRole).paths]
             self.show_images.emit(item.text(0), paths)

@@ -37,8 +37,10 @@ class ReportView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
         layout.addWidget(self.table)
-        layout.addWidget(QLabel("<b>Confusion matrix</b> — rows: true class, columns: predicted; "
-                                "click a cell to see its images", self))
+        matrix_title = QLabel("<b>Confusion matrix</b> — rows: true class, columns: predicted; "
+                              "click a cell to see its images", self)
+        matrix_title.setWordWrap(True)  # the report shares its width with the images: never clip the hint
+        layout.addWidget(matrix_title)
         layout.addWidget(self.matrix, 1)
         self.matrix.cell_chosen.connect(self._on_cell_chosen)
         self.top_losses_button.clicked.connect(self.show_top_losses)

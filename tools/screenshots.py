@@ -1,7 +1,14 @@
-"""Render the main window offscreen to PNGs for the README: ``python tools/screenshots.py [OUT_DIR]``.
+"""Render the README's pictures offscreen: ``python tools/screenshots.py [OUT_DIR]``.
 
-Makes the demo project in a temporary folder, opens it, and saves one picture per tab plus the Dataset tab
-after a health check (default OUT_DIR: docs/screenshots/).
+Makes the demo project in a temporary folder, opens it in a real :class:`MainWindow` and drives its widgets
+as a user would: selects thumbnails, runs Check Data, trains the default backbone (EfficientNet-Lite0),
+clicks a confusion-matrix cell, then drops an unsorted image and the unsorted folder on the Classify tab.
+Nothing is faked. Default OUT_DIR: ``docs/screenshots/``. Writes ``dataset.png``, ``dataset-health.png``,
+``training-running.png``, ``training-done.png``, ``classify-single.png`` and ``classify-batch.png``.
+
+Settings and Qt settings are private to the temporary folder; the user cache folder stays the default,
+so a backbone converted earlier is reused (the first run ever converts it, ~10 s). Every wait is on a
+signal or a condition with a deadline, so a broken step fails loudly instead of saving a wrong picture.
 """
 from __future__ import annotations
 
@@ -10,52 +17,192 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+WINDOW_SIZE = (1280, 820)
+RUNNING_EPOCH = 12  # the mid-run picture: enough epochs to show the curves' shape, far from the end
+TRAIN_TIMEOUT_S = 900  # a cold start converts the backbone and computes every bottleneck on 2 cores
 
-def _settle(app, seconds: float) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        app.processEvents()
-        time.sleep(0.01)
+
+def _wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 60) -> None:
+    """Run the event loop until ``condition()`` holds; fail with ``what`` after ``timeout_s``."""
+    from PySide6.QtCore import QCoreApplication, QEventLoop
+
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gave up waiting for {what} after {timeout_s:.0f} s")
+        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        time.sleep(0.01)  # results come from worker threads; do not spin a core they need
+
+
+def _wait_idle(tasks, what: str, quiet_s: float = 0.4, timeout_s: float = 60) -> None:
+    """Wait until no background task has run for ``quiet_s`` (thumbnail loaders start batch after batch)."""
+    quiet_since = [time.monotonic()]
+
+    def idle() -> bool:
+        if tasks.running():
+            quiet_since[0] = time.monotonic()
+        return time.monotonic() - quiet_since[0] >= quiet_s
+
+    _wait_until(idle, what, timeout_s)
+
+
+def _click(view, index, modifier=None) -> None:
+    """A real mouse click on the item at ``index`` of an item view."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    view.scrollTo(index)
+    point = view.visualRect(index).center()
+    QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, modifier or Qt.KeyboardModifier.NoModifier,
+                     point)
+
+
+def _drop(widget, paths: list[Path]) -> None:
+    """Drop files on ``widget`` the way a file manager does (drag enter, then drop)."""
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    point = widget.rect().center()
+    enter = QDragEnterEvent(point, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, enter)
+    drop = QDropEvent(QPointF(point), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, drop)
+
+
+def _save(window, out: Path, name: str) -> None:
+    if not window.grab().save(str(out / name)):
+        raise OSError(f"could not write {out / name}")
+    print(f"  {name}", flush=True)
+
+
+def _dataset_pictures(window, out: Path) -> None:
+    from PySide6.QtCore import Qt
+
+    tab = window.tabs["Dataset"]
+    window.tab_widget.setCurrentWidget(tab)
+    _wait_until(lambda: tab.thumb_model.rowCount() > 0, "the inbox thumbnails")
+    _wait_idle(window.tasks, "the inbox thumbnails to be drawn")
+    _click(tab.grid, tab.thumb_model.index(1))
+    _click(tab.grid, tab.thumb_model.index(2), Qt.KeyboardModifier.ControlModifier)
+    _wait_idle(window.tasks, "thumbnails after the selection")
+    _save(window, out, "dataset.png")
+
+    _click(tab.class_view, tab.class_model.index(tab.class_model.row_of("triangle")))
+    _wait_until(lambda: tab.current_class() == "triangle", "the triangle class to be shown")
+    reports: list[object] = []
+    tab.health.report_ready.connect(reports.append)
+    tab.health.check_button.click()
+    _wait_until(lambda: bool(reports), "Check Data to finish", 300)
+    _wait_idle(window.tasks, "thumbnails after Check Data")
+    _save(window, out, "dataset-health.png")
+
+
+def _training_pictures(window, out: Path) -> None:
+    import numpy as np
+
+    tab = window.tabs["Training"]
+    session = tab.session
+    window.tab_widget.setCurrentWidget(tab)
+    _wait_until(lambda: session.summary is not None, "the summary of what will be trained")
+    grabbed: list[bool] = []
+
+    def on_epoch(_metrics: object) -> None:
+        # Grabbed in the slot itself: the window shows exactly the run at this epoch, however fast the
+        # head trains (epochs are queued in order and would otherwise be drawn all at once).
+        if len(session.history) == RUNNING_EPOCH and not grabbed:
+            tab.plots.point_count()  # paints the curves now instead of at the next throttled repaint
+            _save(window, out, "training-running.png")
+            grabbed.append(True)
+
+    session.epoch_added.connect(on_epoch)
+    outcomes: list[object] = []
+    session.run_finished.connect(outcomes.append)
+    tab.train_button.click()
+    _wait_until(lambda: bool(outcomes), "the training run", TRAIN_TIMEOUT_S)
+    session.epoch_added.disconnect(on_epoch)
+    if not grabbed:
+        raise RuntimeError(f"the run ended before epoch {RUNNING_EPOCH}: no mid-run picture")
+    if outcomes[0].run is None:
+        raise RuntimeError(f"training kept no model: {outcomes[0].message}")
+
+    report = tab.report_view.report
+    confusion = np.array(report.confusion)
+    wrong = confusion - np.diag(np.diag(confusion))
+    # the cell a reader wants to look into: the most frequent mistake, else the largest right answer
+    cell = np.unravel_index(int(np.argmax(wrong if wrong.any() else confusion)), confusion.shape)
+    matrix = tab.report_view.matrix
+    _click(matrix, matrix.model().index(int(cell[0]), int(cell[1])))
+    _wait_until(lambda: tab.mistakes.model.rowCount() > 0, "the images of the clicked cell")
+    _wait_idle(window.tasks, "the thumbnails of the clicked cell")
+    _save(window, out, "training-done.png")
+
+
+def _classify_pictures(window, root: Path, out: Path) -> None:
+    from imgclf_gui.core.classify import ModelSource
+    from imgclf_gui.core.dataset import INBOX_NAME, list_images
+    from imgclf_gui.core.runs import active_model_path
+
+    tab = window.tabs["Classify"]
+    window.tab_widget.setCurrentWidget(tab)
+    active = active_model_path(root)
+    # the tab follows the model the Training tab just made active, without being told
+    _wait_until(lambda: tab.classifier.source == ModelSource.bundle(active) and tab.classifier.state == "ready",
+                "the Classify tab to load the project's active model", 120)
+    results: list[object] = []
+    tab.classifier.prediction_ready.connect(results.append)
+    unsorted = root / INBOX_NAME
+    _drop(tab, [list_images(unsorted)[2]])
+    _wait_until(lambda: bool(results), "the dropped image to be classified")
+    _save(window, out, "classify-single.png")
+
+    finished: list[str] = []
+    tab.classifier.batch_finished.connect(finished.append)
+    _drop(tab, [unsorted])
+    _wait_until(lambda: bool(finished), "the unsorted folder to be classified", 120)
+    _wait_idle(window.tasks, "the thumbnails of the table")
+    _save(window, out, "classify-batch.png")
 
 
 def main(argv: list[str]) -> int:
     out = Path(argv[1] if len(argv) > 1 else Path(__file__).resolve().parents[1] / "docs" / "screenshots")
     out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        os.environ.setdefault("IMGCLF_CONFIG_DIR", str(Path(tmp) / "config"))
-        os.environ.setdefault("IMGCLF_CACHE_DIR", str(Path(tmp) / "cache"))
+    with tempfile.TemporaryDirectory(prefix="imgclf-screenshots-") as tmp:
+        os.environ["IMGCLF_CONFIG_DIR"] = str(Path(tmp) / "config")  # default preferences, not the user's
         from PySide6.QtCore import QSettings
         from PySide6.QtWidgets import QApplication
 
         app = QApplication.instance() or QApplication([])
+        app.setOrganizationName("imgclf-screenshots")
+        app.setApplicationName("imgclf")
         QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-        QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(Path(tmp) / "qs"))
+        QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(Path(tmp) / "qsettings"))
         from imgclf_gui.core.demo import make_demo_project
         from imgclf_gui.gui.main_window import MainWindow
 
         root = make_demo_project(Path(tmp) / "shapes-demo")
         window = MainWindow()
-        window.resize(1180, 760)
+        window.resize(*WINDOW_SIZE)
         window.show()
-        window.open_project(root)
-        _settle(app, 1.5)
-        tab = window.tabs["Dataset"]
-        tab.grid.selectionModel().select(tab.thumb_model.index(1), tab.grid.selectionModel().SelectionFlag.Select)
-        _settle(app, 0.5)
-        window.grab().save(str(out / "dataset.png"))
-        tab.show_class("triangle")
-        tab.health.run_check()
-        _settle(app, 3.0)
-        window.grab().save(str(out / "dataset-health.png"))
-        for index, name in ((1, "training"), (2, "classify")):
-            window.tab_widget.setCurrentIndex(index)
-            _settle(app, 0.5)
-            window.grab().save(str(out / f"{name}.png"))
-        window.close()
-        print(f"Screenshots written to {out}")
+        if not window.open_project(root):
+            raise RuntimeError(f"the demo project in {root} did not open")
+        print(f"Writing screenshots to {out}", flush=True)
+        try:
+            _dataset_pictures(window, out)
+            _training_pictures(window, out)
+            _classify_pictures(window, root, out)
+        finally:
+            window.tasks.cancel_all()
+            window.tasks.shutdown(10_000)
+            window.close()
     return 0
 
 

@@ -51,6 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     except Exception:  # noqa: BLE001 - an icon is never worth failing the start
         pass
 
+    # Python's cycle collector runs on whichever thread happens to allocate; a QObject freed by it on a
+    # worker thread crashes Qt. pyqtgraph's collector turns automatic collection off and collects on a
+    # timer of the GUI thread instead.
+    from pyqtgraph.util.garbage_collector import GarbageCollector
+
+    collector = GarbageCollector(interval=1.0)  # noqa: F841 - kept alive for the app's lifetime
     from imgclf_gui.gui.main_window import MainWindow
 
     window = MainWindow()

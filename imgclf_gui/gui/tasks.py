@@ -9,6 +9,14 @@ thread, delivered through queued signals, so a callback may touch widgets and a 
 Flood control: progress is forwarded only when the shown value (per mille, or the total) changes, and at
 most one progress and one partial-result event are waiting in the event loop at any time; a fast worker
 overwrites (``partial_mode="latest"``) or appends to (``"all"``) the waiting value instead of posting more.
+
+Ownership: a worker thread must never drop the last reference to a QObject. A parentless QObject (a
+project model with its file-system watcher, a handle) whose last Python reference dies on a worker is
+destroyed there, and Qt's event dispatcher is left polling a closed descriptor: we saw endless
+"QSocketNotifier: Invalid socket" and then heap corruption. So the worker signals through a ``_Bridge``
+owned by the runner (a Qt parent, so Python cannot delete it), the handle keeps ``fn`` and its arguments
+alive until the end is delivered on the GUI thread, the worker lets go of its own references before it
+announces the end, and an exception's traceback (its frames hold the task's locals) is not kept.
 """
 from __future__ import annotations
 
@@ -43,8 +51,10 @@ class TaskFailure:
 class TaskState:
     """The worker's side of a task. Thread-safe; never touches Qt widgets."""
 
-    def __init__(self, handle: "TaskHandle", partial_mode: PartialMode) -> None:
-        self._handle = handle
+    def __init__(self, bridge: "_Bridge", partial_mode: PartialMode) -> None:
+        self._bridge = bridge
+        self._outcome: tuple[str, Any] | None = None  # set by the worker just before it announces the end
+        self._worker_left = threading.Event()  # set once the worker no longer touches the bridge
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._partial_mode = partial_mode
@@ -68,7 +78,7 @@ class TaskState:
             if self._progress_pending:
                 return  # the waiting event will pick up the newest value
             self._progress_pending = True
-        self._handle._progress_ready.emit()
+        self._bridge.progress_ready.emit()
 
     def set_partial_result(self, obj: Any) -> None:
         """Hand an intermediate result to the GUI (coalesced: see the module docstring)."""
@@ -80,7 +90,7 @@ class TaskState:
             if self._partial_pending:
                 return
             self._partial_pending = True
-        self._handle._partial_ready.emit()
+        self._bridge.partial_ready.emit()
 
     def should_stop(self) -> bool:
         """True once the user cancelled; the worker should raise ``Cancelled`` or return soon."""
@@ -110,6 +120,14 @@ class TaskState:
             return items
 
 
+class _Bridge(QObject):
+    """The signals a worker emits, on an object the runner owns (see "Ownership" above)."""
+
+    progress_ready = Signal()
+    partial_ready = Signal()
+    ended = Signal()
+
+
 class TaskHandle(QObject):
     """The GUI's side of one task: cancel it, ask whether it runs, wait for ``finished`` in tests.
 
@@ -118,29 +136,28 @@ class TaskHandle(QObject):
     """
 
     finished = Signal()
-    # Internal: emitted from the worker thread, delivered queued on this object's (the GUI) thread.
-    _progress_ready = Signal()
-    _partial_ready = Signal()
-    _ended = Signal(str, object)
 
     def __init__(
         self,
         name: str,
         callbacks: dict[str, Callable[..., Any] | None],
         partial_mode: PartialMode,
-        parent: QObject | None = None,
+        bridge: _Bridge,
+        payload: tuple[Callable[..., Any], tuple[Any, ...]],
     ) -> None:
-        super().__init__(parent)
+        super().__init__()
         self.name = name
-        self.state = TaskState(self, partial_mode)
+        self._bridge = bridge
+        self.state = TaskState(bridge, partial_mode)
         self.outcome: Literal["running", "done", "error", "cancelled"] = "running"
         self.result: Any = None
         self._callbacks = callbacks
-        self._runner_hook: Callable[[TaskHandle], None] | None = None
+        self._payload: tuple[Callable[..., Any], tuple[Any, ...]] | None = payload  # released on the GUI thread
+        self._runner_hook: Callable[[TaskHandle, _Bridge], None] | None = None
         queued = Qt.ConnectionType.QueuedConnection
-        self._progress_ready.connect(self._deliver_progress, queued)
-        self._partial_ready.connect(self._deliver_partials, queued)
-        self._ended.connect(self._deliver_end, queued)
+        bridge.progress_ready.connect(self._deliver_progress, queued)
+        bridge.partial_ready.connect(self._deliver_partials, queued)
+        bridge.ended.connect(self._deliver_end, queued)
 
     def cancel(self) -> None:
         """Ask the task to stop; ``on_cancelled`` follows once the worker raised ``Cancelled``."""
@@ -168,12 +185,14 @@ class TaskHandle(QObject):
         for item in items:
             callback(item)
 
-    @Slot(str, object)
-    def _deliver_end(self, outcome: str, payload: Any) -> None:
+    @Slot()
+    def _deliver_end(self) -> None:
         # Values still waiting were posted before the end, so Qt delivered them already; drain
         # defensively anyway so the last progress/partial is never lost.
         self._deliver_progress()
         self._deliver_partials()
+        outcome, payload = self.state._outcome or ("error", TaskFailure(RuntimeError("task ended silently"), ""))
+        self.state._outcome = None
         self.outcome = outcome  # type: ignore[assignment]
         callback = self._callbacks.get(f"on_{outcome}")
         try:
@@ -190,34 +209,54 @@ class TaskHandle(QObject):
             elif callback is not None:
                 callback()
         finally:
-            # Drop the callbacks so closures over big objects (a window, a model) are released.
+            # Drop the callbacks and the task's function here, on the GUI thread: closures over a window
+            # or a model are released where Qt objects may die. The bridge goes with the next event loop.
             self._callbacks = {}
+            self._payload = None
+            bridge, self._bridge = self._bridge, None
             hook, self._runner_hook = self._runner_hook, None
-            if hook is not None:
-                hook(self)
+            if hook is not None and bridge is not None:
+                hook(self, bridge)  # the runner deletes the bridge once the worker has left it
             self.finished.emit()
 
 
 class _Runnable(QRunnable):
-    def __init__(self, handle: TaskHandle, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    """Runs on a pool thread and is deleted there: it holds nothing whose last reference may die there."""
+
+    def __init__(self, state: TaskState, bridge: _Bridge, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
         super().__init__()
         self.setAutoDelete(True)
-        self._handle = handle
-        self._fn = fn
-        self._args = args
+        self._state: TaskState | None = state
+        self._bridge: _Bridge | None = bridge  # owned by the runner: dropping it here deletes nothing
+        self._fn: Callable[..., Any] | None = fn
+        self._args: tuple[Any, ...] | None = args
 
-    def run(self) -> None:  # worker thread: only signals and the TaskState from here
-        state = self._handle.state
+    def run(self) -> None:  # worker thread: only the TaskState and the bridge's signals from here
+        state, bridge, fn, args = self._state, self._bridge, self._fn, self._args
+        self._state = self._fn = self._args = None  # the handle still holds fn and args (GUI side)
+        assert state is not None and bridge is not None and fn is not None and args is not None
         try:
             if state.should_stop():
                 raise Cancelled()
-            result = self._fn(state, *self._args)
+            state._outcome = ("done", fn(state, *args))
         except Cancelled:
-            self._handle._ended.emit("cancelled", None)
+            state._outcome = ("cancelled", None)
         except BaseException as exc:  # noqa: BLE001 - every failure must reach the GUI
-            self._handle._ended.emit("error", TaskFailure(exc, traceback.format_exc()))
-        else:
-            self._handle._ended.emit("done", result)
+            text = traceback.format_exc()
+            _drop_frames(exc)
+            state._outcome = ("error", TaskFailure(exc, text))
+        del fn, args  # let go before announcing the end: the GUI thread may release right after
+        bridge.ended.emit()
+        state._worker_left.set()
+
+
+def _drop_frames(exc: BaseException | None) -> None:
+    """An exception's traceback keeps every frame's locals alive (QObjects among them); the text is kept."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        exc.__traceback__ = None
+        exc = exc.__cause__ or exc.__context__
 
 
 class TaskRunner(QObject):
@@ -234,6 +273,7 @@ class TaskRunner(QObject):
         if max_threads is not None:
             self._pool.setMaxThreadCount(max(1, max_threads))
         self._handles: set[TaskHandle] = set()
+        self._retired: list[tuple[_Bridge, TaskState]] = []  # bridges of ended tasks, deleted once unused
 
     def start(
         self,
@@ -262,16 +302,27 @@ class TaskRunner(QObject):
             "on_error": on_error,
             "on_cancelled": on_cancelled,
         }
-        # No Qt parent: Python owns the handle (this set, and whoever keeps it), which avoids deleting a
-        # QObject from inside its own signal emission.
-        handle = TaskHandle(name or getattr(fn, "__name__", "task"), callbacks, partial_mode)
+        # The handle has no Qt parent: Python owns it (this set, and whoever keeps it), and only the GUI
+        # thread ever holds it. The worker talks through the bridge, which this runner owns.
+        self._delete_unused_bridges()
+        bridge = _Bridge(self)
+        handle = TaskHandle(name or getattr(fn, "__name__", "task"), callbacks, partial_mode, bridge, (fn, args))
         was_busy = bool(self._handles)
         self._handles.add(handle)
         handle._runner_hook = self._forget
-        self._pool.start(_Runnable(handle, fn, args))
+        self._pool.start(_Runnable(handle.state, bridge, fn, args))
         if not was_busy:
             self.busy_changed.emit(True)
         return handle
+
+    def _delete_unused_bridges(self) -> None:
+        still_used = []
+        for bridge, state in self._retired:
+            if state._worker_left.is_set():
+                bridge.deleteLater()
+            else:
+                still_used.append((bridge, state))
+        self._retired = still_used
 
     def running(self) -> list[TaskHandle]:
         return [h for h in self._handles if h.is_running()]
@@ -285,7 +336,9 @@ class TaskRunner(QObject):
         self.cancel_all()
         return self._pool.waitForDone(timeout_ms)
 
-    def _forget(self, handle: TaskHandle) -> None:
+    def _forget(self, handle: TaskHandle, bridge: _Bridge) -> None:
         self._handles.discard(handle)
+        self._retired.append((bridge, handle.state))
+        self._delete_unused_bridges()
         if not self._handles:
             self.busy_changed.emit(False)

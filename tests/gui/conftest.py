@@ -1,6 +1,7 @@
 """GUI test set-up: Qt settings isolated per test, and no modal dialog from the error handler."""
 from __future__ import annotations
 
+import gc
 import os
 
 import pytest
@@ -20,3 +21,16 @@ def _isolated_qsettings(tmp_path, qapp):
     QCoreApplication.setOrganizationName("imgclf-tests")
     QCoreApplication.setApplicationName(f"imgclf-test-{os.getpid()}")
     yield
+
+
+@pytest.fixture(autouse=True)
+def _garbage_collected_on_the_gui_thread(qapp):
+    """As in the app (``__main__``): no cycle collection on worker threads, where freeing a QObject
+    crashes Qt; a timer on the GUI thread collects instead."""
+    from pyqtgraph.util.garbage_collector import GarbageCollector
+
+    collector = GarbageCollector(interval=0.2)
+    yield
+    collector.timer.stop()
+    gc.collect()
+    gc.enable()

@@ -102,7 +102,14 @@ class _Runner:
 @contextlib.contextmanager
 def _without_native_line(noise: bytes) -> Iterator[None]:
     """Hide one line LiteRT's C++ logger writes to stderr (it ignores TF_CPP_MIN_LOG_LEVEL); every other
-    line written meanwhile still reaches stderr, after the block."""
+    line written meanwhile still reaches stderr, after the block.
+
+    Only on the main thread (the command line's case): fd 2 belongs to the whole process, and two worker
+    threads swapping it at once could leave it pointing at a closed file. In the app nobody reads stderr.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     try:
         sys.stderr.flush()
         saved = os.dup(2)

@@ -84,6 +84,16 @@ def _save(window, out: Path, name: str) -> None:
     print(f"  {name}", flush=True)
 
 
+def _plant_problems(root: Path) -> None:
+    """What a real folder has and Check Data should find: a download cut off part-way and a copy."""
+    import shutil
+
+    triangles = root / "triangle"
+    data = (triangles / "triangle_007.jpg").read_bytes()
+    (triangles / "broken_photo.jpg").write_bytes(data[: len(data) // 3])
+    shutil.copyfile(triangles / "triangle_003.jpg", triangles / "triangle_003 (copy).jpg")
+
+
 def _dataset_pictures(window, out: Path) -> None:
     from PySide6.QtCore import Qt
 
@@ -189,6 +199,7 @@ def main(argv: list[str]) -> int:
         from imgclf_gui.gui.main_window import MainWindow
 
         root = make_demo_project(Path(tmp) / "shapes-demo")
+        _plant_problems(root)
         window = MainWindow()
         window.resize(*WINDOW_SIZE)
         window.show()

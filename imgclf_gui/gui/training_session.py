@@ -300,7 +300,7 @@ class TrainingSession(QObject):
         acc = f"{result.report.accuracy:.1%} on {result.report.count} {result.report.part} images" \
             if result.report else "not scored"
         what = "Stopped early; the best model so far" if result.cancelled else "Done; the new model"
-        self._finish(RunOutcome(result, run, f"{what} ({acc}) is now used for classifying."))
+        self._finish(RunOutcome(result, run, f"{what} ({acc}) is now used for classifying." + _notes(result)))
 
     def _on_task_error(self, failure: TaskFailure) -> None:
         self.refresh_summary()
@@ -327,3 +327,16 @@ class TrainingSession(QObject):
             return
         self.tasks.start(fn, self.bundle, name=name, on_done=self.export_finished.emit,
                          on_error=lambda f: self.export_finished.emit(f"{name} failed: {f.message}"))
+
+
+def _notes(result: TrainResult) -> str:
+    """What the user should know about the run: skipped files (named, with the reason) and other warnings."""
+    # The L2 search detail is for the command line's log; the run's figures keep it for the history.
+    notes = [w for w in result.warnings if "could not be read" not in w and not w.startswith("L2 chosen")]
+    if result.failed:
+        named = [f"{Path(path).name}: {reason}" for path, reason in list(result.failed.items())[:3]]
+        more = f" and {len(result.failed) - 3} more" if len(result.failed) > 3 else ""
+        notes.insert(0, f"Skipped as unreadable: {'; '.join(named)}{more}. Check Data on the Dataset tab can "
+                        "quarantine them.")
+    return "".join(f" {n}" for n in notes)
+

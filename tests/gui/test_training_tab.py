@@ -169,3 +169,12 @@ def test_top_losses_are_worst_first_and_runs_can_be_switched(tab, qtbot):
     tab.report_view.show_top_losses()
     losses = [m.confidence for m in tab.report_view.report.mistakes]
     assert len(tab.mistakes.model.items) == len(losses)
+
+
+def test_an_unreadable_photo_is_skipped_and_named_when_training_ends(tab, qtbot):
+    (tab.project.root / "red" / "cut_off.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    tab.project.refresh()
+    outcome = _train(qtbot, tab)
+    assert outcome.run is not None  # one bad file never stops training
+    assert "cut_off.jpg" in tab.status.text() and "unreadable" in tab.status.text()
+    assert (tab.project.root / "red" / "cut_off.jpg").exists()  # reported, never deleted

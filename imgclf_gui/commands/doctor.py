@@ -21,6 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from imgclf_gui.core.doctor import gather
 
-    report = gather(qt=not args.no_qt)
+    probe = None
+    if not args.no_qt:
+        from imgclf_gui.gui.qt_probe import qt_info as probe
+    report = gather(qt_probe=probe)
     print(report.to_json() if args.json else report.to_text())
     return 1 if report.problems else 0

@@ -2,7 +2,8 @@
 
 ``gather()`` reads versions from installed package metadata (importing TensorFlow would take seconds),
 asks the backbone registry which backbones work offline, and tries writing to the cache and config
-folders. Only ``qt=True`` touches Qt, lazily, to report the Qt runtime and whether its GUI libraries load.
+folders. Qt is probed by the caller's ``qt_probe`` (``imgclf_gui.gui.qt_probe``): this module, like all of
+the core, never imports Qt.
 """
 from __future__ import annotations
 
@@ -103,8 +104,8 @@ class DoctorReport:
         return format_text(self)
 
 
-def gather(*, qt: bool = True) -> DoctorReport:
-    """Everything a bug report needs. Never uses the network; ``qt=False`` leaves Qt unloaded."""
+def gather(*, qt_probe: Callable[[], QtInfo] | None = None) -> DoctorReport:
+    """Everything a bug report needs. Never uses the network; Qt is only reported when ``qt_probe`` is given."""
     from imgclf_gui import __version__
 
     packages = [_package(label, names) for label, names in PACKAGES]
@@ -117,7 +118,7 @@ def gather(*, qt: bool = True) -> DoctorReport:
         cpus=os.cpu_count(),
         memory_gib=_memory_gib(),
         packages=packages,
-        qt=_qt_info() if qt else None,
+        qt=qt_probe() if qt_probe is not None else None,
         backbones=[],
         folders=[_folder("cache", "user_cache_dir"), _folder("config", "user_config_dir")],
         environment={name: os.environ[name] for name in ENVIRONMENT if name in os.environ},
@@ -141,19 +142,6 @@ def _memory_gib() -> float | None:
         return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
     except (AttributeError, ValueError, OSError):  # not every platform has these
         return None
-
-
-def _qt_info() -> QtInfo:
-    try:
-        from PySide6 import QtCore
-    except Exception as exc:  # a broken install raises anything from ImportError to OSError
-        return QtInfo(None, False, f"Qt does not load: {exc}")
-    version = QtCore.qVersion()
-    try:
-        from PySide6 import QtWidgets  # noqa: F401  (loads libGL, fontconfig, xkbcommon...)
-    except Exception as exc:
-        return QtInfo(version, False, f"Qt's GUI libraries do not load: {exc}")
-    return QtInfo(version, True)
 
 
 def _folder(role: str, function_name: str) -> FolderInfo:

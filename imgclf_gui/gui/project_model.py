@@ -239,7 +239,15 @@ class ProjectModel(QObject):
         return self._run(f"quarantine {len(ops)} unreadable files", ops)
 
     def set_class_key(self, name: str, key: str) -> None:
-        keys = {n: k for n, k in self.manifest.class_keys.items() if k != key}
+        """Make ``key`` (one letter or digit) send images to class ``name``; "" gives it back its number.
+
+        A key another class had moves to this one. Raises ``ProjectError`` for anything else."""
+        key = key.strip().lower()
+        if len(key) > 1 or (key and not key.isalnum()):
+            raise ProjectError(f"A labelling key is one letter or digit, not “{key}”.")
+        if name not in self.class_names():
+            raise ProjectError(f"There is no class “{name}”.")
+        keys = {n: k for n, k in self.manifest.class_keys.items() if k != key and n != name}
         if key:
             keys[name] = key
         self.manifest.class_keys = keys

@@ -64,6 +64,33 @@ def test_keyboard_labelling_advances_and_undo_redo(window, qtbot):
     assert counts == {"cat": 4, "dog": 3}
 
 
+def test_a_class_gets_its_own_letter_key_through_the_dialog(window, qtbot, monkeypatch):
+    tab = _tab(window)
+    root = window.project.root
+    tab.class_view.setCurrentIndex(tab.class_model.index(tab.class_model.row_of("dog")))
+    monkeypatch.setattr("imgclf_gui.gui.tabs.dataset_tab.QInputDialog.getText", lambda *a, **k: ("D", True))
+    tab.key_action.trigger()
+    assert {c.name: c.key for c in window.project.classes()}["dog"] == "d"
+    tab.class_view.setCurrentIndex(tab.class_model.index(0))  # back to the inbox
+    qtbot.waitUntil(lambda: tab.current_class() == INBOX and tab.thumb_model.rowCount() == 4)
+    first = tab.grid.visualRect(tab.thumb_model.index(0)).center()
+    qtbot.mouseClick(tab.grid.viewport(), Qt.MouseButton.LeftButton, pos=first)  # as a user picks it
+    qtbot.waitUntil(lambda: tab.grid.selected_paths() == [root / INBOX / "u0.png"])
+    qtbot.keyClick(tab.grid, "d")
+    assert (root / "dog" / "u0.png").exists()
+    # the key survives a restart of the app (it is kept in the project's manifest)
+    window.project.open(root)
+    assert {c.name: c.key for c in window.project.classes()}["dog"] == "d"
+    # and a bad key is refused with a sentence, changing nothing
+    warnings = []
+    monkeypatch.setattr("imgclf_gui.gui.tabs.dataset_tab.QMessageBox.warning", lambda *a: warnings.append(a[2]))
+    monkeypatch.setattr("imgclf_gui.gui.tabs.dataset_tab.QInputDialog.getText", lambda *a, **k: ("?!", True))
+    tab.class_view.setCurrentIndex(tab.class_model.index(tab.class_model.row_of("dog")))
+    tab.key_action.trigger()
+    assert warnings and "one letter or digit" in warnings[0]
+    assert {c.name: c.key for c in window.project.classes()}["dog"] == "d"
+
+
 def test_drop_files_from_desktop_into_inbox_and_onto_class(window, tmp_path_factory):
     tab = _tab(window)
     outside = tmp_path_factory.mktemp("desktop")

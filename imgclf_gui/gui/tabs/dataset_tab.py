@@ -107,6 +107,7 @@ class DatasetTab(QWidget):
         self.import_folder_action = action("Import &Folder…", self.import_folder_dialog, "Ctrl+Shift+I")
         self.new_class_action = action("&New Class…", self.new_class_dialog, "Ctrl+Shift+N")
         self.rename_action = action("Re&name Class…", self.rename_class_dialog, "F2")
+        self.key_action = action("Set Labelling &Key…", self.set_key_dialog, "Ctrl+K")
         self.merge_action = action("&Merge Classes…", self.merge_class_dialog)
         self.delete_action = action("&Delete Class…", self.delete_class_dialog, "Ctrl+Shift+Delete")
         self.health_action = action("Data &Health", self._toggle_health, "Ctrl+H")
@@ -114,12 +115,16 @@ class DatasetTab(QWidget):
         self.health_action.setChecked(True)
         self.check_action = action("&Check Data", self.health.run_check, "Ctrl+Shift+H")
         self.preview_action = action("&Preview Image", self._preview_current, "Ctrl+Return")
+        # The class list's right-click menu offers what can be done to the class under the pointer.
+        self.class_view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.class_view.addActions([self.rename_action, self.key_action, self.merge_action, self.delete_action])
 
     def menu_actions(self) -> dict[str, list[QAction]]:
         """Actions the main window puts into its menus."""
         return {
             "File": [self.import_action, self.import_folder_action],
-            "Edit": [self.new_class_action, self.rename_action, self.merge_action, self.delete_action],
+            "Edit": [self.new_class_action, self.rename_action, self.key_action, self.merge_action,
+                     self.delete_action],
             "View": [self.health_action, self.check_action, self.preview_action],
         }
 
@@ -308,6 +313,18 @@ class DatasetTab(QWidget):
         new, ok = QInputDialog.getText(self, "Rename class", f"New name for “{old}”:", text=old)
         if ok and new.strip() and new.strip() != old:
             self._try(self.project.rename_class, old, new)
+
+    def set_key_dialog(self) -> None:
+        name = self._selected_class()
+        if name is None:
+            return
+        current = next((c.key for c in self.project.classes() if c.name == name), "")
+        key, ok = QInputDialog.getText(
+            self, "Labelling key",
+            f"Key that sends the selected images to “{name}” (one letter or digit; empty for a number):",
+            text=current)
+        if ok:
+            self._try(self.project.set_class_key, name, key)
 
     def merge_class_dialog(self) -> None:
         source = self._selected_class()

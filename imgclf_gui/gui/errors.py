@@ -57,6 +57,9 @@ class ErrorHandler:
         details = "".join(traceback.format_exception(exc_type, exc, tb))
         summary = f"{exc_type.__name__}: {exc}".strip()
         log.error("Unhandled exception\n%s", details)
+        if self.show is None and sys.stderr is not None:
+            # No dialog (tests, smoke runs, --quit-after-show): the terminal is the only place to see it.
+            print(details, file=sys.stderr, end="" if details.endswith("\n") else "\n")
         self.seen.append(summary)
         # A failing paint handler would raise again while the dialog shows; one dialog at a time.
         if self.show is not None and not self._showing:

@@ -5,6 +5,7 @@ import shutil
 
 from imgclf_gui.core.health import check_health
 from tests.conftest import write_image
+from tests.fakes import fake_backbone  # noqa: F401 - fixture
 
 
 def test_finds_corrupt_file_duplicate_and_small_class(tmp_path):
@@ -25,3 +26,22 @@ def test_finds_corrupt_file_duplicate_and_small_class(tmp_path):
     assert report.of_kind("unbalanced")
     assert progress[-1] == (30, 30)
     assert any("train once" in n for n in report.notes)
+
+
+def test_near_duplicates_found_from_cached_bottlenecks(tmp_path, fake_backbone):  # noqa: F811 - fixture
+    """A re-saved, slightly smaller copy of a photo (other bytes, same picture) is flagged; images that
+    merely share a colour scheme are not."""
+    from PIL import Image
+
+    from imgclf_gui.core.features import extract_features
+
+    colours = [(220, 30, 30), (30, 200, 40), (30, 40, 220), (230, 220, 30), (200, 30, 220), (30, 210, 210)]
+    for i, colour in enumerate(colours):
+        write_image(tmp_path / "cat" / f"c{i}.png", size=(64, 64), color=colour, seed=i)
+    (tmp_path / "dog").mkdir()
+    Image.open(tmp_path / "cat" / "c2.png").resize((60, 60)).save(tmp_path / "dog" / "c2_small.jpg", quality=92)
+    report = check_health(tmp_path, features_fn=lambda paths: extract_features(paths, fake_backbone.id,
+                                                                              tmp_path).features)
+    near = report.of_kind("near_duplicate")
+    assert [sorted(p.name for p in f.paths) for f in near] == [["c2.png", "c2_small.jpg"]]
+    assert "near_duplicate" not in report.skipped and not report.of_kind("duplicate")

@@ -52,11 +52,10 @@ def main(argv: list[str] | None = None) -> int:
         pass
 
     # Python's cycle collector runs on whichever thread happens to allocate; a QObject freed by it on a
-    # worker thread crashes Qt. pyqtgraph's collector turns automatic collection off and collects on a
-    # timer of the GUI thread instead.
-    from pyqtgraph.util.garbage_collector import GarbageCollector
+    # worker thread crashes Qt. Collection moves to a timer of the GUI thread instead.
+    from imgclf_gui.gui.gc_guard import GuiThreadGarbageCollector
 
-    collector = GarbageCollector(interval=1.0)  # noqa: F841 - kept alive for the app's lifetime
+    collector = GuiThreadGarbageCollector(parent=app)  # noqa: F841 - lives as long as the app
     from imgclf_gui.gui.main_window import MainWindow
 
     window = MainWindow()

@@ -1,7 +1,6 @@
 """GUI test set-up: Qt settings isolated per test, and no modal dialog from the error handler."""
 from __future__ import annotations
 
-import gc
 import os
 
 import pytest
@@ -27,10 +26,9 @@ def _isolated_qsettings(tmp_path, qapp):
 def _garbage_collected_on_the_gui_thread(qapp):
     """As in the app (``__main__``): no cycle collection on worker threads, where freeing a QObject
     crashes Qt; a timer on the GUI thread collects instead."""
-    from pyqtgraph.util.garbage_collector import GarbageCollector
+    from imgclf_gui.gui.gc_guard import GuiThreadGarbageCollector
 
-    collector = GarbageCollector(interval=0.2)
+    collector = GuiThreadGarbageCollector(interval_ms=200)
     yield
-    collector.timer.stop()
-    gc.collect()
-    gc.enable()
+    collector.stop()
+    collector.deleteLater()

@@ -79,6 +79,38 @@ def _safe_name(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_.@" else "_" for c in text)
 
 
+def _store_identity(spec: Any, crop: str) -> str:
+    """What a cache file's header must say for its vectors to be valid for this backbone and crop."""
+    return f"{spec.cache_key}|crop={crop}|size={spec.input_size}|dim={spec.dim}|pipeline={PIPELINE_VERSION}"
+
+
+def _store_path(folder: Path, spec: Any, crop: str) -> Path:
+    return folder / _FEATURES_DIR / _safe_name(spec.cache_key) / f"{crop}.features"
+
+
+def hash_index_path(project_root: str | os.PathLike[str] | None) -> Path:
+    """The project's stat index of content hashes (path, size, mtime -> hash)."""
+    return cache_folder(project_root) / _HASH_INDEX_FILE
+
+
+def open_project_cache(project_root: str | os.PathLike[str], spec: Any, crop: str) -> FeatureStore | None:
+    """The project's cache of ``spec``'s bottlenecks, opened read-only (safe beside a running
+    extraction); None when there is none yet. The caller closes it. Raises OSError if unreadable."""
+    path = _store_path(cache_folder(project_root), spec, crop)
+    if not path.exists():
+        return None
+    return FeatureStore.open(path, dim=spec.dim, identity=_store_identity(spec, crop),
+                             augment_version=AUGMENT_VERSION, writable=False)
+
+
+def cached_backbone_ids(project_root: str | os.PathLike[str]) -> list[str]:
+    """Registered backbones whose current version already has bottlenecks cached in the project."""
+    from imgclf_gui.core.backbones import list_specs
+
+    folder = cache_folder(project_root) / _FEATURES_DIR
+    return [spec.id for spec in list_specs() if (folder / _safe_name(spec.cache_key)).is_dir()]
+
+
 def _why_not_writable(exc: OSError) -> str:
     if exc.errno == errno.ENOSPC:
         return "the disk is full"
@@ -97,13 +129,13 @@ class _Caches:
         self.warnings: list[str] = []
         self.readers: list[FeatureStore] = []
         self.writer: FeatureStore | None = None
-        identity = f"{spec.cache_key}|crop={crop}|size={spec.input_size}|dim={spec.dim}|pipeline={PIPELINE_VERSION}"
-        relative = Path(_FEATURES_DIR) / _safe_name(spec.cache_key) / f"{crop}.features"
+        identity = _store_identity(spec, crop)
         primary, fallback = cache_folder(project_root), _fallback_folder(project_root)
 
         def open_store(folder: Path, writable: bool) -> FeatureStore:
             return FeatureStore.open(
-                folder / relative, dim=spec.dim, identity=identity, augment_version=AUGMENT_VERSION, writable=writable
+                _store_path(folder, spec, crop), dim=spec.dim, identity=identity, augment_version=AUGMENT_VERSION,
+                writable=writable,
             )
 
         try:
@@ -111,7 +143,7 @@ class _Caches:
             index_file, seed = primary / _HASH_INDEX_FILE, None
         except OSError as exc:
             reason = _why_not_writable(exc)
-            if (primary / relative).exists():  # what an earlier run cached there is still good to read
+            if _store_path(primary, spec, crop).exists():  # what an earlier run cached there is still good to read
                 try:
                     self.readers.append(open_store(primary, False))
                 except OSError:

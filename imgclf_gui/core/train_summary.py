@@ -60,10 +60,10 @@ def summarize(root: str | os.PathLike[str], config: TrainConfig) -> TrainingSumm
 
 def _known_hashes(root: Path, paths: list[Path]) -> list[str | None]:
     """Content hashes the stat index remembers for unchanged files (None for the others)."""
-    from imgclf_gui.core.features import _HASH_INDEX_FILE, cache_folder
+    from imgclf_gui.core.features import hash_index_path
     from imgclf_gui.core.hashing import HashIndex, read_and_hash
 
-    index = HashIndex(cache_folder(root) / _HASH_INDEX_FILE, root)
+    index = HashIndex(hash_index_path(root), root)
     out: list[str | None] = []
     read = 0
     for path in paths:
@@ -81,26 +81,19 @@ def _known_hashes(root: Path, paths: list[Path]) -> list[str | None]:
 
 
 def _count_cached(root: Path, config: TrainConfig, hashes: list[str | None], warnings: list[str]) -> int | None:
-    # Mirrors the cache layout of core/features.py (same identity string), read-only.
-    from imgclf_gui.core import features as feat
-    from imgclf_gui.core.augment import AUGMENT_VERSION
     from imgclf_gui.core.backbones import get_spec
-    from imgclf_gui.core.feature_store import FeatureStore
+    from imgclf_gui.core.features import open_project_cache
 
     try:
         spec: Any = get_spec(config.backbone)
     except (KeyError, ValueError, LookupError):
         return None
-    identity = (f"{spec.cache_key}|crop={config.crop}|size={spec.input_size}|dim={spec.dim}"
-                f"|pipeline={feat.PIPELINE_VERSION}")
-    path = feat.cache_folder(root) / feat._FEATURES_DIR / feat._safe_name(spec.cache_key) / f"{config.crop}.features"
-    if not path.exists():
-        return 0
     try:
-        store = FeatureStore.open(path, dim=spec.dim, identity=identity, augment_version=AUGMENT_VERSION,
-                                  writable=False)
+        store = open_project_cache(root, spec, config.crop)
     except OSError:
         return None
+    if store is None:
+        return 0
     try:
         variants = range(int(config.augment_variants) + 1)
         return sum(1 for h in hashes if h is not None and all((bytes.fromhex(h), v) in store for v in variants))

@@ -45,3 +45,12 @@ def test_near_duplicates_found_from_cached_bottlenecks(tmp_path, fake_backbone):
     near = report.of_kind("near_duplicate")
     assert [sorted(p.name for p in f.paths) for f in near] == [["c2.png", "c2_small.jpg"]]
     assert "near_duplicate" not in report.skipped and not report.of_kind("duplicate")
+
+
+def test_near_duplicates_need_bottlenecks_cached_for_the_current_backbone(tmp_path, fake_backbone):  # noqa: F811
+    from imgclf_gui.core.features import cached_backbone_ids, extract_features
+
+    paths = [write_image(tmp_path / "cat" / f"c{i}.png", seed=i) for i in range(3)]
+    assert cached_backbone_ids(tmp_path) == []  # nothing extracted yet: "train once to enable"
+    extract_features(paths, fake_backbone.id, tmp_path)
+    assert cached_backbone_ids(tmp_path) == [fake_backbone.id]

@@ -29,16 +29,13 @@ FindingRole = Qt.ItemDataRole.UserRole + 1
 
 def cached_features_fn(root: Path):
     """Bottlenecks for near duplicates, only if the project already has a feature cache (else None)."""
-    folder = root / ".imgclf" / "features"
-    backbones = sorted(p.name.split("@")[0] for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+    from imgclf_gui.core.features import cached_backbone_ids, extract_features
+
+    backbones = cached_backbone_ids(root)
     if not backbones:
         return None
 
     def features(paths: list[Path]):
-        try:
-            from imgclf_gui.core.features import extract_features
-        except ImportError:
-            return None
         return extract_features(paths, backbones[0], root).features
 
     return features

@@ -141,6 +141,9 @@ def _shared_runner(path: Path, num_threads: int) -> _Runner:
     with _RUNNERS_LOCK:
         runner = _RUNNERS.get(key)
         if runner is None:
+            # A re-converted file replaces its old interpreters rather than keeping them alive too.
+            for stale in [k for k in _RUNNERS if k[0] == key[0] and k[3] == num_threads]:
+                del _RUNNERS[stale]
             runner = _RUNNERS[key] = _Runner(path, num_threads)
         return runner
 

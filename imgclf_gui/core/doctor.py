@@ -15,7 +15,6 @@ import tempfile
 import threading
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
-from pathlib import Path
 from typing import Any, Callable
 
 #: (label, distribution names to try in order): the first one installed answers

@@ -25,7 +25,6 @@ def _dataset(root, per_class=15, classes=COLORS):
 def test_train_then_classify_evaluate(tmp_path, fake_backbone, capsys):
     data = _dataset(tmp_path / "data")
     model = tmp_path / "colors.imgclf-model"
-    epochs = []
     assert main(["train", str(data), "--out", str(model), "--backbone", fake_backbone.id,
                  "--epochs", "30", "--learning-rate", "0.01", "--json", str(tmp_path / "r.json")]) == 0
     out = capsys.readouterr().out

@@ -5,7 +5,7 @@ import threading
 
 from PySide6.QtCore import QCoreApplication, QThread
 
-from imgclf_gui.core.tasks_api import Cancelled, check_stop
+from imgclf_gui.core.tasks_api import check_stop
 from imgclf_gui.gui.tasks import TaskFailure, TaskRunner
 
 

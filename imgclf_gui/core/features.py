@@ -29,8 +29,11 @@ from imgclf_gui.core.feature_store import FeatureStore, Key
 from imgclf_gui.core.hashing import HashIndex, content_hash, read_and_hash
 from imgclf_gui.core.images import CROP_POLICIES, ImageError, decode_for_network
 from imgclf_gui.core.tasks_api import Cancelled, ProgressFn, StopFn
+from imgclf_gui.core.unreadable import FILE_NAME as _UNREADABLE_FILE
+from imgclf_gui.core.unreadable import UnreadableMemory
 
-__all__ = ["ExtractionResult", "extract_features", "content_hash", "cache_folder", "PIPELINE_VERSION"]
+__all__ = ["ExtractionResult", "extract_features", "content_hash", "cache_folder", "PIPELINE_VERSION",
+           "unreadable_memory", "read_error_reason", "decoder_identity"]
 
 #: Bump when the network input made from a given file could change (decoding, resizing, draft mode):
 #: it is part of the cache identity, so old vectors are then recomputed, never silently reused.
@@ -91,6 +94,18 @@ def _store_path(folder: Path, spec: Any, crop: str) -> Path:
 def hash_index_path(project_root: str | os.PathLike[str] | None) -> Path:
     """The project's stat index of content hashes (path, size, mtime -> hash)."""
     return cache_folder(project_root) / _HASH_INDEX_FILE
+
+
+def decoder_identity() -> str:
+    """What decoded the images: a file that failed under it is remembered as unreadable only for it."""
+    import PIL
+
+    return f"pillow={PIL.__version__}|pipeline={PIPELINE_VERSION}"
+
+
+def unreadable_memory(project_root: str | os.PathLike[str] | None) -> UnreadableMemory:
+    """The project's memory of file contents that could not be decoded (see :mod:`core.unreadable`)."""
+    return UnreadableMemory(cache_folder(project_root) / _UNREADABLE_FILE, decoder_identity())
 
 
 def open_project_cache(project_root: str | os.PathLike[str], spec: Any, crop: str) -> FeatureStore | None:
@@ -167,6 +182,11 @@ class _Caches:
         if seed is not None and len(self.index) == 0 and seed.exists():
             self.index = HashIndex(seed, project_root)
             self.index.file = index_file
+        # Kept beside the hash index it relies on (in the fallback folder when the project is read-only).
+        self.unreadable = UnreadableMemory(index_file.parent / _UNREADABLE_FILE, decoder_identity())
+        if seed is not None and len(self.unreadable) == 0:
+            self.unreadable = UnreadableMemory(seed.parent / _UNREADABLE_FILE, decoder_identity())
+            self.unreadable.file = index_file.parent / _UNREADABLE_FILE
 
     @property
     def cache_file(self) -> Path | None:
@@ -202,6 +222,10 @@ class _Caches:
             self.index.save()
         except OSError as exc:
             self.warnings.append(f"The file-hash index could not be saved ({_why_not_writable(exc)}).")
+        try:
+            self.unreadable.save()
+        except OSError:
+            pass  # only costs decoding the damaged files again next time (the index warning covers why)
         for store in self.readers:
             store.close()
 
@@ -220,7 +244,8 @@ class _Prepared:
     inputs: np.ndarray | None = None  #: uint8 (len(variants), S, S, 3)
 
 
-def _os_reason(exc: OSError) -> str:
+def read_error_reason(exc: OSError) -> str:
+    """Why a file could not be read, in words (vanished, permission, a folder...)."""
     if isinstance(exc, FileNotFoundError):
         return "the file no longer exists (moved or deleted)"
     if isinstance(exc, PermissionError):
@@ -271,15 +296,21 @@ class _Extraction:
             try:
                 st = os.stat(path)
             except OSError as exc:
-                return _Prepared(row, error=_os_reason(exc))
+                return _Prepared(row, error=read_error_reason(exc))
             digest = self.caches.index.lookup(path, st)
             if digest is not None and all(self.caches.has((bytes.fromhex(digest), v)) for v in wanted):
                 return _Prepared(row, digest)  # nothing to read: the common case on a re-run
+            known = self.caches.unreadable.reason(digest)
+            if known is not None:
+                return _Prepared(row, digest, error=known)  # failed before with these very bytes
         try:
             data, digest, st = read_and_hash(path)
         except OSError as exc:
-            return _Prepared(row, error=_os_reason(exc))
+            return _Prepared(row, error=read_error_reason(exc))
         self.caches.index.remember(path, st, digest)
+        known = None if force else self.caches.unreadable.reason(digest)
+        if known is not None:
+            return _Prepared(row, digest, error=known)
         raw = bytes.fromhex(digest)
         needed = tuple(v for v in wanted if force or not self.caches.has((raw, v)))
         if not needed:
@@ -289,6 +320,8 @@ class _Extraction:
         try:
             plain, rgb = decode_for_network(data, path, size, self.crop, keep_rgb=augmenting)
         except ImageError as exc:
+            if exc.lasting:
+                self.caches.unreadable.remember(digest, exc.reason)
             return _Prepared(row, digest, error=exc.reason)
         del data  # the encoded file can be large; only the decoded picture is needed now
         if needed == (0,):

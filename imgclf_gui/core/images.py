@@ -43,12 +43,17 @@ _T = TypeVar("_T")
 
 
 class ImageError(Exception):
-    """A file that cannot be used as an image, with a reason a user understands."""
+    """A file that cannot be used as an image, with a reason a user understands.
 
-    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+    ``lasting`` is False when the failure comes from the moment, not from the file's bytes (permission
+    denied, the file vanished, no memory left): the same bytes may well decode another time.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], reason: str, *, lasting: bool = True) -> None:
         super().__init__(f"{path}: {reason}")
         self.path = Path(path)
         self.reason = reason
+        self.lasting = lasting
 
 
 @dataclass(frozen=True)
@@ -172,9 +177,9 @@ def _decode(
     except ImageError:
         raise
     except MemoryError:
-        raise ImageError(path, "there is not enough memory to decode this image") from None
+        raise ImageError(path, "there is not enough memory to decode this image", lasting=False) from None
     except Exception as exc:  # a bad file must never take the caller down
-        raise ImageError(path, _describe_decode_error(exc)) from None
+        raise ImageError(path, _describe_decode_error(exc), lasting=not _is_momentary(exc)) from None
 
 
 class _open_checked:
@@ -191,13 +196,13 @@ class _open_checked:
             try:
                 st = os.stat(path)
             except FileNotFoundError:
-                raise ImageError(path, "the file no longer exists (moved or deleted)") from None
+                raise ImageError(path, "the file no longer exists (moved or deleted)", lasting=False) from None
             except PermissionError:
-                raise ImageError(path, "permission denied: the file cannot be read") from None
+                raise ImageError(path, "permission denied: the file cannot be read", lasting=False) from None
             except OSError as exc:
-                raise ImageError(path, f"the file cannot be read ({exc.strerror or exc})") from None
+                raise ImageError(path, f"the file cannot be read ({exc.strerror or exc})", lasting=False) from None
             if os.path.isdir(path):
-                raise ImageError(path, "this is a folder, not an image file")
+                raise ImageError(path, "this is a folder, not an image file", lasting=False)
             if st.st_size == 0:
                 raise ImageError(path, "the file is empty (0 bytes)")
             source: str | io.BytesIO = os.fspath(path)
@@ -209,11 +214,11 @@ class _open_checked:
             with _quiet():
                 self._image = Image.open(source)
         except FileNotFoundError:
-            raise ImageError(path, "the file no longer exists (moved or deleted)") from None
+            raise ImageError(path, "the file no longer exists (moved or deleted)", lasting=False) from None
         except PermissionError:
-            raise ImageError(path, "permission denied: the file cannot be read") from None
+            raise ImageError(path, "permission denied: the file cannot be read", lasting=False) from None
         except IsADirectoryError:
-            raise ImageError(path, "this is a folder, not an image file") from None
+            raise ImageError(path, "this is a folder, not an image file", lasting=False) from None
         except UnidentifiedImageError:
             raise ImageError(
                 path, f"the file is not an image in a supported format ({_SUPPORTED_FORMATS})"
@@ -221,9 +226,9 @@ class _open_checked:
         except Image.DecompressionBombError as exc:
             raise _bomb_error(path, str(exc)) from None
         except MemoryError:
-            raise ImageError(path, "there is not enough memory to open this image") from None
+            raise ImageError(path, "there is not enough memory to open this image", lasting=False) from None
         except Exception as exc:
-            raise ImageError(path, _describe_decode_error(exc)) from None
+            raise ImageError(path, _describe_decode_error(exc), lasting=not _is_momentary(exc)) from None
         return self._image
 
     def __exit__(self, *exc_info: object) -> None:
@@ -342,6 +347,15 @@ def _high_depth_to_rgb(image: Image.Image) -> Image.Image:
             scaled = (values - low) * (255.0 / (high - low)) if high > low else np.zeros(values.shape)
     gray = np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
     return Image.fromarray(np.repeat(gray[..., None], 3, axis=2), "RGB")
+
+
+def _is_momentary(exc: BaseException) -> bool:
+    """A failure that says nothing about the file's bytes (another try may succeed)."""
+    if isinstance(exc, MemoryError):
+        return True
+    # An operating-system error (it has an errno: EIO, EACCES...) is about the disk, not the bytes;
+    # Pillow's own OSErrors ("image file is truncated", "broken data stream") have none.
+    return isinstance(exc, OSError) and exc.errno is not None
 
 
 def _describe_decode_error(exc: BaseException) -> str:

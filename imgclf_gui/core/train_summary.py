@@ -27,12 +27,13 @@ class TrainingSummary:
     parts: dict[str, int] = field(default_factory=dict)  # train / validation / test image counts
     total: int = 0
     cached: int | None = None  # images whose bottleneck is cached (None: could not tell)
+    unreadable: int = 0  # images whose very bytes failed to decode before: skipped, never "to compute"
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
 
     @property
     def remaining(self) -> int | None:
-        return None if self.cached is None else max(0, self.total - self.cached)
+        return None if self.cached is None else max(0, self.total - self.cached - self.unreadable)
 
 
 def summarize(root: str | os.PathLike[str], config: TrainConfig) -> TrainingSummary:
@@ -55,6 +56,11 @@ def summarize(root: str | os.PathLike[str], config: TrainConfig) -> TrainingSumm
     except ValueError as exc:
         summary.warnings.append(str(exc))
     summary.cached = _count_cached(root, config, hashes, summary.warnings)
+    if summary.cached is not None:
+        from imgclf_gui.core.features import unreadable_memory
+
+        memory = unreadable_memory(root)
+        summary.unreadable = sum(1 for h in hashes if memory.reason(h) is not None)
     return summary
 
 

@@ -178,3 +178,16 @@ def test_an_unreadable_photo_is_skipped_and_named_when_training_ends(tab, qtbot)
     assert outcome.run is not None  # one bad file never stops training
     assert "cut_off.jpg" in tab.status.text() and "unreadable" in tab.status.text()
     assert (tab.project.root / "red" / "cut_off.jpg").exists()  # reported, never deleted
+
+
+def test_a_damaged_photo_is_shown_as_skipped_not_as_still_to_compute(tab, qtbot):
+    broken = write_image(tab.project.root / "red" / "cut.jpg", size=(200, 150), fmt="JPEG", seed=7)
+    broken.write_bytes(broken.read_bytes()[:600])
+    tab.session.refresh_summary()
+    qtbot.waitUntil(lambda: tab.session.summary is not None and tab.session.summary.total == 37)
+    assert "to compute: 37" in tab.summary.text()  # nobody has tried to decode it yet
+    outcome = _train(qtbot, tab)
+    assert outcome.run is not None
+    tab.session.refresh_summary()
+    qtbot.waitUntil(lambda: tab.session.summary.cached == 36, timeout=5000)
+    assert "to compute: 0; unreadable, skipped: 1" in tab.summary.text()

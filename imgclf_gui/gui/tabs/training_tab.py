@@ -242,7 +242,10 @@ class TrainingTab(QWidget):
                  f"<b>{summary.total} images</b>: {parts.get('train', 0)} train, "
                  f"{parts.get('validation', 0)} validation, {parts.get('test', 0)} test"]
         if summary.cached is not None:
-            lines.append(f"Bottlenecks cached: {summary.cached}; to compute: {summary.remaining}")
+            line = f"Bottlenecks cached: {summary.cached}; to compute: {summary.remaining}"
+            if summary.unreadable:
+                line += f"; unreadable, skipped: {summary.unreadable} (Dataset tab ▸ Check Data lists them)"
+            lines.append(line)
         lines += [f"<span style='color:#8a6d00'>⚠ {w}</span>" for w in summary.warnings]
         self.summary.setText("<br>".join(lines))
 

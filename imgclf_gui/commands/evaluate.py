@@ -11,7 +11,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               description="Score MODEL on DIR (one sub-folder per class, named like the model's "
                                           "classes): accuracy, per-class table, confusion matrix, misclassified "
                                           "files. Images the model was trained on are left out.")
-    p.add_argument("model", type=Path)
+    p.add_argument("model", type=Path, help=MODEL_HELP)
     p.add_argument("dir", type=Path)
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the report as JSON ('-' for stdout)")
     p.add_argument("--max-mistakes", type=int, default=20, help="misclassified files listed (default 20)")
@@ -65,10 +65,23 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+MODEL_HELP = "a model folder, or a project folder (its active model: the last one trained or chosen)"
+
+
 def _load(path: Path):
+    """The model at ``path``; a project folder stands for its active model."""
     from imgclf_gui.cli import UserError
     from imgclf_gui.core.bundle import BundleError, ModelBundle
+    from imgclf_gui.core.dataset import PROJECT_DIR_NAME, class_names
 
+    if path.is_dir() and not (path / "model.json").exists() and (
+            (path / PROJECT_DIR_NAME).is_dir() or class_names(path)):
+        from imgclf_gui.core.runs import active_model_path
+
+        active = active_model_path(path)
+        if active is None:
+            raise UserError(f"The project {path} has no trained model yet: run 'imgclf train {path}' first.")
+        path = active
     try:
         return ModelBundle.load(path)
     except BundleError as exc:

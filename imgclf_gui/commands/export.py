@@ -6,12 +6,14 @@ from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from imgclf_gui.commands.evaluate import MODEL_HELP
+
     p = subparsers.add_parser("export", help="write a model for other programs (Keras, SavedModel, TFLite)",
                               description="Write MODEL as one self-contained network (image in, class "
                                           "probabilities out, preprocessing included), with labels.txt and a "
                                           "README.txt beside it. Each export is checked against imgclf's own "
                                           "predictions and deleted if they differ by more than 1e-4.")
-    p.add_argument("model", type=Path)
+    p.add_argument("model", type=Path, help=MODEL_HELP)
     p.add_argument("--format", required=True, choices=["keras", "savedmodel", "tflite"])
     p.add_argument("--out", type=Path, required=True, help="file (.keras, .tflite) or folder (savedmodel)")
     p.set_defaults(func=run)

@@ -1,4 +1,7 @@
-"""``imgclf train DIR --out MODEL``: extract (cached), train with a live line per epoch, report, save."""
+"""``imgclf train DIR [--out MODEL]``: extract (cached), train with a live line per epoch, report, save.
+
+Without ``--out`` the model is kept as a new run of the project, exactly as the Training tab keeps it,
+and becomes the project's active model: the app shows it, and ``imgclf classify DIR ...`` uses it."""
 from __future__ import annotations
 
 import argparse
@@ -14,7 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               description="Train a classifier on DIR (one sub-folder per class). Features are "
                                           "cached in DIR/.imgclf, so a second run starts at once.")
     p.add_argument("dir", type=Path, help="folder with one sub-folder of images per class")
-    p.add_argument("--out", type=Path, required=True, help="model folder to write (e.g. flowers.imgclf-model)")
+    p.add_argument("--out", type=Path, help="model folder to write (e.g. flowers.imgclf-model); default: keep it "
+                                            "in DIR/.imgclf/runs/ as the project's active model, as the app does")
     p.add_argument("--backbone", default=d.backbone, help=f"pretrained backbone id (default {d.backbone})")
     p.add_argument("--epochs", type=int, default=d.epochs, help=f"most epochs (default {d.epochs})")
     p.add_argument("--learning-rate", type=float, default=d.learning_rate)
@@ -100,6 +104,17 @@ def run(args: argparse.Namespace) -> int:
         print(result.report.format_text(), file=out)
         if args.json:
             atomic_write_text(args.json, result.report.to_json() + "\n")
-    folder = result.bundle.save(args.out)
-    print(f"Saved the model to {folder}", file=out)
+    if args.out is not None:
+        folder = result.bundle.save(args.out)
+        print(f"Saved the model to {folder}", file=out)
+        return 0
+    from imgclf_gui.core.runs import record_training
+
+    try:
+        run = record_training(args.dir, result, config)
+    except OSError as exc:
+        raise UserError(f"The model could not be saved in {args.dir}/.imgclf/runs ({exc.strerror or exc}); "
+                        "choose another place with --out.") from None
+    print(f"Saved the model as run {run.run_id} ({run.model_path}); it is now the project's active model: "
+          f"the app classifies with it, and so does 'imgclf classify {args.dir} IMAGE...'.", file=out)
     return 0

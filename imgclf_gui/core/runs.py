@@ -26,7 +26,7 @@ from imgclf_gui.core.atomic import atomic_write_json
 from imgclf_gui.core.dataset import PROJECT_DIR_NAME
 
 __all__ = ["RunInfo", "RunError", "list_runs", "get_run", "save_run", "delete_run", "active_run_id",
-           "active_model_path", "set_active_run", "runs_folder", "ACTIVE_FILE"]
+           "active_model_path", "set_active_run", "runs_folder", "record_training", "ACTIVE_FILE"]
 
 SCHEMA_VERSION = 1
 RUNS_DIR = "runs"
@@ -160,3 +160,31 @@ def set_active_run(project_root: str | os.PathLike[str], run_id: str) -> Path:
     atomic_write_json(Path(project_root) / PROJECT_DIR_NAME / ACTIVE_FILE,
                       {"schema": SCHEMA_VERSION, "run_id": run_id})
     return run.model_path
+
+
+def record_training(project_root: str | os.PathLike[str], result: Any, config: Any) -> RunInfo:
+    """Store a finished ``train(...)`` result as a new run and make it the project's active model: what
+    both the Training tab and ``imgclf train DIR`` do with a trained model."""
+    from dataclasses import asdict
+
+    bundle = result.bundle
+    if bundle is None:
+        raise RunError("Training stopped before the first epoch ended; there is no model to keep.")
+    report = result.report
+    figures = {
+        "accuracy": report.accuracy if report else None,
+        "macro_f1": report.macro_f1 if report else None,
+        "scored_on": report.part if report else None,
+        "scored_images": report.count if report else 0,
+        "best_epoch": bundle.metrics.get("best_epoch"),
+        "epochs_run": len(result.history),
+        "cancelled": result.cancelled,
+        "split_counts": result.split.counts(),
+        "classes": list(bundle.class_names),
+        "warnings": list(result.warnings),
+    }
+    settings = bundle.config.to_dict() if hasattr(bundle.config, "to_dict") else config.to_dict()
+    run = save_run(project_root, bundle, settings=settings, figures=figures,
+                   history=[asdict(m) for m in result.history])
+    set_active_run(project_root, run.run_id)
+    return run

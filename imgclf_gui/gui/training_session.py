@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -48,25 +48,7 @@ def _train_work(state, config: TrainConfig, root: Path) -> TrainResult:
 
 def _save_work(state, root: Path, result: TrainResult, config: TrainConfig) -> runs.RunInfo:
     """Worker: store the run (model folder + run.json) and make it the project's active model."""
-    bundle = result.bundle
-    report = result.report
-    figures = {
-        "accuracy": report.accuracy if report else None,
-        "macro_f1": report.macro_f1 if report else None,
-        "scored_on": report.part if report else None,
-        "scored_images": report.count if report else 0,
-        "best_epoch": bundle.metrics.get("best_epoch"),
-        "epochs_run": len(result.history),
-        "cancelled": result.cancelled,
-        "split_counts": result.split.counts(),
-        "classes": list(bundle.class_names),
-        "warnings": list(result.warnings),
-    }
-    settings = bundle.config.to_dict() if hasattr(bundle.config, "to_dict") else config.to_dict()
-    run = runs.save_run(root, bundle, settings=settings, figures=figures,
-                        history=[asdict(m) for m in result.history])
-    runs.set_active_run(root, run.run_id)
-    return run
+    return runs.record_training(root, result, config)
 
 
 class TrainingSession(QObject):

@@ -107,3 +107,19 @@ def test_export_command_tflite(tmp_path, fake_backbone, capsys):
     assert "largest difference" in capsys.readouterr().out
     assert (tmp_path / "x" / "m.tflite").stat().st_size > 0
     assert (tmp_path / "x" / "m.labels.txt").read_text().split() == ["blue", "green", "red"]
+
+
+def test_train_without_out_keeps_the_model_in_the_project_like_the_app(tmp_path, fake_backbone, capsys):  # noqa: F811
+    from imgclf_gui.core import runs
+
+    data = _dataset(tmp_path / "data", per_class=10)
+    assert main(["classify", str(data), str(data / "unsorted")]) == 2  # nothing trained yet: a clear refusal
+    assert "no trained model yet" in capsys.readouterr().err
+    assert main(["train", str(data), "--backbone", fake_backbone.id, "--epochs", "30",
+                 "--learning-rate", "0.01", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    [run] = runs.list_runs(data)
+    assert runs.active_model_path(data) == run.model_path  # the app opens it as the active model
+    assert run.run_id in out and run.figures["classes"] == sorted(COLORS)
+    assert main(["classify", str(data), str(data / "unsorted" / "new.png"), "--top", "1"]) == 0
+    assert "red" in capsys.readouterr().out

@@ -14,9 +14,9 @@ COLOURS = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (30, 40, 220)}
 
 
 def _project(root, per_class=12):
-    for name, colour in COLOURS.items():
+    for k, (name, colour) in enumerate(COLOURS.items()):
         for i in range(per_class):
-            write_image(root / name / f"{name}_{i:02d}.png", size=(40, 30), color=colour, seed=hash(name) % 97 + i)
+            write_image(root / name / f"{name}_{i:02d}.png", size=(40, 30), color=colour, seed=100 * k + i)
     return root
 
 

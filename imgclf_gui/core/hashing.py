@@ -7,13 +7,11 @@ hash of each file is remembered with its (size, mtime, inode); while those match
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import threading
 import time
 from pathlib import Path
 
-from imgclf_gui.core.atomic import atomic_write_json
+from imgclf_gui.core.json_cache import JsonCache
 
 HASH_NAME = "sha256"
 _INDEX_FORMAT = "imgclf-hash-index"
@@ -45,7 +43,12 @@ def read_and_hash(path: str | os.PathLike[str]) -> tuple[bytes, str, os.stat_res
     return data, hash_bytes(data), st
 
 
-class HashIndex:
+def _valid_entry(_key: str, value: object) -> bool:
+    return (isinstance(value, list) and len(value) == 4 and all(isinstance(v, int) for v in value[:3])
+            and isinstance(value[3], str) and len(value[3]) == 64)
+
+
+class HashIndex(JsonCache):
     """(path, size, mtime_ns, inode) -> content hash, persisted as JSON; thread-safe.
 
     Paths inside ``root`` are stored relative to it, so the index survives the project being renamed.
@@ -53,34 +56,9 @@ class HashIndex:
     """
 
     def __init__(self, file: Path | None, root: Path | None = None) -> None:
-        self.file = file
+        super().__init__(file, format=_INDEX_FORMAT, version=_INDEX_VERSION, header={"hash": HASH_NAME},
+                         valid=_valid_entry)
         self.root = Path(os.path.abspath(root)) if root is not None else None
-        self._entries: dict[str, list] = {}
-        self._lock = threading.Lock()
-        self._dirty = False
-        if file is not None:
-            self._load(file)
-
-    def _load(self, file: Path) -> None:
-        try:
-            raw = json.loads(file.read_text(encoding="utf-8"))
-        except (OSError, ValueError, UnicodeDecodeError):
-            return
-        if not isinstance(raw, dict) or raw.get("format") != _INDEX_FORMAT or raw.get("version") != _INDEX_VERSION:
-            return
-        entries = raw.get("entries")
-        if not isinstance(entries, dict):
-            return
-        for key, value in entries.items():
-            # Each entry is checked: a hand-edited or damaged file must not feed us a wrong hash type.
-            if (
-                isinstance(value, list)
-                and len(value) == 4
-                and all(isinstance(v, int) for v in value[:3])
-                and isinstance(value[3], str)
-                and len(value[3]) == 64
-            ):
-                self._entries[key] = value
 
     def _key(self, path: str | os.PathLike[str]) -> str:
         absolute = os.path.abspath(path)
@@ -95,8 +73,7 @@ class HashIndex:
 
     def lookup(self, path: str | os.PathLike[str], st: os.stat_result) -> str | None:
         """The remembered hash when the file's size, mtime and inode are unchanged, else None."""
-        with self._lock:
-            value = self._entries.get(self._key(path))
+        value = self.get(self._key(path))
         if value is not None and tuple(value[:3]) == signature(st):
             return value[3]
         return None
@@ -104,30 +81,7 @@ class HashIndex:
     def remember(self, path: str | os.PathLike[str], st: os.stat_result, digest: str) -> None:
         if time.time_ns() - st.st_mtime_ns < _RACY_WINDOW_NS:
             return
-        entry = [*signature(st), digest]
-        key = self._key(path)
-        with self._lock:
-            if self._entries.get(key) != entry:
-                self._entries[key] = entry
-                self._dirty = True
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def save(self) -> None:
-        """Write the index if it changed (atomically). Raises OSError when it cannot be written."""
-        with self._lock:
-            if not self._dirty or self.file is None:
-                return
-            payload = {"format": _INDEX_FORMAT, "version": _INDEX_VERSION, "hash": HASH_NAME,
-                       "entries": dict(self._entries)}
-            self._dirty = False
-        try:
-            atomic_write_json(self.file, payload)
-        except OSError:
-            with self._lock:
-                self._dirty = True
-            raise
+        self.put(self._key(path), [*signature(st), digest])
 
 
 _memory_index = HashIndex(None)

@@ -12,11 +12,9 @@ Like the hash index, this is a cache, never the truth: a missing or damaged file
 """
 from __future__ import annotations
 
-import json
-import threading
 from pathlib import Path
 
-from imgclf_gui.core.atomic import atomic_write_json
+from imgclf_gui.core.json_cache import JsonCache
 
 __all__ = ["FILE_NAME", "UnreadableMemory"]
 
@@ -26,63 +24,22 @@ _VERSION = 1
 _MAX_REASON = 500
 
 
-class UnreadableMemory:
+class UnreadableMemory(JsonCache):
     """content hash -> reason, for the decoder named ``decoder``; thread-safe."""
 
     def __init__(self, file: Path | None, decoder: str) -> None:
-        self.file = file
+        super().__init__(file, format=_FORMAT, version=_VERSION, header={"decoder": decoder},
+                         valid=lambda digest, reason: _is_digest(digest) and isinstance(reason, str)
+                         and 0 < len(reason) <= _MAX_REASON)
         self.decoder = decoder
-        self._entries: dict[str, str] = {}
-        self._lock = threading.Lock()
-        self._dirty = False
-        if file is not None:
-            self._load(file)
-
-    def _load(self, file: Path) -> None:
-        try:
-            raw = json.loads(file.read_text(encoding="utf-8"))
-        except (OSError, ValueError, UnicodeDecodeError):
-            return
-        if (not isinstance(raw, dict) or raw.get("format") != _FORMAT or raw.get("version") != _VERSION
-                or raw.get("decoder") != self.decoder or not isinstance(raw.get("entries"), dict)):
-            return  # another decoder (or a damaged file): everything gets its chance again
-        for digest, reason in raw["entries"].items():
-            if _is_digest(digest) and isinstance(reason, str) and reason:
-                self._entries[digest] = reason[:_MAX_REASON]
 
     def reason(self, digest: str | None) -> str | None:
         """Why the content with this hash could not be decoded, or None when it is not known to fail."""
-        if digest is None:
-            return None
-        with self._lock:
-            return self._entries.get(digest)
+        return None if digest is None else self.get(digest)
 
     def remember(self, digest: str, reason: str) -> None:
-        if not _is_digest(digest):
-            return
-        reason = reason[:_MAX_REASON]
-        with self._lock:
-            if self._entries.get(digest) != reason:
-                self._entries[digest] = reason
-                self._dirty = True
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def save(self) -> None:
-        """Write the memory if it changed (atomically). Raises OSError when it cannot be written."""
-        with self._lock:
-            if not self._dirty or self.file is None:
-                return
-            payload = {"format": _FORMAT, "version": _VERSION, "decoder": self.decoder,
-                       "entries": dict(self._entries)}
-            self._dirty = False
-        try:
-            atomic_write_json(self.file, payload)
-        except OSError:
-            with self._lock:
-                self._dirty = True
-            raise
+        if _is_digest(digest) and reason:
+            self.put(digest, reason[:_MAX_REASON])
 
 
 def _is_digest(value: object) -> bool:

@@ -3,7 +3,9 @@
 The Training tab shows this so a person knows what "Train" will do and roughly how long it takes (the
 images still to extract dominate). It only reads: the stat index of content hashes and the feature cache
 are opened read-only, so it can run beside a training run. Files the index does not know yet are
-read and hashed, up to a bound (then counted as "to compute"), which keeps this quick on a big project.
+read and hashed, up to a bound in files and bytes (then counted as "to compute"), and only when the
+project has cached bottlenecks they could match: before the first training nothing is read at all, which
+keeps this quick on 20,000 camera photos.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from imgclf_gui.core.training import DatasetError, TrainConfig, _load_split_memo
 __all__ = ["TrainingSummary", "summarize"]
 
 _MAX_READ = 2000  # files hashed by reading them when the stat index does not know them
+_MAX_READ_BYTES = 256 << 20  # ... and at most this much of them (a camera photo is 3-10 MB)
 
 
 @dataclass
@@ -47,7 +50,11 @@ def summarize(root: str | os.PathLike[str], config: TrainConfig) -> TrainingSumm
         return TrainingSummary(error=str(exc))
     summary = TrainingSummary(class_counts=dict(checked.counts), total=len(checked.samples),
                               warnings=list(checked.warnings))
-    hashes = _known_hashes(root, [s.path for s in checked.samples])
+    from imgclf_gui.core.features import cached_backbone_ids
+
+    # Reading files only tells which bottlenecks are cached: pointless when none are.
+    may_read = config.backbone in cached_backbone_ids(root)
+    hashes = _known_hashes(root, [s.path for s in checked.samples], may_read=may_read)
     try:
         previous = _load_split_memory(root / ".imgclf" / "split.json", config)
         split = split_samples(checked.samples, config.validation_percent, config.test_percent, hashes,
@@ -64,21 +71,23 @@ def summarize(root: str | os.PathLike[str], config: TrainConfig) -> TrainingSumm
     return summary
 
 
-def _known_hashes(root: Path, paths: list[Path]) -> list[str | None]:
+def _known_hashes(root: Path, paths: list[Path], *, may_read: bool = True) -> list[str | None]:
     """Content hashes the stat index remembers for unchanged files (None for the others)."""
     from imgclf_gui.core.features import hash_index_path
     from imgclf_gui.core.hashing import HashIndex, read_and_hash
 
     index = HashIndex(hash_index_path(root), root)
     out: list[str | None] = []
-    read = 0
+    files = size = 0
     for path in paths:
         try:
-            digest = index.lookup(path, os.stat(path))
+            st = os.stat(path)
+            digest = index.lookup(path, st)
             # The index skips files changed in the last seconds; read those, up to a bound that keeps
             # this quick on a freshly imported big folder (the rest count as "to compute").
-            if digest is None and read < _MAX_READ:
-                read += 1
+            if digest is None and may_read and files < _MAX_READ and size + st.st_size <= _MAX_READ_BYTES:
+                files += 1
+                size += st.st_size
                 digest = read_and_hash(path)[1]
             out.append(digest)
         except OSError:

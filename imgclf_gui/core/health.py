@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
+import numpy as np
+
 from imgclf_gui.core import dataset
 from imgclf_gui.core.tasks_api import ProgressFn, StopFn, check_stop
 
@@ -44,10 +46,9 @@ class HealthReport:
 
 
 def check_health(root: str | os.PathLike[str], *, include_inbox: bool = True,
-                 features_fn: Callable[[list[Path]], object] | None = None,
                  on_progress: ProgressFn = None, should_stop: StopFn = None) -> HealthReport:
-    """Check every image of the project. ``features_fn(paths) -> (N, dim) array or None`` supplies cached
-    bottlenecks for near duplicates (None: not available yet).
+    """Check every image of the project. Near duplicates are found among the images whose bottlenecks
+    the project has cached (nothing is extracted here: that is training's job).
 
     Built for 20,000 camera photos: files are hashed through the project's stat index (unchanged files
     are not read again), an image whose bottleneck is cached is known to decode and is not decoded again,
@@ -61,6 +62,7 @@ def check_health(root: str | os.PathLike[str], *, include_inbox: bool = True,
     findings: list[Finding] = []
     by_hash: dict[str, list[Path]] = defaultdict(list)
     readable: list[Path] = []
+    readable_digests: list[str | None] = []
     checker = _FileChecker(root)
     pool = ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)), thread_name_prefix="imgclf-health")
     try:
@@ -71,10 +73,12 @@ def check_health(root: str | os.PathLike[str], *, include_inbox: bool = True,
                 findings.append(Finding("unreadable", f"Unreadable: {path.name}", reason, [path]))
             else:
                 readable.append(path)
+                readable_digests.append(digest)
                 if digest is not None:
                     by_hash[digest].append(path)
             if on_progress is not None:
                 on_progress(i + 1, len(items))
+        features = checker.cached_vectors(readable_digests)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         checker.close()
@@ -86,12 +90,15 @@ def check_health(root: str | os.PathLike[str], *, include_inbox: bool = True,
                                     ", ".join(p.name for p in paths), sorted(paths)))
     notes: list[str] = []
     skipped: list[str] = []
-    features = features_fn(readable) if features_fn is not None and readable else None
     if features is None:
         notes.append("Near duplicates: train once to enable (they need the cached bottleneck features).")
         skipped.append("near_duplicate")
     else:
         findings += _near_duplicates(readable, features, by_hash)
+        missing = int(np.count_nonzero(~np.any(np.asarray(features), axis=1)))
+        if missing:
+            notes.append(f"Near duplicates: {missing} image(s) not trained on yet were not compared "
+                         "(train again to include them).")
     findings += _class_size_findings(root, labelled)
     return HealthReport(findings, len(items), notes, skipped)
 
@@ -127,7 +134,7 @@ class _FileChecker:
 
         self.index = HashIndex(hash_index_path(root), root)
         self.memory = unreadable_memory(root)
-        self.stores = []
+        self.stores = []  # the first one (default backbone first) also gives the near-duplicate vectors
         for backbone in cached_backbone_ids(root):
             for crop in CROP_POLICIES:
                 try:
@@ -161,6 +168,19 @@ class _FileChecker:
             return digest, exc.reason
         return digest, None
 
+    def cached_vectors(self, digests: list[str | None]) -> np.ndarray | None:
+        """(N, dim) cached bottlenecks of these contents, zero rows where none is cached; None when the
+        project has no cache at all."""
+        if not self.stores:
+            return None
+        store = self.stores[0]
+        vectors = np.zeros((len(digests), store.dim), np.float32)
+        for i, digest in enumerate(digests):
+            vector = store.get((bytes.fromhex(digest), 0)) if digest is not None else None
+            if vector is not None:
+                vectors[i] = vector
+        return vectors
+
     def close(self) -> None:
         for saved in (self.index, self.memory):
             try:
@@ -172,8 +192,6 @@ class _FileChecker:
 
 
 def _near_duplicates(paths: list[Path], features, by_hash: dict[str, list[Path]]) -> list[Finding]:
-    import numpy as np
-
     feats = np.asarray(features, dtype=np.float32)
     ok = np.linalg.norm(feats, axis=1) > 0
     norm = feats / np.maximum(np.linalg.norm(feats, axis=1, keepdims=True), 1e-12)

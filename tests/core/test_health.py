@@ -28,11 +28,12 @@ def test_finds_corrupt_file_duplicate_and_small_class(tmp_path):
     assert any("train once" in n for n in report.notes)
 
 
-def test_near_duplicates_found_from_cached_bottlenecks(tmp_path, fake_backbone):  # noqa: F811 - fixture
+def test_near_duplicates_found_from_cached_bottlenecks(tmp_path, fake_backbone, monkeypatch):  # noqa: F811 - fixture
     """A re-saved, slightly smaller copy of a photo (other bytes, same picture) is flagged; images that
-    merely share a colour scheme are not."""
+    merely share a colour scheme are not. Only cached bottlenecks are compared: the check extracts nothing."""
     from PIL import Image
 
+    import imgclf_gui.core.features as features_module
     from imgclf_gui.core.features import extract_features
 
     colours = [(220, 30, 30), (30, 200, 40), (30, 40, 220), (230, 220, 30), (200, 30, 220), (30, 210, 210)]
@@ -40,11 +41,18 @@ def test_near_duplicates_found_from_cached_bottlenecks(tmp_path, fake_backbone):
         write_image(tmp_path / "cat" / f"c{i}.png", size=(64, 64), color=colour, seed=i)
     (tmp_path / "dog").mkdir()
     Image.open(tmp_path / "cat" / "c2.png").resize((60, 60)).save(tmp_path / "dog" / "c2_small.jpg", quality=92)
-    report = check_health(tmp_path, features_fn=lambda paths: extract_features(paths, fake_backbone.id,
-                                                                              tmp_path).features)
+    extract_features(sorted(tmp_path.rglob("*.*g")), fake_backbone.id, tmp_path)  # what training leaves
+    Image.open(tmp_path / "cat" / "c4.png").resize((58, 58)).save(tmp_path / "dog" / "c4_new.jpg", quality=90)
+
+    def no_extraction(*args, **kwargs):
+        raise AssertionError("Check Data must not extract bottlenecks")
+
+    monkeypatch.setattr(features_module, "decode_for_network", no_extraction)
+    report = check_health(tmp_path)
     near = report.of_kind("near_duplicate")
     assert [sorted(p.name for p in f.paths) for f in near] == [["c2.png", "c2_small.jpg"]]
     assert "near_duplicate" not in report.skipped and not report.of_kind("duplicate")
+    assert any("1 image(s) not trained on yet" in n for n in report.notes)  # c4_new waits for training
 
 
 def test_near_duplicates_need_bottlenecks_cached_for_the_current_backbone(tmp_path, fake_backbone):  # noqa: F811

@@ -27,20 +27,6 @@ GROUPS = [
 FindingRole = Qt.ItemDataRole.UserRole + 1
 
 
-def cached_features_fn(root: Path):
-    """Bottlenecks for near duplicates, only if the project already has a feature cache (else None)."""
-    from imgclf_gui.core.features import cached_backbone_ids, extract_features
-
-    backbones = cached_backbone_ids(root)
-    if not backbones:
-        return None
-
-    def features(paths: list[Path]):
-        return extract_features(paths, backbones[0], root).features
-
-    return features
-
-
 class HealthPanel(QWidget):
     """``show_images(title, paths)``: the user clicked a finding."""
 
@@ -98,8 +84,7 @@ class HealthPanel(QWidget):
         self.summary.setText("Checking…")
 
         def work(state, root: Path) -> HealthReport:
-            return check_health(root, features_fn=cached_features_fn(root),
-                                on_progress=state.progress_callback, should_stop=state.stop_callback)
+            return check_health(root, on_progress=state.progress_callback, should_stop=state.stop_callback)
 
         self._task = self.tasks.start(work, root, on_progress=self._on_progress, on_done=self._on_done,
                                       on_error=self._on_error, on_cancelled=self._on_cancelled, name="health")

@@ -94,7 +94,11 @@ def check_health(root: str | os.PathLike[str], *, include_inbox: bool = True,
         notes.append("Near duplicates: train once to enable (they need the cached bottleneck features).")
         skipped.append("near_duplicate")
     else:
-        findings += _near_duplicates(readable, features, by_hash)
+        near, left_out = _near_duplicates(readable, features, by_hash)
+        findings += near
+        if left_out:
+            notes.append(f"Near duplicates: the {MAX_NEAR_GROUPS} biggest groups are listed; "
+                         f"{left_out} smaller group(s) are not.")
         missing = int(np.count_nonzero(~np.any(np.asarray(features), axis=1)))
         if missing:
             notes.append(f"Near duplicates: {missing} image(s) not trained on yet were not compared "
@@ -191,25 +195,51 @@ class _FileChecker:
             store.close()
 
 
-def _near_duplicates(paths: list[Path], features, by_hash: dict[str, list[Path]]) -> list[Finding]:
-    feats = np.asarray(features, dtype=np.float32)
-    ok = np.linalg.norm(feats, axis=1) > 0
-    norm = feats / np.maximum(np.linalg.norm(feats, axis=1, keepdims=True), 1e-12)
-    exact = {frozenset(v) for v in by_hash.values() if len(v) > 1}
+MAX_NEAR_GROUPS = 200  # groups listed; a folder of burst shots can hold thousands
+
+
+def _near_duplicates(paths: list[Path], features, by_hash: dict[str, list[Path]]) -> tuple[list[Finding], int]:
+    """Groups of near-identical images, biggest first, at most ``MAX_NEAR_GROUPS`` of them; also returns
+    how many groups were left out. Groups, not pairs: 40 shots of one scene are one finding, not 780."""
+    hash_of = {p: h for h, ps in by_hash.items() for p in ps}
     found: list[Finding] = []
-    seen: set[tuple[int, int]] = set()
-    for start in range(0, len(paths), 512):  # blocks keep memory at 512 x N even for 20,000 images
-        sims = norm[start:start + 512] @ norm.T
-        for a, b in zip(*np.nonzero(sims >= NEAR_DUPLICATE_COSINE)):
-            i, j = start + int(a), int(b)
-            if i >= j or not (ok[i] and ok[j]) or (i, j) in seen:
-                continue
-            seen.add((i, j))
-            if any({paths[i], paths[j]} <= group for group in exact):
-                continue
-            found.append(Finding("near_duplicate", f"Near duplicates: {paths[i].name} ~ {paths[j].name}",
-                                 f"similarity {float(sims[a, b]):.3f}", [paths[i], paths[j]]))
-    return found
+    for members in sorted(_near_groups(features), key=lambda m: (-len(m), m[0])):
+        group = [paths[i] for i in members]
+        if len({hash_of.get(p, str(p)) for p in group}) < 2:
+            continue  # all the same bytes: listed as exact duplicates already
+        names = " ~ ".join(p.name for p in group[:3]) + (" ..." if len(group) > 3 else "")
+        title = (f"Near duplicates: {names}" if len(group) == 2
+                 else f"{len(group)} near-identical images: {names}")
+        found.append(Finding("near_duplicate", title, f"each one's bottleneck has a cosine similarity >= "
+                             f"{NEAR_DUPLICATE_COSINE} with {group[0].name}'s", group))
+    return found[:MAX_NEAR_GROUPS], max(0, len(found) - MAX_NEAR_GROUPS)
+
+
+def _near_groups(features) -> list[list[int]]:
+    """Indices grouped around a first image: each image joins the group of the first earlier image it
+    is near-identical to (cosine >= NEAR_DUPLICATE_COSINE), or starts one. Every member is close to its
+    group's first image, so similarity cannot chain a slow pan or a colour ramp into one giant group.
+    Rows of zeros (no cached vector) take no part; memory stays at 512 x N similarities."""
+    feats = np.asarray(features, dtype=np.float32)
+    n = len(feats)
+    if n == 0:
+        return []
+    lengths = np.linalg.norm(feats, axis=1)
+    usable = lengths > 0
+    norm = feats / np.maximum(lengths, 1e-12)[:, None]
+    free = usable.copy()  # not in a group yet
+    groups: list[list[int]] = []
+    for start in range(0, n, 512):
+        close = (norm[start:start + 512] @ norm.T) >= NEAR_DUPLICATE_COSINE
+        for offset in np.flatnonzero(free[start:start + 512]).tolist():
+            i = start + offset
+            if not free[i]:
+                continue  # claimed by an earlier image of this block
+            members = np.flatnonzero(close[offset] & free)
+            free[members] = False
+            if len(members) > 1:  # the image itself is among them
+                groups.append(members.tolist())
+    return groups
 
 
 def _class_size_findings(root: Path, samples: list[dataset.Sample]) -> list[Finding]:

@@ -62,3 +62,36 @@ def test_near_duplicates_need_bottlenecks_cached_for_the_current_backbone(tmp_pa
     assert cached_backbone_ids(tmp_path) == []  # nothing extracted yet: "train once to enable"
     extract_features(paths, fake_backbone.id, tmp_path)
     assert cached_backbone_ids(tmp_path) == [fake_backbone.id]
+
+
+def test_near_duplicates_come_as_groups_biggest_first_and_bounded(tmp_path, fake_backbone, monkeypatch):  # noqa: F811
+    """A burst of 5 shots of one scene is one finding, not 10 pairs; a flood of groups is cut off with a note."""
+    import imgclf_gui.core.health as health
+    from imgclf_gui.core.features import extract_features
+
+    burst = [write_image(tmp_path / "cat" / f"burst{i}.png", color=(220, 30, 30), seed=i) for i in range(5)]
+    pair = [write_image(tmp_path / "dog" / f"pair{i}.png", color=(30, 40, 220), seed=10 + i) for i in range(2)]
+    alone = write_image(tmp_path / "dog" / "alone.png", color=(30, 200, 40), seed=20)
+    extract_features([*burst, *pair, alone], fake_backbone.id, tmp_path)
+
+    near = check_health(tmp_path).of_kind("near_duplicate")
+    assert [f.paths for f in near] == [burst, pair]
+    assert near[0].title.startswith("5 near-identical images: burst0.png ~ burst1.png ~ burst2.png")
+
+    monkeypatch.setattr(health, "MAX_NEAR_GROUPS", 1)
+    report = check_health(tmp_path)
+    assert [f.paths for f in report.of_kind("near_duplicate")] == [burst]
+    assert any("1 smaller group(s) are not" in n for n in report.notes)
+
+
+def test_similarity_does_not_chain_into_one_giant_group():
+    """a~b and b~c but not a~c (a slow pan): a and c must not end up in one group through b."""
+    import numpy as np
+
+    from imgclf_gui.core.health import NEAR_DUPLICATE_COSINE, _near_groups
+
+    angles = np.radians([0.0, 8.0, 16.0, 24.0, 90.0, 90.5])
+    vectors = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    assert np.cos(np.radians(8)) >= NEAR_DUPLICATE_COSINE > np.cos(np.radians(16))
+    assert _near_groups(vectors) == [[0, 1], [2, 3], [4, 5]]
+    assert _near_groups(np.zeros((3, 2))) == []  # no cached vectors: nothing compared

@@ -27,13 +27,13 @@ import numpy as np
 from imgclf_gui.core.augment import AUGMENT_VERSION, augment_for_network
 from imgclf_gui.core.feature_store import FeatureStore, Key
 from imgclf_gui.core.hashing import HashIndex, content_hash, read_and_hash
-from imgclf_gui.core.images import CROP_POLICIES, ImageError, decode_for_network
+from imgclf_gui.core.images import CROP_POLICIES, ImageError, decode_for_network, read_error_reason
 from imgclf_gui.core.tasks_api import Cancelled, ProgressFn, StopFn
 from imgclf_gui.core.unreadable import FILE_NAME as _UNREADABLE_FILE
 from imgclf_gui.core.unreadable import UnreadableMemory
 
 __all__ = ["ExtractionResult", "extract_features", "content_hash", "cache_folder", "PIPELINE_VERSION",
-           "unreadable_memory", "read_error_reason", "decoder_identity"]
+           "unreadable_memory", "decoder_identity"]
 
 #: Bump when the network input made from a given file could change (decoding, resizing, draft mode):
 #: it is part of the cache identity, so old vectors are then recomputed, never silently reused.
@@ -242,17 +242,6 @@ class _Prepared:
     error: str | None = None
     variants: tuple[int, ...] = ()  #: variants that need the backbone (in ``inputs`` order)
     inputs: np.ndarray | None = None  #: uint8 (len(variants), S, S, 3)
-
-
-def read_error_reason(exc: OSError) -> str:
-    """Why a file could not be read, in words (vanished, permission, a folder...)."""
-    if isinstance(exc, FileNotFoundError):
-        return "the file no longer exists (moved or deleted)"
-    if isinstance(exc, PermissionError):
-        return "permission denied: the file cannot be read"
-    if isinstance(exc, IsADirectoryError):
-        return "this is a folder, not an image file"
-    return f"the file cannot be read ({exc.strerror or exc})"
 
 
 class _Extraction:

@@ -150,9 +150,8 @@ class _FileChecker:
 
     def check(self, path: Path) -> tuple[str | None, str | None]:
         """(content hash or None, why it is unusable or None)."""
-        from imgclf_gui.core.features import read_error_reason
         from imgclf_gui.core.hashing import content_hash
-        from imgclf_gui.core.images import ImageError, load_rgb
+        from imgclf_gui.core.images import ImageError, load_rgb, read_error_reason
 
         try:
             digest = content_hash(path, index=self.index)

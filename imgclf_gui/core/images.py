@@ -195,14 +195,10 @@ class _open_checked:
         if self._data is None:
             try:
                 st = os.stat(path)
-            except FileNotFoundError:
-                raise ImageError(path, "the file no longer exists (moved or deleted)", lasting=False) from None
-            except PermissionError:
-                raise ImageError(path, "permission denied: the file cannot be read", lasting=False) from None
             except OSError as exc:
-                raise ImageError(path, f"the file cannot be read ({exc.strerror or exc})", lasting=False) from None
+                raise ImageError(path, read_error_reason(exc), lasting=False) from None
             if os.path.isdir(path):
-                raise ImageError(path, "this is a folder, not an image file", lasting=False)
+                raise ImageError(path, read_error_reason(IsADirectoryError()), lasting=False)
             if st.st_size == 0:
                 raise ImageError(path, "the file is empty (0 bytes)")
             source: str | io.BytesIO = os.fspath(path)
@@ -213,12 +209,8 @@ class _open_checked:
         try:
             with _quiet():
                 self._image = Image.open(source)
-        except FileNotFoundError:
-            raise ImageError(path, "the file no longer exists (moved or deleted)", lasting=False) from None
-        except PermissionError:
-            raise ImageError(path, "permission denied: the file cannot be read", lasting=False) from None
-        except IsADirectoryError:
-            raise ImageError(path, "this is a folder, not an image file", lasting=False) from None
+        except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+            raise ImageError(path, read_error_reason(exc), lasting=False) from None
         except UnidentifiedImageError:
             raise ImageError(
                 path, f"the file is not an image in a supported format ({_SUPPORTED_FORMATS})"
@@ -358,13 +350,22 @@ def _is_momentary(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and exc.errno is not None
 
 
-def _describe_decode_error(exc: BaseException) -> str:
-    text = str(exc).strip()
-    lowered = text.lower()
+def read_error_reason(exc: OSError) -> str:
+    """Why a file could not be read, in words (vanished, permission, a folder...)."""
     if isinstance(exc, FileNotFoundError):
         return "the file no longer exists (moved or deleted)"
     if isinstance(exc, PermissionError):
         return "permission denied: the file cannot be read"
+    if isinstance(exc, IsADirectoryError):
+        return "this is a folder, not an image file"
+    return f"the file cannot be read ({exc.strerror or exc})"
+
+
+def _describe_decode_error(exc: BaseException) -> str:
+    text = str(exc).strip()
+    lowered = text.lower()
+    if isinstance(exc, (FileNotFoundError, PermissionError)):
+        return read_error_reason(exc)
     if "truncated" in lowered or isinstance(exc, EOFError):
         return "the file is truncated (incomplete copy or download?)"
     if isinstance(exc, UnidentifiedImageError):

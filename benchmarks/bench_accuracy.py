@@ -52,8 +52,8 @@ def ensure_dataset(name: str) -> Path | None:
 def features_for(folder: Path, backbone: str, crop: str = "squash"):
     """(samples, hashes, features) with features cached in bench-data/ beside the set."""
     from imgclf_gui.core.backbones import get_spec, open_extractor
-    from imgclf_gui.core.dataset import scan_samples
-    from imgclf_gui.core.images import load_for_network
+    from imgclf_gui.core.project.scan import scan_samples
+    from imgclf_gui.core.images.decode import load_for_network
 
     spec = get_spec(backbone)
     samples = scan_samples(folder)
@@ -92,9 +92,9 @@ def sklearn_accuracy(xtr, ytr, xte, yte) -> tuple[float, float]:
 
 def main() -> int:
     sys.path.insert(0, str(ROOT))
-    from imgclf_gui.core.head import labels_to_indices, train_head
-    from imgclf_gui.core.splits import split_samples
-    from imgclf_gui.core.training import TrainConfig
+    from imgclf_gui.core.training.head import labels_to_indices, train_head
+    from imgclf_gui.core.training.splits import split_samples
+    from imgclf_gui.core.training.trainer import TrainConfig
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backbone", default="efficientnet-lite0")

@@ -47,8 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
     from PIL import Image
 
-    from imgclf_gui.core.classify import ModelSource
-    from imgclf_gui.gui.main_window import MainWindow
+    from imgclf_gui.core.models.predict import ModelSource
+    from imgclf_gui.gui.shell.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
     tmp = Path(tempfile.mkdtemp(prefix="bench-classify-"))

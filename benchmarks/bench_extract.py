@@ -134,13 +134,13 @@ def ensure_set(base: Path, name: str, count: int) -> Path:
 
 
 def _image_paths(folder: Path) -> list[Path]:
-    from imgclf_gui.core.dataset import scan_samples
+    from imgclf_gui.core.project.scan import scan_samples
 
     return [s.path for s in scan_samples(folder)]
 
 
 def child_ours(folder: Path, backbone: str) -> dict:
-    from imgclf_gui.core.features import extract_features
+    from imgclf_gui.core.features.extraction import extract_features
 
     paths = _image_paths(folder)
     cpu, start = _cpu_seconds(), time.perf_counter()
@@ -172,7 +172,7 @@ def child_ceiling(folder: Path, backbone: str) -> dict:
     import numpy as np
 
     from imgclf_gui.core.backbones import get_spec, open_extractor
-    from imgclf_gui.core.images import load_for_network
+    from imgclf_gui.core.images.decode import load_for_network
 
     size = get_spec(backbone).input_size
     paths = _image_paths(folder)
@@ -193,8 +193,8 @@ def child_decode(folder: Path, backbone: str) -> dict:
     from concurrent.futures import ThreadPoolExecutor
 
     from imgclf_gui.core.backbones import get_spec
-    from imgclf_gui.core.hashing import read_and_hash
-    from imgclf_gui.core.images import decode_for_network
+    from imgclf_gui.core.features.hashing import read_and_hash
+    from imgclf_gui.core.images.decode import decode_for_network
 
     size = get_spec(backbone).input_size
     paths = _image_paths(folder)

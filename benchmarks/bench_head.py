@@ -31,8 +31,8 @@ def make_features(n: int = 10_000, dim: int = 1280, k: int = 10, seed: int = 0):
 
 def main() -> int:
     sys.path.insert(0, str(ROOT))
-    from imgclf_gui.core.head import train_head
-    from imgclf_gui.core.training import TrainConfig
+    from imgclf_gui.core.training.head import train_head
+    from imgclf_gui.core.training.trainer import TrainConfig
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch-size", type=int, default=TrainConfig().batch_size)

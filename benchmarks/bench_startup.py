@@ -23,7 +23,7 @@ from PySide6.QtCore import QObject, QEvent, QTimer
 from PySide6.QtWidgets import QApplication, QMainWindow
 app = QApplication([])
 if kind == "app":
-    from imgclf_gui.gui.main_window import MainWindow
+    from imgclf_gui.gui.shell.main_window import MainWindow
     window = MainWindow()
 else:
     window = QMainWindow()

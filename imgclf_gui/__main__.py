@@ -36,13 +36,13 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationDisplayName("imgclf")
     app.setDesktopFileName("io.github.imgclf.imgclf")
 
-    from imgclf_gui.gui.errors import ErrorHandler, setup_logging, show_error_dialog
+    from imgclf_gui.gui.shell.errors import ErrorHandler, setup_logging, show_error_dialog
 
     setup_logging()
     interactive = "PYTEST_CURRENT_TEST" not in os.environ and not args.quit_after_show
     ErrorHandler(show=show_error_dialog if interactive else None).install()
     try:
-        from imgclf_gui.core.resources import app_icon_paths
+        from imgclf_gui.core.support.resources import app_icon_paths
 
         icon = QIcon()
         for path in app_icon_paths():
@@ -53,10 +53,10 @@ def main(argv: list[str] | None = None) -> int:
 
     # Python's cycle collector runs on whichever thread happens to allocate; a QObject freed by it on a
     # worker thread crashes Qt. Collection moves to a timer of the GUI thread instead.
-    from imgclf_gui.gui.gc_guard import GuiThreadGarbageCollector
+    from imgclf_gui.gui.common.gc_guard import GuiThreadGarbageCollector
 
     collector = GuiThreadGarbageCollector(parent=app)  # noqa: F841 - lives as long as the app
-    from imgclf_gui.gui.main_window import MainWindow
+    from imgclf_gui.gui.shell.main_window import MainWindow
 
     window = MainWindow()
     window.show()
@@ -70,7 +70,7 @@ def _show_and_quit(app, window, project: str | None) -> int:
     """Non-interactive start for benchmarks and smoke tests: no dialog can block, errors go to stderr."""
     from PySide6.QtCore import QTimer
 
-    from imgclf_gui.core.project import ProjectError
+    from imgclf_gui.core.project.manifest import ProjectError
 
     summary = "window shown"
     if project:
@@ -89,7 +89,7 @@ def _show_and_quit(app, window, project: str | None) -> int:
 def start_project(window, args: argparse.Namespace, interactive: bool) -> None:
     """Open the given project, else the last one, else the demo (asked only when interactive)."""
     if args.demo:
-        from imgclf_gui.gui.start_dialogs import create_demo
+        from imgclf_gui.gui.shell.start_dialogs import create_demo
 
         create_demo(window, Path(args.demo))
         return
@@ -100,7 +100,7 @@ def start_project(window, args: argparse.Namespace, interactive: bool) -> None:
     if recent and not args.no_restore:
         window.open_project(recent[0])
     elif interactive and window.settings.offer_demo:
-        from imgclf_gui.gui.start_dialogs import offer_start
+        from imgclf_gui.gui.shell.start_dialogs import offer_start
 
         offer_start(window)
 

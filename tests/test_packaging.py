@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from imgclf_gui import __version__
-from imgclf_gui.core.resources import ICON_SIZES, app_icon_path, app_icon_paths
+from imgclf_gui.core.support.resources import ICON_SIZES, app_icon_path, app_icon_paths
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent  # the venv's console scripts sit next to its python
@@ -223,7 +223,7 @@ def test_commands_installed_from_the_wheel_start(tmp_path):
     assert version.returncode == 0, version.stderr
     assert version.stdout.strip() == f"imgclf {__version__}"
 
-    where = _run([sys.executable, "-c", "from imgclf_gui.core.resources import app_icon_path as p; "
+    where = _run([sys.executable, "-c", "from imgclf_gui.core.support.resources import app_icon_path as p; "
                   "print(p()); assert p().is_file()"], env=env, cwd=cwd)
     assert where.returncode == 0, where.stderr
     assert Path(where.stdout.strip()).is_relative_to(target)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from imgclf_gui.core.resources import ICON_SIZES
+from imgclf_gui.core.support.resources import ICON_SIZES
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_ID = "io.github.imgclf.imgclf"

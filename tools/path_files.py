@@ -87,7 +87,7 @@ def gui_paths(work: Path) -> tuple[set[str], set[str]]:
     try:
         from imgclf_gui.gui.shell.main_window import MainWindow
     except ImportError:  # the layout before the regrouping
-        from imgclf_gui.gui.main_window import MainWindow
+        from imgclf_gui.gui.shell.main_window import MainWindow
 
     window = MainWindow()
     window.resize(1280, 720)

@@ -157,9 +157,9 @@ def _training_pictures(window, out: Path) -> None:
 
 
 def _classify_pictures(window, root: Path, out: Path) -> None:
-    from imgclf_gui.core.classify import ModelSource
-    from imgclf_gui.core.dataset import INBOX_NAME, list_images
-    from imgclf_gui.core.runs import active_model_path
+    from imgclf_gui.core.models.predict import ModelSource
+    from imgclf_gui.core.project.scan import INBOX_NAME, list_images
+    from imgclf_gui.core.models.runs import active_model_path
 
     tab = window.tabs["Classify"]
     window.tab_widget.setCurrentWidget(tab)
@@ -195,8 +195,8 @@ def main(argv: list[str]) -> int:
         app.setApplicationName("imgclf")
         QSettings.setDefaultFormat(QSettings.Format.IniFormat)
         QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(Path(tmp) / "qsettings"))
-        from imgclf_gui.core.demo import make_demo_project
-        from imgclf_gui.gui.main_window import MainWindow
+        from imgclf_gui.core.project.demo_project import make_demo_project
+        from imgclf_gui.gui.shell.main_window import MainWindow
 
         root = make_demo_project(Path(tmp) / "shapes-demo")
         _plant_problems(root)

@@ -30,8 +30,8 @@ def run(args: argparse.Namespace) -> int:
 
     from imgclf_gui.cli import UserError
     from imgclf_gui.commands.evaluate import _load
-    from imgclf_gui.core.classify import ResultRow, sort_into, write_csv
-    from imgclf_gui.core.dataset import is_image_name, list_images
+    from imgclf_gui.core.models.predict import ResultRow, sort_into, write_csv
+    from imgclf_gui.core.project.scan import is_image_name, list_images
 
     if not 0.0 <= args.min_confidence <= 1.0:
         raise UserError("--min-confidence is a probability between 0 and 1.")

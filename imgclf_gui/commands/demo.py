@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from imgclf_gui.core.demo import SHAPES, make_demo_project
+    from imgclf_gui.core.project.demo_project import SHAPES, make_demo_project
 
     root = make_demo_project(args.dir, per_class=args.per_class, seed=args.seed)
     print(f"Demo project written to {root}: {', '.join(SHAPES)} ({args.per_class} images each) "

@@ -19,11 +19,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from imgclf_gui.core.doctor import gather
+    from imgclf_gui.core.support.diagnostics import gather
 
     probe = None
     if not args.no_qt:
-        from imgclf_gui.gui.qt_probe import qt_info as probe
+        from imgclf_gui.gui.common.qt_probe import qt_info as probe
     report = gather(qt_probe=probe)
     print(report.to_json() if args.json else report.to_text())
     return 1 if report.problems else 0

@@ -22,10 +22,10 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from imgclf_gui.cli import UserError
-    from imgclf_gui.core.atomic import atomic_write_text
-    from imgclf_gui.core.dataset import scan_samples
-    from imgclf_gui.core.evaluation import evaluate_probabilities
-    from imgclf_gui.core.hashing import content_hash
+    from imgclf_gui.core.support.atomic import atomic_write_text
+    from imgclf_gui.core.project.scan import scan_samples
+    from imgclf_gui.core.training.evaluation import evaluate_probabilities
+    from imgclf_gui.core.features.hashing import content_hash
 
     bundle = _load(args.model)
     if not args.dir.is_dir():
@@ -71,12 +71,12 @@ MODEL_HELP = "a model folder, or a project folder (its active model: the last on
 def _load(path: Path):
     """The model at ``path``; a project folder stands for its active model."""
     from imgclf_gui.cli import UserError
-    from imgclf_gui.core.bundle import BundleError, ModelBundle
-    from imgclf_gui.core.dataset import PROJECT_DIR_NAME, class_names
+    from imgclf_gui.core.models.bundle import BundleError, ModelBundle
+    from imgclf_gui.core.project.scan import PROJECT_DIR_NAME, class_names
 
     if path.is_dir() and not (path / "model.json").exists() and (
             (path / PROJECT_DIR_NAME).is_dir() or class_names(path)):
-        from imgclf_gui.core.runs import active_model_path
+        from imgclf_gui.core.models.runs import active_model_path
 
         active = active_model_path(path)
         if active is None:

@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from imgclf_gui.cli import UserError
     from imgclf_gui.commands.evaluate import _load
-    from imgclf_gui.core.export import ExportError
+    from imgclf_gui.core.models.exporter import ExportError
 
     bundle = _load(args.model)
     try:

@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from imgclf_gui.cli import UserError
     from imgclf_gui.core import backbones
-    from imgclf_gui.core.images import ImageError, load_for_network
+    from imgclf_gui.core.images.decode import ImageError, load_for_network
 
     backbone_id = args.backbone or backbones.DEFAULT_BACKBONE
     if args.top < 1:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from imgclf_gui.core.training import TrainConfig
+    from imgclf_gui.core.training.trainer import TrainConfig
 
     d = TrainConfig()
     p = subparsers.add_parser("train", help="train a model on a folder of class folders",
@@ -45,8 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from imgclf_gui.cli import UserError
-    from imgclf_gui.core.atomic import atomic_write_text
-    from imgclf_gui.core.training import DatasetError, TrainConfig, train
+    from imgclf_gui.core.support.atomic import atomic_write_text
+    from imgclf_gui.core.training.trainer import DatasetError, TrainConfig, train
 
     config = TrainConfig(
         backbone=args.backbone, epochs=args.epochs, batch_size=args.batch_size,
@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         folder = result.bundle.save(args.out)
         print(f"Saved the model to {folder}", file=out)
         return 0
-    from imgclf_gui.core.runs import record_training
+    from imgclf_gui.core.models.runs import record_training
 
     try:
         run = record_training(args.dir, result, config)

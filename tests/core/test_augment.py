@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from imgclf_gui.core.augment import augment, augment_for_network
+from imgclf_gui.core.images.augment import augment, augment_for_network
 
 
 def _picture(h: int = 60, w: int = 80) -> np.ndarray:

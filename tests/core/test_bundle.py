@@ -6,9 +6,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from imgclf_gui.core.bundle import BundleError, ModelBundle
-from imgclf_gui.core.head import HeadOptions, train_head
-from imgclf_gui.core.training import TrainConfig
+from imgclf_gui.core.models.bundle import BundleError, ModelBundle
+from imgclf_gui.core.training.head import HeadOptions, train_head
+from imgclf_gui.core.training.trainer import TrainConfig
 
 SPEC_ID = "test-bundle-fake"
 

@@ -54,7 +54,7 @@ def test_train_then_classify_evaluate(tmp_path, fake_backbone, capsys):
 
 
 def test_same_seed_same_model(tmp_path, fake_backbone):
-    from imgclf_gui.core.training import TrainConfig, train
+    from imgclf_gui.core.training.trainer import TrainConfig, train
 
     data = _dataset(tmp_path / "data", per_class=10)
     cfg = TrainConfig(backbone=fake_backbone.id, epochs=10, hidden_units=8, seed=3)
@@ -69,7 +69,7 @@ def test_same_seed_same_model(tmp_path, fake_backbone):
 
 
 def test_cancel_keeps_best_so_far(tmp_path, fake_backbone):
-    from imgclf_gui.core.training import TrainConfig, train
+    from imgclf_gui.core.training.trainer import TrainConfig, train
 
     data = _dataset(tmp_path / "data", per_class=10)
     seen = []
@@ -110,7 +110,7 @@ def test_export_command_tflite(tmp_path, fake_backbone, capsys):
 
 
 def test_train_without_out_keeps_the_model_in_the_project_like_the_app(tmp_path, fake_backbone, capsys):  # noqa: F811
-    from imgclf_gui.core import runs
+    from imgclf_gui.core.models import runs
 
     data = _dataset(tmp_path / "data", per_class=10)
     assert main(["classify", str(data), str(data / "unsorted")]) == 2  # nothing trained yet: a clear refusal

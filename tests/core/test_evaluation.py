@@ -3,7 +3,7 @@ import json
 
 import numpy as np
 
-from imgclf_gui.core.evaluation import evaluate_probabilities
+from imgclf_gui.core.training.evaluation import evaluate_probabilities
 
 
 def test_small_case_by_hand():

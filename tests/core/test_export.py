@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from imgclf_gui.core.bundle import ModelBundle
-from imgclf_gui.core.head import HeadOptions, train_head
-from imgclf_gui.core.training import TrainConfig
+from imgclf_gui.core.models.bundle import ModelBundle
+from imgclf_gui.core.training.head import HeadOptions, train_head
+from imgclf_gui.core.training.trainer import TrainConfig
 from tests.conftest import write_image
 from tests.fakes import fake_backbone, fake_features  # noqa: F401  (fixture)
 
@@ -16,7 +16,7 @@ def _bundle(spec, tmp_path, hidden=0):
         for i in range(6):
             paths.append(write_image(tmp_path / "imgs" / f"{c}_{i}.png", size=(40, 30), color=color, seed=i + 10 * c))
             labels.append(c)
-    from imgclf_gui.core.images import load_for_network
+    from imgclf_gui.core.images.decode import load_for_network
 
     x = fake_features(np.stack([load_for_network(p, spec.input_size) for p in paths]))
     y = np.array(labels)
@@ -40,8 +40,8 @@ def test_export_self_test_within_tolerance(tmp_path, fake_backbone, fmt, name, h
 
 @pytest.mark.slow
 def test_disagreeing_export_is_deleted(tmp_path, fake_backbone, monkeypatch):
-    import imgclf_gui.core.export as export
-    from imgclf_gui.core.export import ExportError
+    import imgclf_gui.core.models.exporter as export
+    from imgclf_gui.core.models.exporter import ExportError
 
     bundle = _bundle(fake_backbone, tmp_path)
     real = export._run_keras

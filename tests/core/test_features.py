@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from imgclf_gui.core import feature_store, features
+from imgclf_gui.core.features import extraction as features
+from imgclf_gui.core.features import store as feature_store
 from imgclf_gui.core.backbones import register_backbone, unregister_backbone
-from imgclf_gui.core.features import content_hash, extract_features
-from imgclf_gui.core.images import load_for_network
-from imgclf_gui.core.tasks_api import Cancelled
+from imgclf_gui.core.features.extraction import content_hash, extract_features
+from imgclf_gui.core.images.decode import load_for_network
+from imgclf_gui.core.support.tasks_api import Cancelled
 from tests.conftest import write_image
 from tests.fakes import FAKE_SPEC, build_fake_keras, fake_features
 
@@ -388,7 +389,7 @@ def test_unchanged_files_are_not_even_read_on_a_re_run(tmp_path, backbone, monke
 
 
 def test_feature_store_is_readable_while_another_writer_appends(tmp_path):
-    from imgclf_gui.core.feature_store import FeatureStore
+    from imgclf_gui.core.features.store import FeatureStore
 
     path = tmp_path / "s.features"
     writer = FeatureStore.open(path, dim=4, identity="x")
@@ -409,7 +410,7 @@ def test_feature_store_is_readable_while_another_writer_appends(tmp_path):
 
 
 def test_feature_store_picks_up_what_another_process_appended(tmp_path):
-    from imgclf_gui.core.feature_store import FeatureStore
+    from imgclf_gui.core.features.store import FeatureStore
 
     path = tmp_path / "s.features"
     a = FeatureStore.open(path, dim=2, identity="x")
@@ -425,7 +426,7 @@ def test_feature_store_picks_up_what_another_process_appended(tmp_path):
 
 
 def test_feature_store_of_another_identity_is_not_reused(tmp_path):
-    from imgclf_gui.core.feature_store import FeatureStore
+    from imgclf_gui.core.features.store import FeatureStore
 
     path = tmp_path / "s.features"
     a = FeatureStore.open(path, dim=2, identity="backbone@1")

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from imgclf_gui.core.features import extract_features
-from imgclf_gui.core.images import load_for_network
+from imgclf_gui.core.features.extraction import extract_features
+from imgclf_gui.core.images.decode import load_for_network
 
 
 @pytest.mark.slow

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import shutil
 
-from imgclf_gui.core.health import check_health
+from imgclf_gui.core.review.health import check_health
 from tests.conftest import write_image
 from tests.fakes import fake_backbone  # noqa: F401 - fixture
 
@@ -33,8 +33,8 @@ def test_near_duplicates_found_from_cached_bottlenecks(tmp_path, fake_backbone, 
     merely share a colour scheme are not. Only cached bottlenecks are compared: the check extracts nothing."""
     from PIL import Image
 
-    import imgclf_gui.core.features as features_module
-    from imgclf_gui.core.features import extract_features
+    import imgclf_gui.core.features.extraction as features_module
+    from imgclf_gui.core.features.extraction import extract_features
 
     colours = [(220, 30, 30), (30, 200, 40), (30, 40, 220), (230, 220, 30), (200, 30, 220), (30, 210, 210)]
     for i, colour in enumerate(colours):
@@ -56,7 +56,7 @@ def test_near_duplicates_found_from_cached_bottlenecks(tmp_path, fake_backbone, 
 
 
 def test_near_duplicates_need_bottlenecks_cached_for_the_current_backbone(tmp_path, fake_backbone):  # noqa: F811
-    from imgclf_gui.core.features import cached_backbone_ids, extract_features
+    from imgclf_gui.core.features.extraction import cached_backbone_ids, extract_features
 
     paths = [write_image(tmp_path / "cat" / f"c{i}.png", seed=i) for i in range(3)]
     assert cached_backbone_ids(tmp_path) == []  # nothing extracted yet: "train once to enable"
@@ -66,8 +66,8 @@ def test_near_duplicates_need_bottlenecks_cached_for_the_current_backbone(tmp_pa
 
 def test_near_duplicates_come_as_groups_biggest_first_and_bounded(tmp_path, fake_backbone, monkeypatch):  # noqa: F811
     """A burst of 5 shots of one scene is one finding, not 10 pairs; a flood of groups is cut off with a note."""
-    import imgclf_gui.core.health as health
-    from imgclf_gui.core.features import extract_features
+    import imgclf_gui.core.review.health as health
+    from imgclf_gui.core.features.extraction import extract_features
 
     burst = [write_image(tmp_path / "cat" / f"burst{i}.png", color=(220, 30, 30), seed=i) for i in range(5)]
     pair = [write_image(tmp_path / "dog" / f"pair{i}.png", color=(30, 40, 220), seed=10 + i) for i in range(2)]
@@ -88,7 +88,7 @@ def test_similarity_does_not_chain_into_one_giant_group():
     """a~b and b~c but not a~c (a slow pan): a and c must not end up in one group through b."""
     import numpy as np
 
-    from imgclf_gui.core.health import NEAR_DUPLICATE_COSINE, _near_groups
+    from imgclf_gui.core.review.health import NEAR_DUPLICATE_COSINE, _near_groups
 
     angles = np.radians([0.0, 8.0, 16.0, 24.0, 90.0, 90.5])
     vectors = np.stack([np.cos(angles), np.sin(angles)], axis=1)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from imgclf_gui.core import images
-from imgclf_gui.core.images import ImageError, image_info, load_for_network, load_rgb, to_network_input
+from imgclf_gui.core.images import decode as images
+from imgclf_gui.core.images.decode import ImageError, image_info, load_for_network, load_rgb, to_network_input
 from tests.conftest import write_image
 
 
@@ -252,7 +252,7 @@ def test_no_garbage_input_raises_anything_but_image_error(tmp_path):
 
 
 def test_decode_for_network_from_bytes_equals_the_path_functions(tmp_path):
-    from imgclf_gui.core.images import decode_for_network, load_rgb_from_bytes
+    from imgclf_gui.core.images.decode import decode_for_network, load_rgb_from_bytes
 
     path = write_image(tmp_path / "b.jpg", size=(900, 700))
     data = path.read_bytes()

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from imgclf_gui.core.journal import Journal
-from imgclf_gui.core.moves import Op, plan_moves, unique_path
+from imgclf_gui.core.project.journal import Journal
+from imgclf_gui.core.project.moves import Op, plan_moves, unique_path
 from tests.conftest import write_image
 
 

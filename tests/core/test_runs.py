@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from imgclf_gui.core import runs
+from imgclf_gui.core.models import runs
 
 
 class _FakeBundle:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import json
 
-from imgclf_gui.core.dataset import class_names, list_images
-from imgclf_gui.core.demo import make_demo_project
-from imgclf_gui.core.settings import SETTINGS_VERSION, Settings, load_settings, save_settings
+from imgclf_gui.core.project.scan import class_names, list_images
+from imgclf_gui.core.project.demo_project import make_demo_project
+from imgclf_gui.core.support.settings import SETTINGS_VERSION, Settings, load_settings, save_settings
 
 
 def test_settings_round_trip_and_v1_migration(tmp_path):

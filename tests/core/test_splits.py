@@ -2,8 +2,8 @@
 from collections import Counter
 from pathlib import Path
 
-from imgclf_gui.core.dataset import Sample
-from imgclf_gui.core.splits import split_samples
+from imgclf_gui.core.project.scan import Sample
+from imgclf_gui.core.training.splits import split_samples
 
 
 def _samples(per_class: dict[str, int], start: int = 0):

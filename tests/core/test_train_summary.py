@@ -1,11 +1,11 @@
 """The "what will be trained" figures stay quick on a big fresh project and right after extraction."""
 from __future__ import annotations
 
-import imgclf_gui.core.hashing as hashing
-import imgclf_gui.core.train_summary as train_summary
-from imgclf_gui.core.features import extract_features
-from imgclf_gui.core.train_summary import summarize
-from imgclf_gui.core.training import TrainConfig
+import imgclf_gui.core.features.hashing as hashing
+import imgclf_gui.core.training.summary as train_summary
+from imgclf_gui.core.features.extraction import extract_features
+from imgclf_gui.core.training.summary import summarize
+from imgclf_gui.core.training.trainer import TrainConfig
 from tests.conftest import write_image
 from tests.fakes import fake_backbone  # noqa: F401 - fixture
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from imgclf_gui.core import training
-from imgclf_gui.core.features import extract_features
-from imgclf_gui.core.training import TrainConfig, train
+from imgclf_gui.core.training import trainer as training
+from imgclf_gui.core.features.extraction import extract_features
+from imgclf_gui.core.training.trainer import TrainConfig, train
 from tests.conftest import write_image
 from tests.fakes import fake_backbone  # noqa: F401 - fixture
 

@@ -1,7 +1,7 @@
 """The head trainer on plain arrays: repeatable, cancellable, early stopping, class weights."""
 import numpy as np
 
-from imgclf_gui.core.head import HeadOptions, train_head
+from imgclf_gui.core.training.head import HeadOptions, train_head
 
 
 def _blobs(n_per_class=(60, 60, 60), dim=16, seed=0, spread=1.0):

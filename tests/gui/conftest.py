@@ -26,7 +26,7 @@ def _isolated_qsettings(tmp_path, qapp):
 def _garbage_collected_on_the_gui_thread(qapp):
     """As in the app (``__main__``): no cycle collection on worker threads, where freeing a QObject
     crashes Qt; a timer on the GUI thread collects instead."""
-    from imgclf_gui.gui.gc_guard import GuiThreadGarbageCollector
+    from imgclf_gui.gui.common.gc_guard import GuiThreadGarbageCollector
 
     collector = GuiThreadGarbageCollector(interval_ms=200)
     yield

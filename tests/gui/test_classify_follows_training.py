@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from imgclf_gui.core import runs
-from imgclf_gui.core.classify import ModelSource
-from imgclf_gui.core.settings import Settings
-from imgclf_gui.core.training import TrainConfig
-from imgclf_gui.gui.main_window import MainWindow
+from imgclf_gui.core.models import runs
+from imgclf_gui.core.models.predict import ModelSource
+from imgclf_gui.core.support.settings import Settings
+from imgclf_gui.core.training.trainer import TrainConfig
+from imgclf_gui.gui.shell.main_window import MainWindow
 from tests.conftest import write_image
 from tests.fakes import fake_backbone  # noqa: F401 - fixture
 

@@ -8,9 +8,9 @@ import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
-from imgclf_gui.core.classify import ModelSource
-from imgclf_gui.gui.main_window import MainWindow
-from imgclf_gui.core.settings import Settings
+from imgclf_gui.core.models.predict import ModelSource
+from imgclf_gui.gui.shell.main_window import MainWindow
+from imgclf_gui.core.support.settings import Settings
 from tests.conftest import write_image
 from tests.fakes import fake_backbone  # noqa: F401  (fixture)
 
@@ -20,7 +20,7 @@ COLORS = {"blue": (30, 40, 220), "green": (40, 200, 40), "red": (220, 40, 40)}
 @pytest.fixture
 def tiny_model(tmp_path, fake_backbone) -> Path:
     """A model trained in a second on coloured images (fake backbone: 4x4 mean colours)."""
-    from imgclf_gui.core.training import TrainConfig, train
+    from imgclf_gui.core.training.trainer import TrainConfig, train
 
     data = tmp_path / "train"
     for name, color in COLORS.items():
@@ -145,8 +145,8 @@ def test_first_drop_while_loading_shows_loading_then_bars(window, qtbot, tiny_mo
 
 
 def test_project_active_model_is_used_and_followed(qtbot, tmp_path, tiny_model):
-    from imgclf_gui.core import runs
-    from imgclf_gui.core.bundle import ModelBundle
+    from imgclf_gui.core.models import runs
+    from imgclf_gui.core.models.bundle import ModelBundle
 
     root = tmp_path / "proj2"
     for name in COLORS:

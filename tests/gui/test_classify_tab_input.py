@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import QMimeData, QTimer
 from PySide6.QtGui import QGuiApplication, QImage
 
-from imgclf_gui.core.classify import ModelSource
+from imgclf_gui.core.models.predict import ModelSource
 from tests.conftest import write_image
 from tests.fakes import fake_backbone  # noqa: F401  (fixture)
 from tests.gui.test_classify_tab import COLORS, _drop, _ready_tab, tiny_model, window  # noqa: F401 (fixtures)

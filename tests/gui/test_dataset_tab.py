@@ -9,9 +9,9 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
-from imgclf_gui.core.settings import Settings, save_settings
-from imgclf_gui.gui.main_window import MainWindow
-from imgclf_gui.gui.project_model import INBOX
+from imgclf_gui.core.support.settings import Settings, save_settings
+from imgclf_gui.gui.shell.main_window import MainWindow
+from imgclf_gui.gui.common.project_model import INBOX
 from tests.conftest import write_image
 
 
@@ -70,7 +70,7 @@ def test_a_class_gets_its_own_letter_key_through_the_dialog(window, qtbot, monke
     tab = _tab(window)
     root = window.project.root
     tab.class_view.setCurrentIndex(tab.class_model.index(tab.class_model.row_of("dog")))
-    monkeypatch.setattr("imgclf_gui.gui.tabs.dataset_tab.QInputDialog.getText", lambda *a, **k: ("D", True))
+    monkeypatch.setattr("imgclf_gui.gui.dataset.dataset_tab.QInputDialog.getText", lambda *a, **k: ("D", True))
     tab.key_action.trigger()
     assert {c.name: c.key for c in window.project.classes()}["dog"] == "d"
     tab.class_view.setCurrentIndex(tab.class_model.index(0))  # back to the inbox
@@ -85,8 +85,8 @@ def test_a_class_gets_its_own_letter_key_through_the_dialog(window, qtbot, monke
     assert {c.name: c.key for c in window.project.classes()}["dog"] == "d"
     # and a bad key is refused with a sentence, changing nothing
     warnings = []
-    monkeypatch.setattr("imgclf_gui.gui.tabs.dataset_tab.QMessageBox.warning", lambda *a: warnings.append(a[2]))
-    monkeypatch.setattr("imgclf_gui.gui.tabs.dataset_tab.QInputDialog.getText", lambda *a, **k: ("?!", True))
+    monkeypatch.setattr("imgclf_gui.gui.dataset.dataset_tab.QMessageBox.warning", lambda *a: warnings.append(a[2]))
+    monkeypatch.setattr("imgclf_gui.gui.dataset.dataset_tab.QInputDialog.getText", lambda *a, **k: ("?!", True))
     tab.class_view.setCurrentIndex(tab.class_model.index(tab.class_model.row_of("dog")))
     tab.key_action.trigger()
     assert warnings and "one letter or digit" in warnings[0]
@@ -154,7 +154,7 @@ def test_rename_merge_delete_keep_every_image(window, monkeypatch):
 def test_crash_mid_move_is_completed_when_the_project_opens(window, qtbot):
     root = window.project.root
     journal = window.project._journal
-    from imgclf_gui.core.moves import plan_moves
+    from imgclf_gui.core.project.moves import plan_moves
 
     ops = plan_moves([root / INBOX / "u0.png", root / INBOX / "u1.png"], root / "cat")
     journal._write({"t": "begin", "id": 500, "kind": "do", "of": None, "label": "send 2 images to cat",

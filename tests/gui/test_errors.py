@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from imgclf_gui.gui.errors import ErrorHandler, log_path, setup_logging
+from imgclf_gui.gui.shell.errors import ErrorHandler, log_path, setup_logging
 
 
 def test_unhandled_exception_is_logged_and_shown():

@@ -2,7 +2,7 @@
 import gc
 import threading
 
-from imgclf_gui.gui.gc_guard import GuiThreadGarbageCollector
+from imgclf_gui.gui.common.gc_guard import GuiThreadGarbageCollector
 
 
 class _Node:

@@ -7,8 +7,8 @@ import sys
 
 from PySide6.QtCore import QSettings
 
-from imgclf_gui.core.settings import Settings
-from imgclf_gui.gui.main_window import MainWindow
+from imgclf_gui.core.support.settings import Settings
+from imgclf_gui.gui.shell.main_window import MainWindow
 from tests.conftest import write_image
 
 

@@ -5,8 +5,8 @@ import threading
 
 from PySide6.QtCore import QCoreApplication, QThread
 
-from imgclf_gui.core.tasks_api import check_stop
-from imgclf_gui.gui.tasks import TaskFailure, TaskRunner
+from imgclf_gui.core.support.tasks_api import check_stop
+from imgclf_gui.gui.common.tasks import TaskFailure, TaskRunner
 
 
 def _on_gui_thread() -> bool:

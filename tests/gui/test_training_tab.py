@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from imgclf_gui.core import runs
-from imgclf_gui.core.training import TrainConfig
-from imgclf_gui.gui.project_model import INBOX, ProjectModel
-from imgclf_gui.gui.tabs.training_tab import TrainingTab
-from imgclf_gui.gui.tasks import TaskRunner
+from imgclf_gui.core.models import runs
+from imgclf_gui.core.training.trainer import TrainConfig
+from imgclf_gui.gui.common.project_model import INBOX, ProjectModel
+from imgclf_gui.gui.training.training_tab import TrainingTab
+from imgclf_gui.gui.common.tasks import TaskRunner
 from tests.conftest import write_image
 from tests.fakes import fake_backbone  # noqa: F401 - fixture
 
@@ -107,7 +107,7 @@ def test_a_crash_in_the_worker_is_shown_and_keeps_the_previous_model(tab, qtbot,
     def broken(*_args, **_kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("imgclf_gui.core.training.train_head", broken)
+    monkeypatch.setattr("imgclf_gui.core.training.trainer.train_head", broken)
     with qtbot.waitSignal(tab.session.run_failed, timeout=30000) as blocker:
         tab.start_training()
     assert "disk on fire" in blocker.args[0]

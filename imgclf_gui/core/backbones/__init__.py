@@ -8,36 +8,8 @@ Nothing here imports TensorFlow, Keras or LiteRT at import time; the functions t
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class BackboneSpec:
-    id: str
-    display_name: str
-    input_size: int
-    dim: int
-    #: changes whenever the features could change (weights, conversion code); keys the feature cache
-    version: str
-    #: "efficientnet-lite" ((x-127)/128), "caffe-bgr", "inception" ([-1, 1]), "torch" ...
-    preprocessing: str
-    #: where the weights come from, in words for the user
-    weights_source: str
-    #: True when the weights ship in an installed registry package (works with no network)
-    offline: bool
-    description: str = ""
-    #: False when the backbone has no ImageNet head (test fakes); ``imagenet_probabilities`` then raises
-    has_imagenet_head: bool = True
-
-    @property
-    def cache_key(self) -> str:
-        return f"{self.id}@{self.version}"
-
-
-DEFAULT_BACKBONE = "efficientnet-lite0"
-
-# The registry and the built-in backbones need BackboneSpec, so they are imported after it.
-from imgclf_gui.core.backbones._registry import (  # noqa: E402
+from imgclf_gui.core.backbones.spec import DEFAULT_BACKBONE, BackboneSpec
+from imgclf_gui.core.backbones._registry import (
     BackboneUnavailable,
     availability,
     get_spec,
@@ -48,9 +20,10 @@ from imgclf_gui.core.backbones._registry import (  # noqa: E402
     register_backbone,
     unregister_backbone,
 )
-from imgclf_gui.core.backbones.extractor import FeatureExtractor, open_extractor  # noqa: E402
-from imgclf_gui.core.backbones.imagenet_names import imagenet_class_names  # noqa: E402
-from imgclf_gui.core.backbones import efficientnet_lite, keras_apps, squeezenet  # noqa: E402,F401
+from imgclf_gui.core.backbones.extractor import FeatureExtractor, open_extractor
+from imgclf_gui.core.backbones.imagenet_names import imagenet_class_names
+# importing the built-in backbones registers them
+from imgclf_gui.core.backbones import efficientnet_lite, keras_apps, squeezenet  # noqa: F401
 
 __all__ = [
     "DEFAULT_BACKBONE",

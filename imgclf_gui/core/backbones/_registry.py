@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from imgclf_gui.core.backbones import BackboneSpec
+from imgclf_gui.core.backbones.spec import BackboneSpec
 
 if TYPE_CHECKING:  # keras is imported lazily; these names are for the type checker only
     import keras

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from imgclf_gui.core.backbones import BackboneSpec
+from imgclf_gui.core.backbones.spec import BackboneSpec
 from imgclf_gui.core.backbones._cache import backbone_cache_dir, is_verified, seal_existing
 from imgclf_gui.core.backbones._registry import BackboneUnavailable, register_backbone
 

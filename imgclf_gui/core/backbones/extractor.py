@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
 
-from imgclf_gui.core.backbones import BackboneSpec
+from imgclf_gui.core.backbones.spec import BackboneSpec
 from imgclf_gui.core.backbones._cache import backbone_cache_dir, is_verified, write_verified
 from imgclf_gui.core.backbones._registry import (
     BackboneUnavailable,

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from imgclf_gui.core.backbones import BackboneSpec
+from imgclf_gui.core.backbones.spec import BackboneSpec
 from imgclf_gui.core.backbones._registry import BackboneUnavailable, register_backbone
-from imgclf_gui.core.paths import user_cache_dir
+from imgclf_gui.core.support.paths import user_cache_dir
 
 if TYPE_CHECKING:
     import keras

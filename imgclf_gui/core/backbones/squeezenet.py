@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from imgclf_gui.core.backbones import BackboneSpec
+from imgclf_gui.core.backbones.spec import BackboneSpec
 from imgclf_gui.core.backbones._registry import BackboneUnavailable, register_backbone
 
 if TYPE_CHECKING:

@@ -1,0 +1,105 @@
+"""Thumbnails cached on disk in one SQLite file (``PROJECT/.imgclf/thumbs/thumbs-<size>.sqlite``).
+
+Keyed by (path relative to the project, size in bytes, mtime in ns): an edited or replaced file gets a new
+thumbnail, a moved one is made again (cheap, and it keeps the key honest). One small JPEG per image, so
+20,000 images cost a few hundred MB at most and no 20,000 little files.
+"""
+from __future__ import annotations
+
+import io
+import os
+import sqlite3
+import threading
+from pathlib import Path
+
+from imgclf_gui.core.project.scan import PROJECT_DIR_NAME
+
+_SCHEMA = """CREATE TABLE IF NOT EXISTS thumbs (
+    path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, jpeg BLOB NOT NULL)"""
+
+
+class ThumbnailError(Exception):
+    """The image could not be decoded; ``str()`` is the reason for the user."""
+
+
+class ThumbnailCache:
+    """Get or make thumbnails. Safe to use from several threads (one SQLite connection per thread)."""
+
+    def __init__(self, project_root: str | os.PathLike[str], side: int = 128) -> None:
+        self.root = Path(project_root)
+        self.side = side
+        folder = self.root / PROJECT_DIR_NAME / "thumbs"
+        self.db_path = folder / f"thumbs-{side}.sqlite"
+        self._local = threading.local()
+        self._readonly = False
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with self._connect() as con:
+                con.execute(_SCHEMA)
+        except (OSError, sqlite3.Error):
+            self._readonly = True  # read-only project: thumbnails are made, just not kept
+
+    def get(self, path: str | os.PathLike[str]) -> bytes | None:
+        """The cached JPEG bytes for ``path`` if still up to date, else None."""
+        if self._readonly:
+            return None
+        try:
+            st = os.stat(path)
+            row = self._connect().execute(
+                "SELECT size, mtime_ns, jpeg FROM thumbs WHERE path = ?", (self._key(path),)).fetchone()
+        except (OSError, sqlite3.Error):
+            return None
+        if row and row[0] == st.st_size and row[1] == st.st_mtime_ns:
+            return bytes(row[2])
+        return None
+
+    def get_or_make(self, path: str | os.PathLike[str]) -> bytes:
+        """JPEG bytes of the thumbnail, made and stored when missing. Raises ThumbnailError."""
+        cached = self.get(path)
+        if cached is not None:
+            return cached
+        data = make_thumbnail(path, self.side)
+        if not self._readonly:
+            try:
+                st = os.stat(path)
+                con = self._connect()
+                con.execute("INSERT OR REPLACE INTO thumbs VALUES (?, ?, ?, ?)",
+                            (self._key(path), st.st_size, st.st_mtime_ns, data))
+                con.commit()
+            except (OSError, sqlite3.Error):
+                pass  # the thumbnail is still shown; it is made again next time
+        return data
+
+    def _key(self, path: str | os.PathLike[str]) -> str:
+        path = Path(path)
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
+
+    def _connect(self) -> sqlite3.Connection:
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = sqlite3.connect(self.db_path, timeout=10)
+            # WAL lets the GUI read while a worker writes; NORMAL sync is enough for a cache.
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA synchronous=NORMAL")
+            self._local.con = con
+        return con
+
+
+def make_thumbnail(path: str | os.PathLike[str], side: int) -> bytes:
+    """Decode ``path`` (EXIF-rotated, draft mode for big JPEGs) and return a JPEG of at most ``side`` px."""
+    from PIL import Image
+
+    from imgclf_gui.core.images.decode import ImageError, load_rgb
+
+    try:
+        rgb = load_rgb(path, max_side=side * 2)
+    except ImageError as exc:
+        raise ThumbnailError(exc.reason) from exc
+    image = Image.fromarray(rgb)
+    image.thumbnail((side, side), Image.Resampling.BILINEAR)
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=85)
+    return out.getvalue()

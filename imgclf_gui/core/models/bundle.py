@@ -1,0 +1,240 @@
+"""A trained model on disk: a folder a person can read, loadable without pickle or TensorFlow.
+
+Layout of ``NAME.imgclf-model/``::
+
+    model.json   schema, class names in order, backbone id + version, input size, crop policy,
+                 preprocessing, training config, metrics, creation time, validation image paths
+    head.npz     standardisation (mean, std) and dense layers; loaded with allow_pickle=False
+    trained_on.txt  content hashes of the training images, one a line, so ``imgclf evaluate`` never
+                 scores the model on an image it was trained on
+
+Saving writes a temporary sibling folder, then renames it over the target, so a crash never leaves a
+half-written model. Loading refuses a model whose backbone version differs from the installed one:
+its head would be fed features it was not trained on and answer confidently wrong.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from imgclf_gui.core.training.head import HeadModel
+from imgclf_gui.core.support.tasks_api import ProgressFn, StopFn, check_stop
+
+SCHEMA_VERSION = 1
+MODEL_SUFFIX = ".imgclf-model"
+_JSON = "model.json"
+_WEIGHTS = "head.npz"
+_TRAINED_ON = "trained_on.txt"
+
+
+class BundleError(Exception):
+    """A model folder that cannot be used here; the message says why and what to do."""
+
+
+@dataclass
+class ModelBundle:
+    """A trained head plus everything needed to feed it the same features it was trained on."""
+
+    head: HeadModel
+    class_names: list[str]
+    backbone_id: str
+    backbone_version: str
+    input_size: int
+    crop: str
+    preprocessing: str
+    config: Any  # TrainConfig
+    metrics: dict[str, Any] = field(default_factory=dict)
+    created: str = ""
+    #: validation images of the training run: the export self-test compares predictions on them
+    validation_paths: list[str] = field(default_factory=list)
+    #: content hashes of the images the head was trained on (augmented variants included by origin)
+    train_hashes: list[str] = field(default_factory=list)
+    path: Path | None = None  # where it was loaded from / saved to
+
+    @classmethod
+    def create(cls, *, head: HeadModel, class_names: Sequence[str], spec: Any, config: Any,
+               metrics: dict[str, Any] | None = None, validation_paths: Sequence[str] = (),
+               train_hashes: Sequence[str] = ()) -> "ModelBundle":
+        """A new bundle for ``head`` trained on features of backbone ``spec`` (a ``BackboneSpec``)."""
+        if head.num_classes != len(class_names):
+            raise ValueError("the head and the class names disagree on the number of classes")
+        return cls(head=head, class_names=list(class_names), backbone_id=spec.id, backbone_version=spec.version,
+                   input_size=int(spec.input_size), crop=getattr(config, "crop", "squash"),
+                   preprocessing=spec.preprocessing, config=config, metrics=dict(metrics or {}),
+                   created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                   validation_paths=list(validation_paths), train_hashes=sorted(set(train_hashes)))
+
+    # ----------------------------------------------------------------------------------- disk
+    def to_json_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA_VERSION,
+            "format": "imgclf-model",
+            "class_names": self.class_names,
+            "backbone": {"id": self.backbone_id, "version": self.backbone_version,
+                         "input_size": self.input_size, "preprocessing": self.preprocessing},
+            "input": {"size": self.input_size, "crop": self.crop, "resize": "Pillow BILINEAR",
+                      "color": "RGB", "range": "0..255"},
+            "head": {"hidden_units": self.head.hidden_units, "dim": int(self.head.mean.shape[0]),
+                     "standardize": True},
+            "config": self.config.to_dict() if hasattr(self.config, "to_dict") else dict(self.config),
+            "metrics": self.metrics,
+            "created": self.created,
+            "validation_paths": self.validation_paths,
+        }
+
+    def save(self, folder: str | os.PathLike[str]) -> Path:
+        """Write the bundle to ``folder`` atomically (replacing an existing model there)."""
+        folder = Path(folder)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+        try:
+            buf = io.BytesIO()
+            np.savez(buf, **self.head.arrays())
+            _write_synced(tmp / _WEIGHTS, buf.getvalue())
+            _write_synced(tmp / _TRAINED_ON, "".join(h + "\n" for h in self.train_hashes).encode("ascii"))
+            text = json.dumps(self.to_json_dict(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+            _write_synced(tmp / _JSON, text.encode("utf-8"))
+            if folder.exists():
+                if not (folder / _JSON).is_file():
+                    raise BundleError(f"{folder} exists and is not an imgclf model; choose another name.")
+                old = folder.with_name(f".{folder.name}.old-{os.getpid()}-{time.time_ns()}")
+                os.replace(folder, old)
+                os.replace(tmp, folder)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(tmp, folder)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        self.path = folder
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike[str], *, check_backbone: bool = True) -> "ModelBundle":
+        """Read a bundle; refuses unknown schemas and (with ``check_backbone``) another backbone version."""
+        from imgclf_gui.core.training.trainer import TrainConfig
+
+        folder = Path(folder)
+        try:
+            data = json.loads((folder / _JSON).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise BundleError(f"{folder} is not an imgclf model (no {_JSON} in it).") from None
+        except (OSError, ValueError) as exc:
+            raise BundleError(f"{folder}/{_JSON} cannot be read: {exc}") from None
+        if data.get("format") != "imgclf-model" or not isinstance(data.get("schema"), int):
+            raise BundleError(f"{folder} is not an imgclf model.")
+        if data["schema"] > SCHEMA_VERSION:
+            raise BundleError(f"{folder} was saved by a newer imgclf (model format {data['schema']}); "
+                              "update imgclf to open it.")
+        try:
+            with np.load(folder / _WEIGHTS, allow_pickle=False) as npz:
+                head = HeadModel.from_arrays({k: npz[k] for k in npz.files})
+        except (OSError, ValueError, KeyError) as exc:
+            raise BundleError(f"{folder}/{_WEIGHTS} cannot be read: {exc}") from None
+        try:
+            trained_on = (folder / _TRAINED_ON).read_text(encoding="ascii").split()
+        except (OSError, ValueError):
+            trained_on = []
+        backbone = data["backbone"]
+        bundle = cls(head=head, class_names=list(data["class_names"]), backbone_id=backbone["id"],
+                     backbone_version=backbone["version"], input_size=int(backbone["input_size"]),
+                     crop=data.get("input", {}).get("crop", "squash"),
+                     preprocessing=backbone.get("preprocessing", ""),
+                     config=TrainConfig.from_dict(data.get("config", {})), metrics=data.get("metrics", {}),
+                     created=data.get("created", ""), validation_paths=list(data.get("validation_paths", [])),
+                     train_hashes=trained_on, path=folder)
+        if head.num_classes != len(bundle.class_names):
+            raise BundleError(f"{folder} is damaged: {len(bundle.class_names)} class names for a head with "
+                              f"{head.num_classes} outputs.")
+        if check_backbone:
+            bundle.check_backbone()
+        return bundle
+
+    def check_backbone(self) -> None:
+        """Raise ``BundleError`` unless this bundle's backbone, in this exact version, is installed."""
+        from imgclf_gui.core.backbones import get_spec
+
+        try:
+            spec = get_spec(self.backbone_id)
+        except (KeyError, ValueError, LookupError):
+            raise BundleError(f"This model was trained on the {self.backbone_id!r} backbone, which this "
+                              "imgclf does not have. Retrain it with an available backbone.") from None
+        if spec.version != self.backbone_version or spec.dim != self.head.mean.shape[0]:
+            raise BundleError(f"This model was trained on {self.backbone_id} version {self.backbone_version}, "
+                              f"but version {spec.version} is installed; its features differ, so the model "
+                              "would give wrong answers. Retrain it on your images (features are re-extracted "
+                              "automatically).")
+
+    # ----------------------------------------------------------------------------------- predict
+    @property
+    def spec(self) -> Any:
+        """The installed ``BackboneSpec`` of this bundle's backbone."""
+        from imgclf_gui.core.backbones import get_spec
+
+        return get_spec(self.backbone_id)
+
+    def predict_features(self, features: np.ndarray) -> np.ndarray:
+        """Class probabilities (N, classes) for bottleneck vectors (N, dim) of this bundle's backbone."""
+        return self.head.predict_proba(features)
+
+    def network_inputs(self, paths: Sequence[str | os.PathLike[str]]) -> tuple[np.ndarray, list[int], dict[str, str]]:
+        """Decode ``paths`` to uint8 (M, S, S, 3) as training did; returns (batch, ok indices, failed)."""
+        from imgclf_gui.core.images.decode import ImageError, load_for_network
+
+        arrays, ok, failed = [], [], {}
+        for i, p in enumerate(paths):
+            try:
+                arrays.append(load_for_network(p, self.input_size, self.crop))
+                ok.append(i)
+            except ImageError as exc:
+                failed[str(p)] = exc.reason
+        batch = np.stack(arrays) if arrays else np.zeros((0, self.input_size, self.input_size, 3), np.uint8)
+        return batch, ok, failed
+
+    def predict_paths(self, paths: Sequence[str | os.PathLike[str]], *, batch_size: int = 32,
+                      on_progress: ProgressFn = None, should_stop: StopFn = None
+                      ) -> tuple[np.ndarray, dict[str, str]]:
+        """Probabilities (N, classes) for image files, rows aligned with ``paths``.
+
+        Images that cannot be read are listed in the returned ``failed`` (path -> reason) and their rows
+        are NaN; they never stop the others. ``should_stop`` raises ``tasks_api.Cancelled`` between batches.
+        """
+        from imgclf_gui.core.backbones import open_extractor
+
+        extractor = open_extractor(self.backbone_id)
+        probs = np.full((len(paths), len(self.class_names)), np.nan, np.float32)
+        failed: dict[str, str] = {}
+        for start in range(0, len(paths), batch_size):
+            check_stop(should_stop)
+            chunk = list(paths[start:start + batch_size])
+            batch, ok, bad = self.network_inputs(chunk)
+            failed.update(bad)
+            if ok:
+                feats = extractor.features(batch)
+                probs[[start + i for i in ok]] = self.predict_features(feats)
+            if on_progress:
+                on_progress(min(start + batch_size, len(paths)), len(paths))
+        return probs, failed
+
+    def export(self, format: str, out: str | os.PathLike[str], **kwargs: Any) -> Any:
+        """Write a self-contained model (``keras``, ``savedmodel`` or ``tflite``); see ``core/export.py``."""
+        from imgclf_gui.core.models.exporter import export_bundle
+
+        return export_bundle(self, format, out, **kwargs)
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())

@@ -1,0 +1,191 @@
+"""Standalone exports of a trained model, each checked against the app's own predictions.
+
+The exported network is backbone (preprocessing inside) -> standardisation layer -> the head's dense
+layers -> softmax. Input: float32 (N, S, S, 3), RGB, 0..255, already resized to S x S the way imgclf does
+(README.txt beside the export says how); output: class probabilities in the order of labels.txt.
+
+Every export is loaded back from disk (Keras in safe mode, SavedModel, TFLite through LiteRT) and run on
+the model's validation images; if any probability differs from ``ModelBundle`` by more than ``TOLERANCE``
+the export is deleted and ``ExportError`` raised, so a user never ships a model that disagrees with the app.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+TOLERANCE = 1e-4
+FORMATS = ("keras", "savedmodel", "tflite")
+_DEFAULT_SUFFIX = {"keras": ".keras", "savedmodel": "", "tflite": ".tflite"}
+
+
+class ExportError(Exception):
+    """The export could not be written or disagreed with the app; nothing was left behind."""
+
+
+@dataclass
+class ExportResult:
+    path: Path
+    format: str
+    labels_path: Path
+    readme_path: Path
+    max_abs_diff: float
+    checked: int  # images the self-test ran
+    tolerance: float = TOLERANCE
+    #: "validation images" or "synthetic images" (when the validation images are no longer on disk)
+    checked_on: str = "validation images"
+
+
+def build_keras_model(bundle: Any) -> Any:
+    """The whole classifier as one Keras model: image (N, S, S, 3) float32 0..255 -> probabilities."""
+    import keras
+
+    from imgclf_gui.core.backbones import load_keras_backbone
+
+    backbone = load_keras_backbone(bundle.backbone_id)
+    size = bundle.input_size
+    inputs = keras.Input((size, size, 3), dtype="float32", name="image")
+    x = backbone(inputs)
+    head = bundle.head
+    # Normalization divides by max(sqrt(variance), epsilon); std is floored well above epsilon in training.
+    x = keras.layers.Normalization(mean=head.mean, variance=head.std.astype(np.float64) ** 2,
+                                   name="standardize")(x)
+    for i, (w, b) in enumerate(head.layers):
+        last = i == len(head.layers) - 1
+        dense = keras.layers.Dense(w.shape[1], activation="softmax" if last else "relu",
+                                   name="probabilities" if last else f"hidden{i}")
+        x = dense(x)
+        dense.set_weights([w, b])
+    return keras.Model(inputs, x, name="imgclf_classifier")
+
+
+def export_bundle(bundle: Any, format: str, out: str | os.PathLike[str], *, max_images: int = 32,
+                  tolerance: float = TOLERANCE) -> ExportResult:
+    """Write ``bundle`` as ``format`` to ``out`` with labels.txt and README.txt beside it, and self-test it."""
+    if format not in FORMATS:
+        raise ExportError(f"unknown export format {format!r}; choose one of {', '.join(FORMATS)}")
+    out = Path(out)
+    if format != "savedmodel" and not out.suffix:
+        out = out.with_suffix(_DEFAULT_SUFFIX[format])
+    if format == "keras" and out.suffix != ".keras":
+        raise ExportError("a Keras export must end in .keras")
+    images, checked_on = _check_images(bundle, max_images)
+    expected = _app_predictions(bundle, images)
+
+    model = build_keras_model(bundle)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # Written beside the target under a temporary name, renamed only after the self-test passes.
+    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        tmp = tmp_dir / out.name
+        if format == "keras":
+            model.save(tmp)
+            got = _run_keras(tmp, images)
+        elif format == "savedmodel":
+            model.export(str(tmp), verbose=False)
+            got = _run_savedmodel(tmp, images)
+        else:
+            tmp.write_bytes(_to_tflite(model))
+            got = _run_tflite(tmp, images)
+        diff = float(np.max(np.abs(got - expected))) if len(images) else 0.0
+        if not np.isfinite(diff) or diff > tolerance:
+            raise ExportError(f"the {format} export disagrees with imgclf by {diff:.2e} (limit {tolerance:g}); "
+                              "it was deleted. Please report this.")
+        if out.exists():
+            if out.is_dir():
+                shutil.rmtree(out)
+            else:
+                out.unlink()
+        os.replace(tmp, out)
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+    base = out.with_suffix("") if out.suffix else out
+    labels = base.parent / f"{base.name}.labels.txt" if format != "savedmodel" else out / "labels.txt"
+    readme = base.parent / f"{base.name}.README.txt" if format != "savedmodel" else out / "README.txt"
+    from imgclf_gui.core.support.atomic import atomic_write_text
+
+    atomic_write_text(labels, "".join(n + "\n" for n in bundle.class_names))
+    atomic_write_text(readme, _readme(bundle, format, out, diff, len(images), checked_on))
+    return ExportResult(out, format, labels, readme, diff, len(images), tolerance, checked_on)
+
+
+def _check_images(bundle: Any, max_images: int) -> tuple[np.ndarray, str]:
+    """Up to ``max_images`` validation images as the network sees them, or seeded noise if they are gone."""
+    paths = [p for p in bundle.validation_paths if Path(p).is_file()][:max_images]
+    batch, ok, _ = bundle.network_inputs(paths)
+    if len(ok) >= 2:
+        return batch.astype(np.float32), "validation images"
+    rng = np.random.default_rng(0)
+    s = bundle.input_size
+    return rng.integers(0, 256, (8, s, s, 3)).astype(np.float32), "synthetic images"
+
+
+def _app_predictions(bundle: Any, images: np.ndarray) -> np.ndarray:
+    from imgclf_gui.core.backbones import open_extractor
+
+    return bundle.predict_features(open_extractor(bundle.backbone_id).features(images))
+
+
+def _run_keras(path: Path, images: np.ndarray) -> np.ndarray:
+    import keras
+
+    model = keras.models.load_model(path, safe_mode=True, compile=False)
+    return np.asarray(model.predict(images, verbose=0, batch_size=16), np.float32)
+
+
+def _run_savedmodel(path: Path, images: np.ndarray) -> np.ndarray:
+    import tensorflow as tf
+
+    loaded = tf.saved_model.load(str(path))
+    return np.concatenate([np.asarray(loaded.serve(tf.constant(images[i:i + 16])), np.float32)
+                           for i in range(0, len(images), 16)])
+
+
+def _to_tflite(model: Any) -> bytes:
+    import tensorflow as tf
+
+    # float32 throughout, no quantisation: quantising would break the 1e-4 promise.
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    return converter.convert()
+
+
+def _run_tflite(path: Path, images: np.ndarray) -> np.ndarray:
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_path=str(path))
+    inp = interp.get_input_details()[0]
+    outp = interp.get_output_details()[0]
+    interp.resize_tensor_input(inp["index"], list(images.shape))
+    interp.allocate_tensors()
+    interp.set_tensor(inp["index"], images.astype(np.float32))
+    interp.invoke()
+    return np.asarray(interp.get_tensor(outp["index"]), np.float32)
+
+
+def _readme(bundle: Any, format: str, out: Path, diff: float, n: int, checked_on: str) -> str:
+    s = bundle.input_size
+    crop = ("the whole image resized to a square (aspect ratio not kept)" if bundle.crop == "squash"
+            else "the centre square of the image, resized")
+    usage = {
+        "keras": f"model = keras.models.load_model('{out.name}')\nprobs = model.predict(images)",
+        "savedmodel": f"model = tf.saved_model.load('{out.name}')\nprobs = model.serve(tf.constant(images))",
+        "tflite": (f"interp = ai_edge_litert.interpreter.Interpreter(model_path='{out.name}')\n"
+                   "(resize the input tensor to your batch, allocate_tensors, set_tensor, invoke, get_tensor)"),
+    }[format]
+    return (
+        f"imgclf model export ({format})\n\n"
+        f"Classes ({len(bundle.class_names)}), in output order: see the labels file.\n"
+        f"Backbone: {bundle.backbone_id} version {bundle.backbone_version}; preprocessing is inside the model.\n\n"
+        "INPUT  float32 array (N, {s}, {s}, 3): RGB, values 0..255 (not scaled), one image per row.\n"
+        f"       Each image is {crop}, to {s}x{s} pixels with Pillow's BILINEAR filter after EXIF rotation,\n"
+        "       exactly as imgclf does. Another resize (other filter, crop or colour order) changes the\n"
+        "       predictions a little: resize the same way to get imgclf's answers.\n"
+        "OUTPUT float32 array (N, classes): probabilities, summing to 1.\n\n"
+        f"{usage}\n\n"
+        f"Self-test: on {n} {checked_on}, the largest difference from imgclf's own probabilities was {diff:.2e}.\n"
+    ).replace("{s}", str(s))

@@ -1,0 +1,190 @@
+"""Every training run of a project, kept on disk, and which one is the project's active model.
+
+Layout, inside the project::
+
+    .imgclf/runs/<run-id>/model/     the run's ModelBundle (see core/bundle.py)
+    .imgclf/runs/<run-id>/run.json   settings, figures (accuracy, macro F1, best epoch...), epoch history,
+                                     created time
+    .imgclf/active_model.json        {"schema": 1, "run_id": "<run-id>"}: the model the Classify tab uses
+
+Run ids sort by creation time (``20250131-142501-123456``, UTC to the microsecond), so a plain sorted listing is the history.
+All writes are atomic (``core/atomic.py``); a run folder is only listed once its ``run.json`` exists, and
+``run.json`` is written after the model, so a crash never leaves a listed run without a model.
+No Qt here: the GUI and the command line share it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from imgclf_gui.core.support.atomic import atomic_write_json
+from imgclf_gui.core.project.scan import PROJECT_DIR_NAME
+
+__all__ = ["RunInfo", "RunError", "list_runs", "get_run", "save_run", "delete_run", "active_run_id",
+           "active_model_path", "set_active_run", "runs_folder", "record_training", "ACTIVE_FILE"]
+
+SCHEMA_VERSION = 1
+RUNS_DIR = "runs"
+ACTIVE_FILE = "active_model.json"
+_RUN_JSON = "run.json"
+_MODEL_DIR = "model"
+
+
+class RunError(Exception):
+    """A run that does not exist or cannot be used; the message says which."""
+
+
+@dataclass
+class RunInfo:
+    """One finished training run as stored in ``.imgclf/runs/<run_id>/``."""
+
+    run_id: str
+    folder: Path
+    created: str  # ISO 8601, UTC
+    settings: dict[str, Any] = field(default_factory=dict)  # TrainConfig.to_dict() as used
+    figures: dict[str, Any] = field(default_factory=dict)  # accuracy, macro_f1, best_epoch, epochs_run...
+    history: list[dict[str, Any]] = field(default_factory=list)  # EpochMetrics as dicts
+
+    @property
+    def model_path(self) -> Path:
+        """The run's model folder (load it with ``ModelBundle.load``)."""
+        return self.folder / _MODEL_DIR
+
+
+def runs_folder(project_root: str | os.PathLike[str]) -> Path:
+    return Path(project_root) / PROJECT_DIR_NAME / RUNS_DIR
+
+
+def _read_run(folder: Path) -> RunInfo | None:
+    try:
+        data = json.loads((folder / _RUN_JSON).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # half-written or foreign folder: not a run
+    if not isinstance(data, dict) or not (folder / _MODEL_DIR).is_dir():
+        return None
+    return RunInfo(run_id=folder.name, folder=folder, created=str(data.get("created", "")),
+                   settings=dict(data.get("settings") or {}), figures=dict(data.get("figures") or {}),
+                   history=list(data.get("history") or []))
+
+
+def list_runs(project_root: str | os.PathLike[str]) -> list[RunInfo]:
+    """Every complete run of the project, oldest first (empty when there is none)."""
+    folder = runs_folder(project_root)
+    try:
+        names = sorted(entry.name for entry in os.scandir(folder)
+                       if entry.is_dir() and not entry.name.startswith("."))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    runs = [_read_run(folder / name) for name in names]
+    return [r for r in runs if r is not None]
+
+
+def get_run(project_root: str | os.PathLike[str], run_id: str) -> RunInfo:
+    """The run ``run_id``; raises ``RunError`` when it is missing or incomplete."""
+    if not run_id or "/" in run_id or "\\" in run_id or run_id.startswith("."):
+        raise RunError(f"{run_id!r} is not a run id.")
+    run = _read_run(runs_folder(project_root) / run_id)
+    if run is None:
+        raise RunError(f"There is no training run {run_id!r} in this project.")
+    return run
+
+
+def _new_run_id() -> str:
+    # Down to the microsecond so that sorting names sorts runs by creation, even two in one second.
+    now = datetime.now(timezone.utc)
+    return now.strftime("%Y%m%d-%H%M%S-") + f"{now.microsecond:06d}"
+
+
+def save_run(project_root: str | os.PathLike[str], bundle: Any, *, settings: dict[str, Any],
+             figures: dict[str, Any], history: list[dict[str, Any]] | None = None) -> RunInfo:
+    """Store a trained ``ModelBundle`` as a new run; it does not become active by itself."""
+    while True:
+        run_id = _new_run_id()
+        folder = runs_folder(project_root) / run_id
+        try:
+            folder.mkdir(parents=True, exist_ok=False)
+            break
+        except FileExistsError:
+            continue  # same microsecond as another run (fast clock-less systems): take the next one
+    try:
+        bundle.save(folder / _MODEL_DIR)
+        created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        atomic_write_json(folder / _RUN_JSON, {"schema": SCHEMA_VERSION, "created": created,
+                                               "settings": settings, "figures": figures,
+                                               "history": list(history or [])})
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return RunInfo(run_id, folder, created, dict(settings), dict(figures), list(history or []))
+
+
+def delete_run(project_root: str | os.PathLike[str], run_id: str) -> None:
+    """Remove a run; refuses the active one (make another run active first)."""
+    run = get_run(project_root, run_id)
+    if active_run_id(project_root) == run_id:
+        raise RunError("This run is the active model; make another run active before deleting it.")
+    shutil.rmtree(run.folder)
+
+
+def active_run_id(project_root: str | os.PathLike[str]) -> str | None:
+    """The id stored in ``.imgclf/active_model.json``, or None (no file, unreadable, or run gone)."""
+    path = Path(project_root) / PROJECT_DIR_NAME / ACTIVE_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    run_id = data.get("run_id") if isinstance(data, dict) else None
+    if not isinstance(run_id, str):
+        return None
+    try:
+        get_run(project_root, run_id)
+    except RunError:
+        return None
+    return run_id
+
+
+def active_model_path(project_root: str | os.PathLike[str]) -> Path | None:
+    """Folder of the project's active model (a ``ModelBundle``), or None when no run is active."""
+    run_id = active_run_id(project_root)
+    return None if run_id is None else runs_folder(project_root) / run_id / _MODEL_DIR
+
+
+def set_active_run(project_root: str | os.PathLike[str], run_id: str) -> Path:
+    """Make ``run_id`` the project's active model; returns its model folder. Raises ``RunError``."""
+    run = get_run(project_root, run_id)
+    atomic_write_json(Path(project_root) / PROJECT_DIR_NAME / ACTIVE_FILE,
+                      {"schema": SCHEMA_VERSION, "run_id": run_id})
+    return run.model_path
+
+
+def record_training(project_root: str | os.PathLike[str], result: Any, config: Any) -> RunInfo:
+    """Store a finished ``train(...)`` result as a new run and make it the project's active model: what
+    both the Training tab and ``imgclf train DIR`` do with a trained model."""
+    from dataclasses import asdict
+
+    bundle = result.bundle
+    if bundle is None:
+        raise RunError("Training stopped before the first epoch ended; there is no model to keep.")
+    report = result.report
+    figures = {
+        "accuracy": report.accuracy if report else None,
+        "macro_f1": report.macro_f1 if report else None,
+        "scored_on": report.part if report else None,
+        "scored_images": report.count if report else 0,
+        "best_epoch": bundle.metrics.get("best_epoch"),
+        "epochs_run": len(result.history),
+        "cancelled": result.cancelled,
+        "split_counts": result.split.counts(),
+        "classes": list(bundle.class_names),
+        "warnings": list(result.warnings),
+    }
+    settings = bundle.config.to_dict() if hasattr(bundle.config, "to_dict") else config.to_dict()
+    run = save_run(project_root, bundle, settings=settings, figures=figures,
+                   history=[asdict(m) for m in result.history])
+    set_active_run(project_root, run.run_id)
+    return run

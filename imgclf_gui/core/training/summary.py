@@ -1,0 +1,117 @@
+"""What a training run would work on, computed before it starts: classes, parts, cached bottlenecks.
+
+The Training tab shows this so a person knows what "Train" will do and roughly how long it takes (the
+images still to extract dominate). It only reads: the stat index of content hashes and the feature cache
+are opened read-only, so it can run beside a training run. Files the index does not know yet are
+read and hashed, up to a bound in files and bytes (then counted as "to compute"), and only when the
+project has cached bottlenecks they could match: before the first training nothing is read at all, which
+keeps this quick on 20,000 camera photos.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from imgclf_gui.core.training.trainer import DatasetError, TrainConfig, _load_split_memory, check_dataset
+
+__all__ = ["TrainingSummary", "summarize"]
+
+_MAX_READ = 2000  # files hashed by reading them when the stat index does not know them
+_MAX_READ_BYTES = 256 << 20  # ... and at most this much of them (a camera photo is 3-10 MB)
+
+
+@dataclass
+class TrainingSummary:
+    """Figures for the "what will be trained" box. ``error`` is set when training cannot start."""
+
+    class_counts: dict[str, int] = field(default_factory=dict)
+    parts: dict[str, int] = field(default_factory=dict)  # train / validation / test image counts
+    total: int = 0
+    cached: int | None = None  # images whose bottleneck is cached (None: could not tell)
+    unreadable: int = 0  # images whose very bytes failed to decode before: skipped, never "to compute"
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.cached is None else max(0, self.total - self.cached - self.unreadable)
+
+
+def summarize(root: str | os.PathLike[str], config: TrainConfig) -> TrainingSummary:
+    """Check the dataset and count what ``train(config, root)`` would extract and train on."""
+    from imgclf_gui.core.training.splits import split_samples
+
+    root = Path(root)
+    try:
+        checked = check_dataset(root)
+    except DatasetError as exc:
+        return TrainingSummary(error=str(exc))
+    summary = TrainingSummary(class_counts=dict(checked.counts), total=len(checked.samples),
+                              warnings=list(checked.warnings))
+    from imgclf_gui.core.features.extraction import cached_backbone_ids
+
+    # Reading files only tells which bottlenecks are cached: pointless when none are.
+    may_read = config.backbone in cached_backbone_ids(root)
+    hashes = _known_hashes(root, [s.path for s in checked.samples], may_read=may_read)
+    try:
+        previous = _load_split_memory(root / ".imgclf" / "split.json", config)
+        split = split_samples(checked.samples, config.validation_percent, config.test_percent, hashes,
+                              previous=previous)
+        summary.parts = split.counts()
+    except ValueError as exc:
+        summary.warnings.append(str(exc))
+    summary.cached = _count_cached(root, config, hashes, summary.warnings)
+    if summary.cached is not None:
+        from imgclf_gui.core.features.extraction import unreadable_memory
+
+        memory = unreadable_memory(root)
+        summary.unreadable = sum(1 for h in hashes if memory.reason(h) is not None)
+    return summary
+
+
+def _known_hashes(root: Path, paths: list[Path], *, may_read: bool = True) -> list[str | None]:
+    """Content hashes the stat index remembers for unchanged files (None for the others)."""
+    from imgclf_gui.core.features.extraction import hash_index_path
+    from imgclf_gui.core.features.hashing import HashIndex, read_and_hash
+
+    index = HashIndex(hash_index_path(root), root)
+    out: list[str | None] = []
+    files = size = 0
+    for path in paths:
+        try:
+            st = os.stat(path)
+            digest = index.lookup(path, st)
+            # The index skips files changed in the last seconds; read those, up to a bound that keeps
+            # this quick on a freshly imported big folder (the rest count as "to compute").
+            if digest is None and may_read and files < _MAX_READ and size + st.st_size <= _MAX_READ_BYTES:
+                files += 1
+                size += st.st_size
+                digest = read_and_hash(path)[1]
+            out.append(digest)
+        except OSError:
+            out.append(None)
+    return out
+
+
+def _count_cached(root: Path, config: TrainConfig, hashes: list[str | None], warnings: list[str]) -> int | None:
+    from imgclf_gui.core.backbones import get_spec
+    from imgclf_gui.core.features.extraction import open_project_cache
+
+    try:
+        spec: Any = get_spec(config.backbone)
+    except (KeyError, ValueError, LookupError):
+        return None
+    try:
+        store = open_project_cache(root, spec, config.crop)
+    except OSError:
+        return None
+    if store is None:
+        return 0
+    try:
+        variants = range(int(config.augment_variants) + 1)
+        return sum(1 for h in hashes if h is not None and all((bytes.fromhex(h), v) in store for v in variants))
+    finally:
+        warnings.extend(store.notes)
+        store.close()

@@ -1,0 +1,227 @@
+"""Classifier: the small model the Classify tab binds to (which model, its loading, predictions, batches).
+
+Everything slow runs through :class:`TaskRunner`: loading a model (TensorFlow/LiteRT import, backbone
+conversion the first time), classifying one image, classifying a folder. Requests made while the model
+loads wait for it; a newer single image replaces an older one still waiting.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from imgclf_gui.core.models.predict import ModelSource, ResultRow, SingleResult
+from imgclf_gui.gui.common.tasks import TaskFailure, TaskHandle, TaskRunner
+
+ROWS_PER_PARTIAL = 16
+
+
+def _load(state, source: ModelSource) -> Any:
+    from imgclf_gui.core.models.predict import open_predictor
+
+    return open_predictor(source)
+
+
+def _classify_one(state, predictor, item: Path | np.ndarray) -> SingleResult:
+    from imgclf_gui.core.models.predict import classify_file, classify_rgb
+
+    if isinstance(item, np.ndarray):
+        return classify_rgb(predictor, item)
+    return classify_file(predictor, item)
+
+
+def _classify_many(state, predictor, paths: list[Path]) -> int:
+    from imgclf_gui.core.models.predict import classify_files, find_images
+
+    files = find_images(paths, should_stop=state.should_stop)
+    state.set_progress(0, len(files))
+    # Each batch of rows is one partial result (partial_mode="all"), so a 50,000-file folder fills the
+    # table as it goes instead of all at the end.
+    classify_files(predictor, files, batch_size=ROWS_PER_PARTIAL, on_rows=state.set_partial_result,
+                   on_progress=state.progress_callback, should_stop=state.should_stop)
+    return len(files)
+
+
+class Classifier(QObject):
+    """Signals (slots of views are ``_on_<signal>``):
+
+    - ``state_changed(str)``: ``"none"`` (no model chosen), ``"loading"``, ``"ready"``, ``"error"``.
+    - ``model_changed()``: another model is loaded (class names changed).
+    - ``busy_changed(bool)``: one image is being classified.
+    - ``prediction_ready(object)``: a :class:`SingleResult`.
+    - ``prediction_failed(str)``: why the image (or the model) could not be used, in a sentence.
+    - ``threshold_changed(float)``.
+    - ``batch_started()``, ``batch_rows(list)`` (of :class:`ResultRow`), ``batch_progress(int, int)``,
+      ``batch_finished(str)`` (a sentence: done, cancelled, or why it failed).
+    """
+
+    state_changed = Signal(str)
+    model_changed = Signal()
+    busy_changed = Signal(bool)
+    prediction_ready = Signal(object)
+    prediction_failed = Signal(str)
+    threshold_changed = Signal(float)
+    batch_started = Signal()
+    batch_rows = Signal(list)
+    batch_progress = Signal(int, int)
+    batch_finished = Signal(str)
+
+    def __init__(self, tasks: TaskRunner, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.tasks = tasks
+        self.source: ModelSource | None = None
+        self.predictor: Any = None
+        self.state = "none"
+        self.error = ""
+        self.threshold = 0.5
+        self._load_task: TaskHandle | None = None
+        self._single_task: TaskHandle | None = None
+        self._batch_task: TaskHandle | None = None
+        self._waiting_single: Path | np.ndarray | None = None
+        self._waiting_batch: list[Path] | None = None
+        self.last_result: SingleResult | None = None
+
+    # -- the model ------------------------------------------------------------------------------
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.predictor.class_names) if self.predictor is not None else []
+
+    def set_source(self, source: ModelSource | None) -> None:
+        """Use another model; it loads in the background (``state_changed("loading")`` at once)."""
+        if source == self.source and self.state in ("loading", "ready"):
+            return
+        self.source = source
+        self.predictor = None
+        if self._load_task is not None:
+            self._load_task.cancel()  # its result is ignored: _on_loaded checks the source
+        if source is None:
+            self._set_state("none")
+            self.model_changed.emit()
+            return
+        self._set_state("loading")
+        self._load_task = self.tasks.start(
+            _load, source, on_done=lambda p, s=source: self._on_loaded(s, p),
+            on_error=lambda f, s=source: self._on_load_failed(s, f),
+            on_cancelled=lambda: None, name="load model")
+
+    def _on_loaded(self, source: ModelSource, predictor: Any) -> None:
+        if source != self.source:
+            return
+        self.predictor = predictor
+        self._set_state("ready")
+        self.model_changed.emit()
+        waiting, self._waiting_single = self._waiting_single, None
+        if waiting is not None:
+            self._start_single(waiting)
+        batch, self._waiting_batch = self._waiting_batch, None
+        if batch is not None:
+            self._start_batch(batch)
+
+    def _on_load_failed(self, source: ModelSource, failure: TaskFailure) -> None:
+        if source != self.source:
+            return
+        self.error = failure.message
+        self._waiting_single = None
+        if self._waiting_batch is not None:
+            self._waiting_batch = None
+            self.batch_finished.emit(f"Not classified: {failure.message}")
+        self._set_state("error")
+        self.model_changed.emit()
+
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        self.state_changed.emit(state)
+
+    def set_threshold(self, value: float) -> None:
+        """Scores below ``value`` (0..1) read "unsure"."""
+        value = min(max(float(value), 0.0), 1.0)
+        if value != self.threshold:
+            self.threshold = value
+            self.threshold_changed.emit(value)
+
+    # -- one image ------------------------------------------------------------------------------
+    def classify(self, item: Path | np.ndarray) -> None:
+        """Classify one image file (or a decoded RGB array, e.g. pasted); ``prediction_ready`` follows."""
+        if self.state == "ready":
+            self._start_single(item)
+        elif self.state == "loading":
+            self._waiting_single = item
+            self.busy_changed.emit(True)
+        else:
+            self.prediction_failed.emit(self.error or "Choose a model first.")
+
+    def _start_single(self, item: Path | np.ndarray) -> None:
+        if self._single_task is not None and self._single_task.is_running():
+            # One network call at a time anyway: the newest image waits and replaces an older waiting one.
+            self._waiting_single = item
+            return
+        self.busy_changed.emit(True)
+        self._single_task = self.tasks.start(
+            _classify_one, self.predictor, item, on_done=self._on_single_done, on_error=self._on_single_failed,
+            on_cancelled=lambda: None, name="classify image")
+
+    def _on_single_done(self, result: SingleResult) -> None:
+        if self._next_single():
+            return  # a newer image is already on its way; showing this one would only flicker
+        self.last_result = result
+        self.busy_changed.emit(False)
+        self.prediction_ready.emit(result)
+
+    def _on_single_failed(self, failure: TaskFailure) -> None:
+        if self._next_single():
+            return
+        self.busy_changed.emit(False)
+        reason = getattr(failure.exception, "reason", None) or failure.message
+        self.prediction_failed.emit(reason)
+
+    def _next_single(self) -> bool:
+        waiting, self._waiting_single = self._waiting_single, None
+        if waiting is None or self.state != "ready":
+            return False
+        self._single_task = None
+        self._start_single(waiting)
+        return True
+
+    # -- many images ----------------------------------------------------------------------------
+    def classify_many(self, paths: list[Path]) -> None:
+        """Classify files and folders (searched below) in the background; rows arrive in batches."""
+        self.cancel_batch()
+        self.batch_started.emit()
+        if self.state == "ready":
+            self._start_batch(list(paths))
+        elif self.state == "loading":
+            self._waiting_batch = list(paths)
+        else:
+            self.batch_finished.emit(f"Not classified: {self.error or 'choose a model first.'}")
+
+    def _start_batch(self, paths: list[Path]) -> None:
+        self._batch_task = self.tasks.start(
+            _classify_many, self.predictor, paths, on_partial=self._on_batch_rows, partial_mode="all",
+            on_progress=self.batch_progress.emit, on_done=self._on_batch_done,
+            on_cancelled=lambda: self.batch_finished.emit("Cancelled; the rows so far are kept."),
+            on_error=lambda f: self.batch_finished.emit(f"Stopped: {f.message}"), name="classify images")
+
+    def _on_batch_rows(self, rows: list[ResultRow]) -> None:
+        self.batch_rows.emit(rows)
+
+    def _on_batch_done(self, count: int) -> None:
+        self.batch_finished.emit(f"Classified {count} file(s)." if count else "No images found there.")
+
+    def batch_running(self) -> bool:
+        return (self._batch_task is not None and self._batch_task.is_running()) or self._waiting_batch is not None
+
+    def cancel_batch(self) -> None:
+        if self._waiting_batch is not None:
+            self._waiting_batch = None
+            self.batch_finished.emit("Cancelled.")
+        if self._batch_task is not None and self._batch_task.is_running():
+            self._batch_task.cancel()
+
+    @property
+    def batch_task(self) -> TaskHandle | None:
+        return self._batch_task
+
+
+__all__ = ["Classifier"]

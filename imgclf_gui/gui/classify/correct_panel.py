@@ -1,0 +1,120 @@
+""""This is really …": copy the shown image into the right class of the project, with an Undo button.
+
+The copy goes through :meth:`ProjectModel.copy_image_into_class` (journaled), so Edit ▸ Undo works too;
+this panel's Undo only acts while its copy is still the newest change, so it never undoes someone
+else's move.
+"""
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QMessageBox, QPushButton, QVBoxLayout, QWidget
+
+from imgclf_gui.core.models.predict import SingleResult
+from imgclf_gui.gui.common.project_model import ProjectModel
+
+
+class CorrectPanel(QWidget):
+    """Class chooser, Add to Class and Undo for the image the tab shows (``set_shown``)."""
+
+    def __init__(self, project: ProjectModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.project = project
+        self.shown: SingleResult | None = None
+        self._guess = ""
+        # copies made here with their journal label, newest last (for Undo)
+        self._added: list[tuple[Path, str]] = []
+        self.combo = QComboBox(self)
+        self.combo.setMinimumContentsLength(12)
+        self.add_button = QPushButton("Add to Class", self)
+        self.add_button.setToolTip("Copy this image into that class folder of the project, so the next "
+                                   "training learns from it. The original stays where it is.")
+        self.undo_button = QPushButton("Undo", self)
+        self.note = QLabel(self)
+        self.note.setWordWrap(True)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QLabel("This is really:", self))
+        row.addWidget(self.combo, 1)
+        row.addWidget(self.add_button)
+        row.addWidget(self.undo_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(row)
+        layout.addWidget(self.note)
+        project.project_changed.connect(self._on_project_changed)
+        project.classes_changed.connect(self._fill)
+        project.history_changed.connect(self._update)
+        self.add_button.clicked.connect(lambda: self.add_to_class())
+        self.undo_button.clicked.connect(self.undo_add)
+        self._fill()
+
+    def set_shown(self, result: SingleResult | None, guess: str = "") -> None:
+        """The image on screen (None: nothing to add) and the model's guess, preselected when a class."""
+        self.shown, self._guess = result, guess
+        self._fill()
+
+    def _on_project_changed(self, _root) -> None:
+        self._added.clear()
+        self._fill()
+
+    def _fill(self) -> None:
+        previous = self.combo.currentText()
+        names = self.project.class_names() if self.project.root is not None else []
+        self.combo.clear()
+        self.combo.addItems(names)
+        for wanted in (self._guess, previous):
+            if wanted and wanted in names:
+                self.combo.setCurrentText(wanted)
+                break
+        self._update()
+
+    def _update(self) -> None:
+        usable = self.project.root is not None and self.combo.count() > 0
+        self.combo.setEnabled(usable)
+        self.add_button.setEnabled(usable and self.shown is not None)
+        self.undo_button.setEnabled(self._can_undo_add())
+        if self.project.root is None:
+            self.note.setText("Open a project to add corrected images to its classes.")
+        elif not usable:
+            self.note.setText("The project has no classes yet.")
+        elif not self._added:
+            self.note.setText("Wrong? Choose the right class and Add to Class: a copy goes into that class "
+                              "folder, so the next training learns from it.")
+
+    def add_to_class(self, class_name: str | None = None) -> Path | None:
+        """Copy the shown image into ``class_name`` (default: the chosen one); returns the copy."""
+        class_name = class_name or self.combo.currentText()
+        if self.shown is None or not class_name or self.project.root is None:
+            return None
+        source = self.shown.path
+        try:
+            if source is None:  # a pasted image: give it a file first
+                from PIL import Image
+
+                folder = Path(tempfile.mkdtemp(prefix="imgclf-paste-"))
+                source = folder / f"pasted-{time.strftime('%Y%m%d-%H%M%S')}.png"
+                Image.fromarray(np.ascontiguousarray(self.shown.preview)).save(source)
+            copy = self.project.copy_image_into_class(source, class_name)
+        except OSError as exc:
+            QMessageBox.warning(self, "Add to class", f"Could not copy the image: {exc}")
+            return None
+        if copy is not None:
+            self._added.append((copy, self.project.undo_text()))
+            self.note.setText(f"Added as {copy.relative_to(self.project.root)}; the next training learns from it.")
+        self._update()
+        return copy
+
+    def _can_undo_add(self) -> bool:
+        return bool(self._added) and self.project.can_undo() and self.project.undo_text() == self._added[-1][1]
+
+    def undo_add(self) -> None:
+        """Undo the last "Add to Class" (through the project's journal, like Edit ▸ Undo)."""
+        if self._can_undo_add():
+            copy, _ = self._added.pop()
+            self.project.undo()
+            self.note.setText(f"Removed {copy.name} from {copy.parent.name} again.")
+        self._update()

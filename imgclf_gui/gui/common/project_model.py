@@ -1,0 +1,395 @@
+"""ProjectModel: the small object every tab binds to (the open project, its classes, undoable moves).
+
+Business logic lives in :mod:`imgclf_gui.core` (dataset scanning, :class:`~imgclf_gui.core.project.journal.Journal`);
+this class only adapts it to Qt signals and watches the folders for changes made outside the app.
+Every change to the class folders goes through here so it is journaled and undoable.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal
+
+from imgclf_gui.core.project import scan as dataset
+from imgclf_gui.core.project.journal import ActionResult, Journal
+from imgclf_gui.core.project.moves import Op, plan_moves, unique_path
+from imgclf_gui.core.project.manifest import (
+    Manifest, ProjectError, inbox_dir, open_project, quarantine_dir, save_manifest, state_dir,
+)
+
+INBOX = dataset.INBOX_NAME
+BACKGROUND_OPS = 400  # actions larger than this run on the task runner, with progress
+
+
+@dataclass(frozen=True)
+class ClassInfo:
+    """One class as the views show it."""
+
+    name: str
+    count: int
+    key: str  # the hotkey that sends images here ("1".."9" by position unless set in the manifest)
+
+
+class ProjectModel(QObject):
+    """The open project. Signals carry no widgets; slots of views are named ``_on_<signal>``.
+
+    - ``project_changed(object)``: a project was opened (its root ``Path``) or closed (``None``).
+    - ``classes_changed()``: class names or image counts changed (own action or outside change).
+    - ``images_moved(list)``: ``[(old_path | None, new_path), ...]`` after a move, copy, undo or redo.
+    - ``history_changed()``: undo/redo availability or labels changed.
+    - ``message(str)``: a sentence for the status bar (problems of an action, recovery notes).
+    - ``busy_changed(bool)``: a long action runs in the background (further moves wait for it).
+    - ``active_model_changed(object)``: the project's active model was set in this window (its model
+      folder ``Path``, or ``None``); opening a project does not emit it (``project_changed`` does).
+    """
+
+    project_changed = Signal(object)
+    classes_changed = Signal()
+    images_moved = Signal(list)
+    history_changed = Signal()
+    message = Signal(str)
+    busy_changed = Signal(bool)
+    active_model_changed = Signal(object)
+
+    def __init__(self, task_runner: object | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._runner = task_runner
+        self.root: Path | None = None
+        self.manifest = Manifest()
+        self._journal: Journal | None = None
+        self._classes: list[ClassInfo] = []
+        self._inbox_count = 0
+        self._busy = False
+        self._watcher = QFileSystemWatcher(self)
+        self._watcher.directoryChanged.connect(self._on_directory_changed)
+        self._debounce = QTimer(self, singleShot=True, interval=400)
+        self._debounce.timeout.connect(self.refresh)
+
+    # -- opening --------------------------------------------------------------------------------
+    def open(self, root: str | os.PathLike[str], create: bool = False) -> None:
+        """Open a project folder (raises ``ProjectError`` with a sentence for the user)."""
+        root = Path(root).expanduser().resolve()
+        manifest = open_project(root, create=create)
+        self.close()
+        self.root, self.manifest = root, manifest
+        try:
+            self._journal = Journal(root)
+        except OSError as exc:
+            raise ProjectError(f"Cannot open the history of {root}: {exc}") from exc
+        for note in self._journal.recovered:
+            self.message.emit(note)
+        self._scan()
+        self._watch()
+        self.project_changed.emit(root)
+        self.classes_changed.emit()
+        self.history_changed.emit()
+
+    def close(self) -> None:
+        if self._journal is not None:
+            self._journal.close()
+        self._journal = None
+        if self._watcher.directories():
+            self._watcher.removePaths(self._watcher.directories())
+        if self.root is not None:
+            self.root = None
+            self._classes = []
+            self.project_changed.emit(None)
+
+    # -- reading --------------------------------------------------------------------------------
+    def classes(self) -> list[ClassInfo]:
+        return list(self._classes)
+
+    def class_names(self) -> list[str]:
+        return [c.name for c in self._classes]
+
+    def inbox_count(self) -> int:
+        return self._inbox_count
+
+    def folder(self, class_name: str) -> Path:
+        """The folder of a class, or of the inbox for ``INBOX``."""
+        assert self.root is not None, "no project open"
+        return inbox_dir(self.root) if class_name == INBOX else self.root / class_name
+
+    def images(self, class_name: str) -> list[Path]:
+        """Images of a class (or of the inbox), sorted by path."""
+        if self.root is None:
+            return []
+        return dataset.list_images(self.folder(class_name), recursive=True)
+
+    def announce_active_model(self, model_path: Path | None) -> None:
+        """Tell every tab that the project's active model is now ``model_path`` (already stored on disk
+        by ``core.runs.set_active_run``); the tabs do not know each other, so this is how they hear of it."""
+        self.active_model_changed.emit(model_path)
+
+    def class_for_key(self, key: str) -> str | None:
+        return next((c.name for c in self._classes if c.key == key), None)
+
+    def is_busy(self) -> bool:
+        return self._busy
+
+    # -- undo / redo ----------------------------------------------------------------------------
+    def can_undo(self) -> bool:
+        return bool(self._journal and self._journal.can_undo()) and not self._busy
+
+    def can_redo(self) -> bool:
+        return bool(self._journal and self._journal.can_redo()) and not self._busy
+
+    def undo_text(self) -> str:
+        label = self._journal.undo_label() if self._journal else None
+        return f"Undo {label}" if label else "Undo"
+
+    def redo_text(self) -> str:
+        label = self._journal.redo_label() if self._journal else None
+        return f"Redo {label}" if label else "Redo"
+
+    def undo(self) -> ActionResult | None:
+        if not self.can_undo():
+            return None
+        assert self._journal is not None
+        return self._finish(self._journal.undo())
+
+    def redo(self) -> ActionResult | None:
+        if not self.can_redo():
+            return None
+        assert self._journal is not None
+        return self._finish(self._journal.redo())
+
+    # -- actions (each one undoable) ------------------------------------------------------------
+    def move_images(self, paths: list[Path], target_class: str) -> ActionResult | None:
+        """Send images to a class (or ``INBOX``), renaming on clashes. ``None`` while it runs in the
+        background (large batches); ``images_moved`` follows either way."""
+        ops = plan_moves([Path(p) for p in paths], self.folder(target_class))
+        what = f"{len(paths)} images" if len(paths) != 1 else Path(paths[0]).name
+        return self._run(f"send {what} to {self._display(target_class)}", ops)
+
+    def copy_image_into_class(self, path: Path, class_name: str) -> Path | None:
+        """Copy one image (from anywhere) into a class; returns the new path (None if it failed)."""
+        result = self._run(f"copy {Path(path).name} into {class_name}",
+                           plan_moves([Path(path)], self.folder(class_name), kind="copy"))
+        return result.ops[0].dst if result and result.ops else None
+
+    def import_files(self, paths: list[Path], target_class: str = INBOX, mode: str = "copy") -> ActionResult | None:
+        """Bring images (files or folders, searched recursively) into a class or the inbox."""
+        files: list[Path] = []
+        for path in map(Path, paths):
+            if path.is_dir():
+                files.extend(dataset.list_images(path, recursive=True))
+            elif dataset.is_image_name(path.name):
+                files.append(path)
+        if not files:
+            self.message.emit("No images found to import (hidden and non-image files are skipped).")
+            return None
+        self.folder(target_class).mkdir(parents=True, exist_ok=True)
+        ops = plan_moves(files, self.folder(target_class), kind="copy" if mode == "copy" else "move")
+        return self._run(f"import {len(files)} images into {self._display(target_class)}", ops)
+
+    def create_class(self, name: str) -> ActionResult | None:
+        name = self._check_name(name)
+        return self._run(f"create class {name}", [Op("mkdir", None, self.folder(name))])
+
+    def rename_class(self, old: str, new: str) -> ActionResult | None:
+        new = self._check_name(new)
+        result = self._run(f"rename {old} to {new}", [Op("move", self.folder(old), self.folder(new))])
+        if result and result.ops and old in self.manifest.class_keys:
+            self.set_class_key(new, self.manifest.class_keys.pop(old))
+        return result
+
+    def merge_classes(self, sources: list[str], target: str) -> ActionResult | None:
+        """Move every image of ``sources`` into ``target``; the emptied folders are set aside."""
+        ops: list[Op] = []
+        reserved: set[Path] = set()
+        for name in sources:
+            if name == target:
+                continue
+            for op in plan_moves(self.images(name), self.folder(target)):
+                dst = unique_path(op.dst, reserved)
+                reserved.add(dst)
+                ops.append(Op("move", op.src, dst))
+            ops.append(self._set_aside(name))
+        return self._run(f"merge {', '.join(sources)} into {target}", ops)
+
+    def delete_class(self, name: str) -> ActionResult | None:
+        """Delete a class: its images go to the inbox (undoable); nothing is ever unlinked."""
+        ops = plan_moves(self.images(name), self.folder(INBOX)) + [self._set_aside(name)]
+        return self._run(f"delete class {name}", ops)
+
+    def trash_class(self, name: str) -> None:
+        """Send a class folder to the system trash (cannot be undone here; the trash keeps it)."""
+        import send2trash
+
+        try:
+            send2trash.send2trash(str(self.folder(name)))
+        except OSError as exc:
+            self.message.emit(f"Could not move {name} to the trash: {exc}")
+        self.refresh()
+
+    def quarantine(self, paths: list[Path]) -> ActionResult | None:
+        """Put unreadable files aside in ``.imgclf/quarantine/<class>/`` (undoable)."""
+        assert self.root is not None
+        ops: list[Op] = []
+        reserved: set[Path] = set()
+        for path in map(Path, paths):
+            rel = path.parent.relative_to(self.root) if path.is_relative_to(self.root) else Path("other")
+            dst = unique_path(quarantine_dir(self.root) / rel / path.name, reserved)
+            reserved.add(dst)
+            ops.append(Op("move", path, dst))
+        return self._run(f"quarantine {len(ops)} unreadable files", ops)
+
+    def set_class_key(self, name: str, key: str) -> None:
+        """Make ``key`` (one letter or digit) send images to class ``name``; "" gives it back its number.
+
+        A key another class had moves to this one. Raises ``ProjectError`` for anything else."""
+        key = key.strip().lower()
+        if len(key) > 1 or (key and not key.isalnum()):
+            raise ProjectError(f"A labelling key is one letter or digit, not “{key}”.")
+        if name not in self.class_names():
+            raise ProjectError(f"There is no class “{name}”.")
+        keys = {n: k for n, k in self.manifest.class_keys.items() if k != key and n != name}
+        if key:
+            keys[name] = key
+        self.manifest.class_keys = keys
+        if self.root is not None:
+            save_manifest(self.root, self.manifest)
+        self._scan()
+        self.classes_changed.emit()
+
+    # -- internals ------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Rescan the folders (cheap: names and counts only); emits ``classes_changed`` on a change."""
+        if self.root is None:
+            return
+        before = (self._classes, self._inbox_count)
+        self._scan()
+        self._watch()
+        if (self._classes, self._inbox_count) != before:
+            self.classes_changed.emit()
+        # Listeners reload a shown folder whose files changed even if counts did not.
+        self.images_moved.emit([])
+
+    def _run(self, label: str, ops: list[Op]) -> ActionResult | None:
+        if self._journal is None:
+            raise ProjectError("No project is open.")
+        if self._busy:
+            self.message.emit("Please wait: another change to the folders is still running.")
+            return None
+        if not ops:
+            return None
+        if len(ops) > BACKGROUND_OPS and self._runner is not None:
+            self._run_in_background(label, ops)
+            return None
+        return self._finish(self._journal.run(label, ops))
+
+    def _run_in_background(self, label: str, ops: list[Op]) -> None:
+        journal = self._journal
+        assert journal is not None
+
+        def work(state, label: str, ops: list[Op]) -> ActionResult:
+            return journal.run(label, ops, on_progress=state.progress_callback, should_stop=state.stop_callback)
+
+        def done(result: ActionResult) -> None:
+            self._set_busy(False)
+            self._finish(result)
+
+        def failed(failure) -> None:
+            self._set_busy(False)
+            self.message.emit(f"{label.capitalize()} failed: {failure.message}")
+            self.refresh()
+
+        self._set_busy(True)
+        self._last_task = self._runner.start(  # type: ignore[attr-defined]
+            work, label, ops, on_progress=self._on_action_progress, on_done=done, on_error=failed,
+            on_cancelled=lambda: self._set_busy(False), name=label)
+        self.message.emit(f"{label.capitalize()}…")
+
+    def _on_action_progress(self, done: int, total: int) -> None:
+        self.message.emit(f"Moving files: {done} of {total}")
+
+    def _set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        self.busy_changed.emit(busy)
+        self.history_changed.emit()
+
+    def _finish(self, result: ActionResult | None) -> ActionResult | None:
+        if result is None:
+            return None
+        self._scan()
+        self._watch()
+        self.classes_changed.emit()
+        self.images_moved.emit(result.moved)
+        self.history_changed.emit()
+        if result.problems:
+            more = f" (and {len(result.problems) - 1} more)" if len(result.problems) > 1 else ""
+            self.message.emit(result.problems[0] + more)
+        elif result.ops:
+            verb = {"undo": "Undid", "redo": "Redid"}.get(result.action.kind, "Done:")
+            self.message.emit(f"{verb} {result.action.label}.")
+        return result
+
+    def _scan(self) -> None:
+        assert self.root is not None
+        names = dataset.class_names(self.root) if self.root.exists() else []
+        keys = self.manifest.class_keys
+        taken = set(keys.values())
+        free = iter(k for k in "123456789" if k not in taken)
+        infos = []
+        for name in names:
+            key = keys.get(name) or next(free, "")
+            infos.append(ClassInfo(name, _count_images(self.root / name), key))
+        self._classes = infos
+        self._inbox_count = _count_images(inbox_dir(self.root))
+
+    def _watch(self) -> None:
+        if self.root is None:
+            return
+        wanted = {str(self.root)} | {str(self.root / c.name) for c in self._classes}
+        if inbox_dir(self.root).is_dir():
+            wanted.add(str(inbox_dir(self.root)))
+        current = set(self._watcher.directories())
+        if wanted - current:
+            self._watcher.addPaths(sorted(wanted - current))
+        if current - wanted:
+            self._watcher.removePaths(sorted(current - wanted))
+
+    def _on_directory_changed(self, _path: str) -> None:
+        if not self._busy:
+            self._debounce.start()
+
+    def _set_aside(self, name: str) -> Op:
+        """Move an emptied class folder (with any non-image leftovers) into ``.imgclf/trash``."""
+        assert self.root is not None
+        return Op("move", self.folder(name), unique_path(state_dir(self.root) / "trash" / "classes" / name))
+
+    def _check_name(self, name: str) -> str:
+        name = name.strip()
+        if not name or dataset.is_hidden(name) or name == INBOX or any(c in name for c in '/\\:*?"<>|'):
+            raise ProjectError(f"“{name}” cannot be a class name (no slashes, no leading dot, not “{INBOX}”).")
+        if self.root is not None and (self.root / name).exists():
+            raise ProjectError(f"A class or folder called “{name}” already exists.")
+        return name
+
+    @staticmethod
+    def _display(class_name: str) -> str:
+        return "the inbox" if class_name == INBOX else class_name
+
+
+def _count_images(folder: Path) -> int:
+    count = 0
+    stack = [folder]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as entries:
+                for entry in entries:
+                    if dataset.is_hidden(entry.name):
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(Path(entry.path))
+                    elif dataset.is_image_name(entry.name):
+                        count += 1
+        except OSError:
+            continue
+    return count
+
+

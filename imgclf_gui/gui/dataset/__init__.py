@@ -1,0 +1,4 @@
+"""The Dataset tab: classes, thumbnails, labelling keys, Check Data.
+
+Entry point: ``dataset_tab.DatasetTab``.
+"""

@@ -1,0 +1,166 @@
+"""Data health panel: runs :func:`core.health.check_health` in the background and lists the findings.
+
+Clicking a finding shows its images in the grid (``show_images``); unreadable files can be put aside
+into ``.imgclf/quarantine/`` in one click (undoable).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QHBoxLayout, QLabel, QProgressBar, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
+)
+
+from imgclf_gui.core.review.health import Finding, HealthReport, check_health
+from imgclf_gui.gui.common.project_model import ProjectModel
+from imgclf_gui.gui.common.tasks import TaskFailure, TaskRunner
+
+GROUPS = [
+    ("unreadable", "Unreadable files"),
+    ("duplicate", "Exact duplicates"),
+    ("near_duplicate", "Near duplicates"),
+    ("small_class", "Classes too small to train"),
+    ("unbalanced", "Unbalanced classes"),
+]
+FindingRole = Qt.ItemDataRole.UserRole + 1
+
+
+class HealthPanel(QWidget):
+    """``show_images(title, paths)``: the user clicked a finding."""
+
+    show_images = Signal(str, list)
+    report_ready = Signal(object)
+
+    def __init__(self, project: ProjectModel, tasks: TaskRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.project = project
+        self.tasks = tasks
+        self.report: HealthReport | None = None
+        self._task = None
+        self.check_button = QPushButton("Check Data", self)
+        self.check_button.setToolTip("Look for unreadable files, duplicates and classes too small to train")
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.hide()
+        self.progress = QProgressBar(self)
+        self.progress.hide()
+        self.summary = QLabel("Checks run in the background; you can keep sorting.", self)
+        self.summary.setWordWrap(True)
+        self.tree = QTreeWidget(self)
+        self.tree.setHeaderHidden(True)
+        self.tree.setUniformRowHeights(True)
+        self.quarantine_button = QPushButton("Quarantine Unreadable Files", self)
+        self.quarantine_button.setToolTip("Move them into .imgclf/quarantine/ inside the project (undoable)")
+        self.quarantine_button.setEnabled(False)
+        title = QLabel("<b>Data health</b>", self)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.check_button)
+        buttons.addWidget(self.cancel_button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.addWidget(title)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.tree, 1)
+        layout.addWidget(self.quarantine_button)
+        self.check_button.clicked.connect(self.run_check)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.tree.itemClicked.connect(self._on_item_clicked)
+        self.quarantine_button.clicked.connect(self.quarantine_unreadable)
+        project.project_changed.connect(self._on_project_changed)
+
+    def run_check(self) -> None:
+        root = self.project.root
+        if root is None or (self._task is not None and self._task.is_running()):
+            return
+        self.tree.clear()
+        self.check_button.setEnabled(False)
+        self.cancel_button.show()
+        self.progress.show()
+        self.progress.setValue(0)
+        self.summary.setText("Checking…")
+
+        def work(state, root: Path) -> HealthReport:
+            return check_health(root, on_progress=state.progress_callback, should_stop=state.stop_callback)
+
+        self._task = self.tasks.start(work, root, on_progress=self._on_progress, on_done=self._on_done,
+                                      on_error=self._on_error, on_cancelled=self._on_cancelled, name="health")
+
+    def cancel(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    def quarantine_unreadable(self) -> None:
+        if self.report is None:
+            return
+        paths = [p for f in self.report.of_kind("unreadable") for p in f.paths if p.exists()]
+        if paths and self.project.quarantine(paths):
+            self.summary.setText(f"{len(paths)} unreadable file(s) moved to {self.project.root}/.imgclf/quarantine/ "
+                                 "(Edit ▸ Undo brings them back).")
+            self.quarantine_button.setEnabled(False)
+
+    # -- slots ----------------------------------------------------------------------------------
+    def _on_project_changed(self, _root) -> None:
+        self.cancel()
+        self.tree.clear()
+        self.report = None
+        self.quarantine_button.setEnabled(False)
+
+    def _on_progress(self, done: int, total: int) -> None:
+        self.progress.setMaximum(total)
+        self.progress.setValue(done)
+
+    def _finish_ui(self) -> None:
+        self.check_button.setEnabled(True)
+        self.cancel_button.hide()
+        self.progress.hide()
+
+    def _on_done(self, report: HealthReport) -> None:
+        self._finish_ui()
+        self.report = report
+        self.tree.clear()
+        passed: list[str] = []
+        for kind, label in GROUPS:
+            findings = report.of_kind(kind)
+            if not findings:
+                if kind not in report.skipped:
+                    passed.append(label)
+                continue
+            group = QTreeWidgetItem(self.tree, [f"{label} ({len(findings)})"])
+            group.setData(0, FindingRole, None)
+            for finding in findings[:2000]:
+                item = QTreeWidgetItem(group, [finding.title])
+                item.setToolTip(0, finding.detail)
+                item.setData(0, FindingRole, finding)
+            group.setExpanded(len(findings) <= 20)
+        # Below the findings, what was looked for and passed: a clean project does not look unchecked.
+        for label in passed:
+            item = QTreeWidgetItem(self.tree, [f"✓ {label}: none"])
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            item.setForeground(0, QColor("#2e7d32"))
+        problems = len(report.findings)
+        text = f"{report.checked} images checked: " + (f"{problems} finding(s)." if problems else "all good.")
+        self.summary.setText("<br>".join([text] + report.notes))
+        self.quarantine_button.setEnabled(bool(report.of_kind("unreadable")))
+        self.report_ready.emit(report)
+
+    def _on_error(self, failure: TaskFailure) -> None:
+        self._finish_ui()
+        self.summary.setText(f"The check failed: {failure.message}")
+
+    def _on_cancelled(self) -> None:
+        self._finish_ui()
+        self.summary.setText("Check cancelled.")
+
+    def _on_item_clicked(self, item: QTreeWidgetItem, _column: int) -> None:
+        finding: Finding | None = item.data(0, FindingRole)
+        if finding is None and item.childCount() == 0:
+            return  # a check that passed: no images behind it
+        if finding is None:
+            paths = [p for i in range(item.childCount()) for p in item.child(i).data(0, FindingRole).paths]
+            self.show_images.emit(item.text(0), paths)
+        else:
+            self.show_images.emit(finding.title, list(finding.paths))

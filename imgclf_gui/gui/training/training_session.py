@@ -1,0 +1,324 @@
+"""TrainingSession: the small model the Training tab binds to (settings, a run in progress, run history).
+
+All work goes through :class:`TaskRunner`: the summary of what will be trained, the training run itself
+(extraction progress as task progress, epochs and stage names as partial results in ``"all"`` mode so no
+epoch is lost), saving a run and exporting a model. Slots of the tab only display what the signals carry.
+A run that fails or is cancelled during extraction saves nothing, so the active model stays as it was.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import shiboken6
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from imgclf_gui.core.models import runs
+from imgclf_gui.core.support.atomic import atomic_write_json
+from imgclf_gui.core.training.evaluation import EvaluationReport
+from imgclf_gui.core.training.head import EpochMetrics
+from imgclf_gui.core.training.trainer import TrainConfig, TrainResult
+from imgclf_gui.gui.common.project_model import ProjectModel
+from imgclf_gui.gui.common.tasks import TaskFailure, TaskHandle, TaskRunner
+
+SETTINGS_FILE = "training_settings.json"
+
+
+@dataclass
+class RunOutcome:
+    """What ``run_finished`` carries: the result, and the stored run (None when nothing was kept)."""
+
+    result: TrainResult | None
+    run: runs.RunInfo | None
+    message: str
+
+
+def _train_work(state, config: TrainConfig, root: Path) -> TrainResult:
+    """Worker: the engine's ``train`` with its callbacks turned into task progress / partial results."""
+    from imgclf_gui.core.training.trainer import train
+
+    return train(config, root,
+                 on_epoch=lambda m: state.set_partial_result(("epoch", m)),
+                 on_stage=lambda text: state.set_partial_result(("stage", text)),
+                 on_extract_progress=state.progress_callback, should_stop=state.stop_callback)
+
+
+def _save_work(state, root: Path, result: TrainResult, config: TrainConfig) -> runs.RunInfo:
+    """Worker: store the run (model folder + run.json) and make it the project's active model."""
+    return runs.record_training(root, result, config)
+
+
+class TrainingSession(QObject):
+    """Settings, the running training task and the project's runs, as signals for the Training tab.
+
+    - ``config_changed(object)``: the ``TrainConfig`` shown (after load or a change).
+    - ``summary_changed(object)``: a ``core.train_summary.TrainingSummary`` (or None: no project).
+    - ``running_changed(bool)``; ``stage_changed(str)``: a sentence for the status line.
+    - ``extract_progress(int, int, float, float)``: done, total, images per second, seconds left (-1: unknown).
+    - ``epoch_added(object)``: one ``EpochMetrics``, in order; ``history_reset()`` before a new run.
+    - ``run_finished(object)``: a ``RunOutcome``; ``run_failed(str, str)``: message and traceback.
+    - ``report_changed(object)``: the ``EvaluationReport`` shown (None: nothing to show).
+    - ``runs_changed()``; ``active_model_changed(object)``: model folder ``Path`` of the active run, or None.
+    - ``export_finished(object)``: an ``ExportResult``/saved ``Path``, or a ``str`` saying what went wrong.
+    """
+
+    config_changed = Signal(object)
+    summary_changed = Signal(object)
+    running_changed = Signal(bool)
+    stage_changed = Signal(str)
+    extract_progress = Signal(int, int, float, float)
+    epoch_added = Signal(object)
+    history_reset = Signal()
+    run_finished = Signal(object)
+    run_failed = Signal(str, str)
+    report_changed = Signal(object)
+    runs_changed = Signal()
+    active_model_changed = Signal(object)
+    export_finished = Signal(object)
+
+    def __init__(self, project: ProjectModel, tasks: TaskRunner, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.project = project
+        self.tasks = tasks
+        self.config = TrainConfig()
+        self.history: list[EpochMetrics] = []
+        self.report: EvaluationReport | None = None
+        self.bundle: Any = None  # ModelBundle of the run shown (last trained, or chosen in the history)
+        self.shown_run_id: str | None = None
+        self.summary: Any = None
+        #: asked after a cancelled head training: keep the best model so far? (the tab shows a dialog)
+        self.ask_keep_best: Callable[[], bool] = lambda: True
+        self._handle: TaskHandle | None = None
+        self._summary_generation = 0
+        self._extract_started: float | None = None
+        self._extract_first = 0
+        self._summary_timer = QTimer(self, singleShot=True, interval=300)
+        self._summary_timer.timeout.connect(self._start_summary)
+        project.project_changed.connect(self._on_project_changed)
+        project.classes_changed.connect(self.refresh_summary)
+        project.images_moved.connect(self._on_images_moved)  # a bound slot: disconnected with self
+
+    # -- settings -------------------------------------------------------------------------------
+    def _settings_path(self) -> Path | None:
+        return None if self.project.root is None else self.project.root / ".imgclf" / SETTINGS_FILE
+
+    def set_config(self, config: TrainConfig) -> None:
+        """Use ``config`` for the next run and remember it for this project."""
+        if config == self.config:
+            return
+        self.config = config
+        path = self._settings_path()
+        if path is not None:
+            try:
+                atomic_write_json(path, {"schema": 1, "config": config.to_dict()})
+            except OSError as exc:
+                self.project.message.emit(f"Training settings could not be saved: {exc}")
+        self.config_changed.emit(config)
+        self.refresh_summary()
+
+    def _load_config(self) -> TrainConfig:
+        path = self._settings_path()
+        try:
+            data = json.loads(path.read_text(encoding="utf-8")) if path else None
+            return TrainConfig.from_dict(data["config"]) if isinstance(data, dict) else TrainConfig()
+        except (OSError, ValueError, KeyError, TypeError):
+            return TrainConfig()
+
+    # -- project --------------------------------------------------------------------------------
+    def _on_project_changed(self, root: object) -> None:
+        self.cancel()
+        self.config = self._load_config()
+        self.history = []
+        self.history_reset.emit()
+        self.config_changed.emit(self.config)
+        self.runs_changed.emit()
+        self.show_run(runs.active_run_id(root) if root is not None else None)
+        self.active_model_changed.emit(runs.active_model_path(root) if root is not None else None)
+        self.refresh_summary()
+
+    def _on_images_moved(self, _moved: list) -> None:
+        self.refresh_summary()
+
+    def refresh_summary(self) -> None:
+        """Recount what will be trained, soon (changes often come in bursts)."""
+        self._summary_timer.start()
+
+    def _start_summary(self) -> None:
+        from imgclf_gui.core.training.summary import summarize
+
+        self._summary_generation += 1
+        generation = self._summary_generation
+        if self.project.root is None:
+            self.summary = None
+            self.summary_changed.emit(None)
+            return
+
+        def done(summary: Any) -> None:
+            # A count arriving after the tab was closed, or an older count arriving late, is dropped.
+            if shiboken6.isValid(self) and generation == self._summary_generation:
+                self.summary = summary
+                self.summary_changed.emit(summary)
+
+        self.tasks.start(lambda _state, root, config: summarize(root, config), self.project.root, self.config,
+                         on_done=done, on_error=lambda f: None, name="training summary")
+
+    # -- runs -----------------------------------------------------------------------------------
+    def runs(self) -> list[runs.RunInfo]:
+        return runs.list_runs(self.project.root) if self.project.root is not None else []
+
+    def active_run_id(self) -> str | None:
+        return runs.active_run_id(self.project.root) if self.project.root is not None else None
+
+    def make_active(self, run_id: str) -> None:
+        """Make a stored run the project's active model (the Classify tab follows the signal)."""
+        if self.project.root is None:
+            return
+        try:
+            path = runs.set_active_run(self.project.root, run_id)
+        except (runs.RunError, OSError) as exc:
+            self.project.message.emit(str(exc))
+            return
+        self.runs_changed.emit()
+        self._announce_active(path)
+        self.project.message.emit("The chosen run is now the model used for classifying.")
+
+    def _announce_active(self, path: Path) -> None:
+        """A run was just made active: the tab's own signal, and the project's so other tabs follow."""
+        self.active_model_changed.emit(path)
+        self.project.announce_active_model(path)
+
+    def show_run(self, run_id: str | None) -> None:
+        """Show the report and epoch curves of a stored run (None: nothing)."""
+        from imgclf_gui.core.models.bundle import BundleError, ModelBundle
+
+        self.shown_run_id, self.bundle, self.report = run_id, None, None
+        if run_id is not None and self.project.root is not None:
+            try:
+                run = runs.get_run(self.project.root, run_id)
+                self.bundle = ModelBundle.load(run.model_path, check_backbone=False)
+                data = self.bundle.metrics.get("report")
+                self.report = EvaluationReport.from_dict(data) if data else None
+                if not self.is_running():
+                    self.history = [EpochMetrics(**m) for m in run.history]
+                    self.history_reset.emit()
+                    for m in self.history:
+                        self.epoch_added.emit(m)
+            except (runs.RunError, BundleError, OSError, ValueError, KeyError, TypeError) as exc:
+                self.project.message.emit(f"That run cannot be shown: {exc}")
+        self.report_changed.emit(self.report)
+
+    # -- training -------------------------------------------------------------------------------
+    def is_running(self) -> bool:
+        return self._handle is not None and self._handle.is_running()
+
+    def start(self) -> TaskHandle | None:
+        """Start a run with the current settings (None when no project is open or one runs already)."""
+        if self.project.root is None or self.is_running():
+            return None
+        self.history = []
+        self.history_reset.emit()
+        self._extract_started = None
+        root, config = self.project.root, self.config
+        self._handle = self.tasks.start(
+            _train_work, config, root, on_progress=self._on_task_progress, on_partial=self._on_task_partial,
+            on_done=lambda result: self._on_task_done(result, root, config),
+            on_error=self._on_task_error, on_cancelled=self._on_task_cancelled,
+            partial_mode="all", name="training")
+        self.running_changed.emit(True)
+        self.stage_changed.emit("Checking the images…")
+        return self._handle
+
+    def cancel(self) -> None:
+        if self._handle is not None and self._handle.is_running():
+            self._handle.cancel()
+            self.stage_changed.emit("Stopping…")
+
+    def _on_task_progress(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if self._extract_started is None:
+            self._extract_started = now
+            self._extract_first = done  # cached images arrive at once: the rate counts only the rest
+        elapsed = now - self._extract_started
+        computed = done - self._extract_first
+        rate = computed / elapsed if elapsed > 0.5 and computed > 0 else 0.0
+        left = (total - done) / rate if rate > 0 else -1.0
+        self.extract_progress.emit(done, total, rate, left)
+
+    def _on_task_partial(self, item: tuple[str, Any]) -> None:
+        kind, value = item
+        if kind == "epoch":
+            self.history.append(value)
+            self.epoch_added.emit(value)
+        else:
+            self.stage_changed.emit(value)
+
+    def _finish(self, outcome: RunOutcome) -> None:
+        self.refresh_summary()  # bottlenecks were cached by the run, whatever its end
+        self.running_changed.emit(False)
+        self.stage_changed.emit(outcome.message)
+        self.run_finished.emit(outcome)
+
+    def _on_task_done(self, result: TrainResult, root: Path, config: TrainConfig) -> None:
+        if result.bundle is None:
+            self._finish(RunOutcome(result, None, "Stopped before the first epoch ended; nothing was kept."))
+            return
+        if result.cancelled and not self.ask_keep_best():
+            self._finish(RunOutcome(result, None, "Stopped; the model of this run was discarded."))
+            return
+        self.stage_changed.emit("Saving the model…")
+        self.tasks.start(_save_work, root, result, config, name="save run",
+                         on_done=lambda run: self._on_saved(result, run),
+                         on_error=lambda f: self._finish(RunOutcome(result, None,
+                                                                    f"The model could not be saved: {f.message}")))
+
+    def _on_saved(self, result: TrainResult, run: runs.RunInfo) -> None:
+        self.shown_run_id, self.bundle, self.report = run.run_id, result.bundle, result.report
+        self.report_changed.emit(result.report)
+        self.runs_changed.emit()
+        self._announce_active(run.model_path)
+        acc = f"{result.report.accuracy:.1%} on {result.report.count} {result.report.part} images" \
+            if result.report else "not scored"
+        what = "Stopped early; the best model so far" if result.cancelled else "Done; the new model"
+        self._finish(RunOutcome(result, run, f"{what} ({acc}) is now used for classifying." + _notes(result)))
+
+    def _on_task_error(self, failure: TaskFailure) -> None:
+        self.refresh_summary()
+        self.running_changed.emit(False)
+        self.stage_changed.emit(f"Training failed: {failure.message}. The previous model is unchanged.")
+        self.run_failed.emit(failure.message, failure.traceback)
+
+    def _on_task_cancelled(self) -> None:
+        self._finish(RunOutcome(None, None, "Cancelled while computing bottlenecks; those done are cached "
+                                            "for next time. The previous model is unchanged."))
+
+    # -- saving and exporting -------------------------------------------------------------------
+    def save_model_as(self, folder: Path) -> None:
+        """Write the shown model to ``folder`` (an ``.imgclf-model`` folder) in the background."""
+        self._run_export(lambda _state, bundle: bundle.save(folder), "save model")
+
+    def export_model(self, fmt: str, out: Path) -> None:
+        """Export the shown model (``keras``/``savedmodel``/``tflite``) with its self-test, in the background."""
+        self._run_export(lambda _state, bundle: bundle.export(fmt, out), f"export {fmt}")
+
+    def _run_export(self, fn: Callable[..., Any], name: str) -> None:
+        if self.bundle is None:
+            self.export_finished.emit("There is no trained model to save yet.")
+            return
+        self.tasks.start(fn, self.bundle, name=name, on_done=self.export_finished.emit,
+                         on_error=lambda f: self.export_finished.emit(f"{name} failed: {f.message}"))
+
+
+def _notes(result: TrainResult) -> str:
+    """What the user should know about the run: skipped files (named, with the reason) and other warnings."""
+    # The L2 search detail is for the command line's log; the run's figures keep it for the history.
+    notes = [w for w in result.warnings if "could not be read" not in w and not w.startswith("L2 chosen")]
+    if result.failed:
+        named = [f"{Path(path).name}: {reason}" for path, reason in list(result.failed.items())[:3]]
+        more = f" and {len(result.failed) - 3} more" if len(result.failed) > 3 else ""
+        notes.insert(0, f"Skipped as unreadable: {'; '.join(named)}{more}. Check Data on the Dataset tab can "
+                        "quarantine them.")
+    return "".join(f" {n}" for n in notes)
+

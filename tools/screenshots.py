@@ -158,7 +158,8 @@ def _training_pictures(window, out: Path) -> None:
 
 def _classify_pictures(window, root: Path, out: Path) -> None:
     from imgclf_gui.core.models.predict import ModelSource
-    from imgclf_gui.core.project.scan import INBOX_NAME, list_images
+    from imgclf_gui.core.project.layout import INBOX_NAME
+    from imgclf_gui.core.project.scan import list_images
     from imgclf_gui.core.models.runs import active_model_path
 
     tab = window.tabs["Classify"]

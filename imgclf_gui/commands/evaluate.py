@@ -72,10 +72,11 @@ def _load(path: Path):
     """The model at ``path``; a project folder stands for its active model."""
     from imgclf_gui.cli import UserError
     from imgclf_gui.core.models.bundle import BundleError, ModelBundle
-    from imgclf_gui.core.project.scan import PROJECT_DIR_NAME, class_names
+    from imgclf_gui.core.project import layout
+    from imgclf_gui.core.project.scan import class_names
 
     if path.is_dir() and not (path / "model.json").exists() and (
-            (path / PROJECT_DIR_NAME).is_dir() or class_names(path)):
+            layout.state_dir(path).is_dir() or class_names(path)):
         from imgclf_gui.core.models.runs import active_model_path
 
         active = active_model_path(path)

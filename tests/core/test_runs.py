@@ -30,7 +30,7 @@ def test_runs_are_listed_in_order_and_one_can_be_made_active(tmp_path):
     path = runs.set_active_run(tmp_path, first.run_id)
     assert path == first.model_path and (path / "model.json").is_file()
     assert runs.active_model_path(tmp_path) == first.model_path
-    stored = json.loads((tmp_path / ".imgclf" / runs.ACTIVE_FILE).read_text())
+    stored = json.loads((tmp_path / ".imgclf" / "active_model.json").read_text())
     assert stored["run_id"] == first.run_id
 
 

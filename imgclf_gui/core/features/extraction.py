@@ -29,7 +29,7 @@ from imgclf_gui.core.features.store import FeatureStore, Key
 from imgclf_gui.core.features.hashing import HashIndex, content_hash, read_and_hash
 from imgclf_gui.core.images.decode import CROP_POLICIES, ImageError, decode_for_network, read_error_reason
 from imgclf_gui.core.support.tasks_api import Cancelled, ProgressFn, StopFn
-from imgclf_gui.core.features.unreadable import FILE_NAME as _UNREADABLE_FILE
+from imgclf_gui.core.project import layout
 from imgclf_gui.core.features.unreadable import UnreadableMemory
 
 __all__ = ["ExtractionResult", "extract_features", "content_hash", "cache_folder", "PIPELINE_VERSION",
@@ -41,8 +41,6 @@ PIPELINE_VERSION = 1
 BATCH_SIZE = 32
 _WINDOW = 2 * BATCH_SIZE  # images decoded ahead of the network: bounds memory, keeps the backbone fed
 _PROGRESS_INTERVAL_S = 0.1
-_FEATURES_DIR = "features"
-_HASH_INDEX_FILE = "hash-index.json"
 
 
 @dataclass
@@ -66,9 +64,7 @@ def cache_folder(project_root: str | os.PathLike[str] | None) -> Path:
         from imgclf_gui.core.support.paths import user_cache_dir
 
         return user_cache_dir() / "loose-images"
-    from imgclf_gui.core.project.scan import PROJECT_DIR_NAME
-
-    return Path(project_root) / PROJECT_DIR_NAME
+    return layout.state_dir(project_root)
 
 
 def _fallback_folder(project_root: str | os.PathLike[str] | None) -> Path:
@@ -88,12 +84,12 @@ def _store_identity(spec: Any, crop: str) -> str:
 
 
 def _store_path(folder: Path, spec: Any, crop: str) -> Path:
-    return folder / _FEATURES_DIR / _safe_name(spec.cache_key) / f"{crop}.features"
+    return layout.features_dir(folder) / _safe_name(spec.cache_key) / f"{crop}.features"
 
 
 def hash_index_path(project_root: str | os.PathLike[str] | None) -> Path:
     """The project's stat index of content hashes (path, size, mtime -> hash)."""
-    return cache_folder(project_root) / _HASH_INDEX_FILE
+    return layout.hash_index_file(cache_folder(project_root))
 
 
 def decoder_identity() -> str:
@@ -105,7 +101,7 @@ def decoder_identity() -> str:
 
 def unreadable_memory(project_root: str | os.PathLike[str] | None) -> UnreadableMemory:
     """The project's memory of file contents that could not be decoded (see :mod:`core.unreadable`)."""
-    return UnreadableMemory(cache_folder(project_root) / _UNREADABLE_FILE, decoder_identity())
+    return UnreadableMemory(layout.unreadable_file(cache_folder(project_root)), decoder_identity())
 
 
 def open_project_cache(project_root: str | os.PathLike[str], spec: Any, crop: str) -> FeatureStore | None:
@@ -122,7 +118,7 @@ def cached_backbone_ids(project_root: str | os.PathLike[str]) -> list[str]:
     """Registered backbones whose current version already has bottlenecks cached in the project."""
     from imgclf_gui.core.backbones import list_specs
 
-    folder = cache_folder(project_root) / _FEATURES_DIR
+    folder = layout.features_dir(cache_folder(project_root))
     return [spec.id for spec in list_specs() if (folder / _safe_name(spec.cache_key)).is_dir()]
 
 
@@ -155,7 +151,7 @@ class _Caches:
 
         try:
             self.writer = open_store(primary, True)
-            index_file, seed = primary / _HASH_INDEX_FILE, None
+            index_file, seed = layout.hash_index_file(primary), None
         except OSError as exc:
             reason = _why_not_writable(exc)
             if _store_path(primary, spec, crop).exists():  # what an earlier run cached there is still good to read
@@ -173,7 +169,7 @@ class _Caches:
                     f"Features cannot be cached ({reason}; {_why_not_writable(exc2)} in {fallback}): "
                     "they are computed for this run only."
                 )
-            index_file, seed = fallback / _HASH_INDEX_FILE, primary / _HASH_INDEX_FILE
+            index_file, seed = layout.hash_index_file(fallback), layout.hash_index_file(primary)
         if self.writer is not None:
             self.readers.insert(0, self.writer)
         for store in self.readers:
@@ -183,10 +179,10 @@ class _Caches:
             self.index = HashIndex(seed, project_root)
             self.index.file = index_file
         # Kept beside the hash index it relies on (in the fallback folder when the project is read-only).
-        self.unreadable = UnreadableMemory(index_file.parent / _UNREADABLE_FILE, decoder_identity())
+        self.unreadable = UnreadableMemory(layout.unreadable_file(index_file.parent), decoder_identity())
         if seed is not None and len(self.unreadable) == 0:
-            self.unreadable = UnreadableMemory(seed.parent / _UNREADABLE_FILE, decoder_identity())
-            self.unreadable.file = index_file.parent / _UNREADABLE_FILE
+            self.unreadable = UnreadableMemory(layout.unreadable_file(seed.parent), decoder_identity())
+            self.unreadable.file = layout.unreadable_file(index_file.parent)
 
     @property
     def cache_file(self) -> Path | None:

@@ -16,9 +16,8 @@ from pathlib import Path
 
 from imgclf_gui.core.support.json_cache import JsonCache
 
-__all__ = ["FILE_NAME", "UnreadableMemory"]
+__all__ = ["UnreadableMemory"]
 
-FILE_NAME = "unreadable.json"
 _FORMAT = "imgclf-unreadable"
 _VERSION = 1
 _MAX_REASON = 500

@@ -12,7 +12,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from imgclf_gui.core.project.scan import PROJECT_DIR_NAME
+from imgclf_gui.core.project import layout
 
 _SCHEMA = """CREATE TABLE IF NOT EXISTS thumbs (
     path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, jpeg BLOB NOT NULL)"""
@@ -28,7 +28,7 @@ class ThumbnailCache:
     def __init__(self, project_root: str | os.PathLike[str], side: int = 128) -> None:
         self.root = Path(project_root)
         self.side = side
-        folder = self.root / PROJECT_DIR_NAME / "thumbs"
+        folder = layout.thumbs_dir(self.root)
         self.db_path = folder / f"thumbs-{side}.sqlite"
         self._local = threading.local()
         self._readonly = False

@@ -23,14 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from imgclf_gui.core.support.atomic import atomic_write_json
-from imgclf_gui.core.project.scan import PROJECT_DIR_NAME
+from imgclf_gui.core.project import layout
 
 __all__ = ["RunInfo", "RunError", "list_runs", "get_run", "save_run", "delete_run", "active_run_id",
-           "active_model_path", "set_active_run", "runs_folder", "record_training", "ACTIVE_FILE"]
+           "active_model_path", "set_active_run", "runs_folder", "record_training"]
 
 SCHEMA_VERSION = 1
-RUNS_DIR = "runs"
-ACTIVE_FILE = "active_model.json"
 _RUN_JSON = "run.json"
 _MODEL_DIR = "model"
 
@@ -57,7 +55,7 @@ class RunInfo:
 
 
 def runs_folder(project_root: str | os.PathLike[str]) -> Path:
-    return Path(project_root) / PROJECT_DIR_NAME / RUNS_DIR
+    return layout.runs_dir(project_root)
 
 
 def _read_run(folder: Path) -> RunInfo | None:
@@ -133,7 +131,7 @@ def delete_run(project_root: str | os.PathLike[str], run_id: str) -> None:
 
 def active_run_id(project_root: str | os.PathLike[str]) -> str | None:
     """The id stored in ``.imgclf/active_model.json``, or None (no file, unreadable, or run gone)."""
-    path = Path(project_root) / PROJECT_DIR_NAME / ACTIVE_FILE
+    path = layout.active_model_file(project_root)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -157,7 +155,7 @@ def active_model_path(project_root: str | os.PathLike[str]) -> Path | None:
 def set_active_run(project_root: str | os.PathLike[str], run_id: str) -> Path:
     """Make ``run_id`` the project's active model; returns its model folder. Raises ``RunError``."""
     run = get_run(project_root, run_id)
-    atomic_write_json(Path(project_root) / PROJECT_DIR_NAME / ACTIVE_FILE,
+    atomic_write_json(layout.active_model_file(project_root),
                       {"schema": SCHEMA_VERSION, "run_id": run_id})
     return run.model_path
 

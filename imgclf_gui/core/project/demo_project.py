@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from imgclf_gui.core.project.scan import INBOX_NAME
+from imgclf_gui.core.project.layout import INBOX_NAME
 from imgclf_gui.core.support.tasks_api import ProgressFn, StopFn, check_stop
 
 SHAPES = ("circle", "square", "plus", "triangle")

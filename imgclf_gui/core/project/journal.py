@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from imgclf_gui.core.support.atomic import atomic_write_text
+from imgclf_gui.core.project import layout
 from imgclf_gui.core.project.moves import MoveError, Op, execute, settle
 from imgclf_gui.core.support.tasks_api import ProgressFn, StopFn
 
-JOURNAL_NAME = "journal.jsonl"
 KEEP_UNDO = 200  # undoable actions kept when the journal is compacted
 _COMPACT_BYTES = 4 << 20
 
@@ -72,9 +72,9 @@ class Journal:
 
     def __init__(self, root: str | os.PathLike[str], state_dir: str | os.PathLike[str] | None = None) -> None:
         self.root = Path(root).resolve()
-        self.state_dir = Path(state_dir) if state_dir else self.root / ".imgclf"
-        self.path = self.state_dir / JOURNAL_NAME
-        self.trash_dir = self.state_dir / "trash"
+        self.state_dir = Path(state_dir) if state_dir else layout.state_dir(self.root)
+        self.path = self.state_dir / layout.JOURNAL
+        self.trash_dir = self.state_dir / layout.TRASH
         self.actions: dict[int, Action] = {}
         self.undo_stack: list[int] = []
         self.redo_stack: list[int] = []

@@ -13,11 +13,9 @@ from pathlib import Path
 
 from imgclf_gui import __version__
 from imgclf_gui.core.support.atomic import atomic_write_json
-from imgclf_gui.core.project.scan import INBOX_NAME, PROJECT_DIR_NAME
+from imgclf_gui.core.project import layout
 
-MANIFEST_NAME = "manifest.json"
 SCHEMA_VERSION = 1
-QUARANTINE_DIR = "quarantine"
 
 
 class ProjectError(Exception):
@@ -34,19 +32,6 @@ class Manifest:
     class_keys: dict[str, str] = field(default_factory=dict)  # class name -> one key ("c", "7")
 
 
-def state_dir(root: str | os.PathLike[str]) -> Path:
-    return Path(root) / PROJECT_DIR_NAME
-
-
-def inbox_dir(root: str | os.PathLike[str]) -> Path:
-    return Path(root) / INBOX_NAME
-
-
-def quarantine_dir(root: str | os.PathLike[str]) -> Path:
-    """Where unreadable files are put aside (``PROJECT/.imgclf/quarantine/<class>/``)."""
-    return state_dir(root) / QUARANTINE_DIR
-
-
 def open_project(root: str | os.PathLike[str], create: bool = False) -> Manifest:
     """Check ``root`` is a usable folder, make ``.imgclf/`` and return its manifest."""
     root = Path(root)
@@ -57,7 +42,7 @@ def open_project(root: str | os.PathLike[str], create: bool = False) -> Manifest
     if not root.is_dir():
         raise ProjectError(f"{root} is a file, not a folder.")
     manifest = load_manifest(root)
-    path = state_dir(root) / MANIFEST_NAME
+    path = layout.manifest_file(root)
     if not path.exists():
         try:
             save_manifest(root, manifest)
@@ -67,7 +52,7 @@ def open_project(root: str | os.PathLike[str], create: bool = False) -> Manifest
 
 
 def load_manifest(root: str | os.PathLike[str]) -> Manifest:
-    path = state_dir(root) / MANIFEST_NAME
+    path = layout.manifest_file(root)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -76,7 +61,7 @@ def load_manifest(root: str | os.PathLike[str]) -> Manifest:
 
 
 def save_manifest(root: str | os.PathLike[str], manifest: Manifest) -> None:
-    atomic_write_json(state_dir(root) / MANIFEST_NAME, asdict(manifest))
+    atomic_write_json(layout.manifest_file(root), asdict(manifest))
 
 
 def _migrate(data: dict) -> Manifest:

@@ -8,8 +8,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-PROJECT_DIR_NAME = ".imgclf"
-INBOX_NAME = "unsorted"
+from imgclf_gui.core.project.layout import INBOX_NAME
+
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 )

@@ -15,6 +15,7 @@ from typing import Callable, Iterator, TypeVar
 
 import numpy as np
 
+from imgclf_gui.core.project import layout
 from imgclf_gui.core.project import scan as dataset
 from imgclf_gui.core.support.tasks_api import ProgressFn, StopFn, check_stop
 
@@ -58,7 +59,7 @@ def check_health(root: str | os.PathLike[str], *, include_inbox: bool = True,
     labelled = dataset.scan_samples(root)
     items = [(s.path, s.label) for s in labelled]
     if include_inbox:
-        items += [(p, dataset.INBOX_NAME) for p in dataset.list_images(root / dataset.INBOX_NAME, recursive=True)]
+        items += [(p, dataset.INBOX_NAME) for p in dataset.list_images(layout.inbox_dir(root), recursive=True)]
     findings: list[Finding] = []
     by_hash: dict[str, list[Path]] = defaultdict(list)
     readable: list[Path] = []

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from imgclf_gui.core.project import layout
 from imgclf_gui.core.training.trainer import DatasetError, TrainConfig, _load_split_memory, check_dataset
 
 __all__ = ["TrainingSummary", "summarize"]
@@ -56,7 +57,7 @@ def summarize(root: str | os.PathLike[str], config: TrainConfig) -> TrainingSumm
     may_read = config.backbone in cached_backbone_ids(root)
     hashes = _known_hashes(root, [s.path for s in checked.samples], may_read=may_read)
     try:
-        previous = _load_split_memory(root / ".imgclf" / "split.json", config)
+        previous = _load_split_memory(layout.split_file(root), config)
         split = split_samples(checked.samples, config.validation_percent, config.test_percent, hashes,
                               previous=previous)
         summary.parts = split.counts()

@@ -17,7 +17,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from imgclf_gui.core.project.scan import PROJECT_DIR_NAME, Sample, scan_samples
+from imgclf_gui.core.project import layout
+from imgclf_gui.core.project.scan import Sample, scan_samples
 from imgclf_gui.core.training.evaluation import EvaluationReport, evaluate_probabilities
 from imgclf_gui.core.training.head import EpochMetrics, HeadOptions, labels_to_indices, train_head
 from imgclf_gui.core.training.splits import Split, split_samples
@@ -28,7 +29,6 @@ __all__ = ["DatasetError", "DatasetCheck", "EpochMetrics", "TrainConfig", "Train
 
 MIN_IMAGES_PER_CLASS = 2
 RECOMMENDED_IMAGES_PER_CLASS = 20
-SPLIT_FILE = "split.json"
 
 
 class DatasetError(Exception):
@@ -178,7 +178,7 @@ def train(
                            f"{MIN_IMAGES_PER_CLASS} remain in " + ", ".join(repr(n) for n in short) + ".")
 
     class_names = checked.class_names
-    split_file = root / PROJECT_DIR_NAME / SPLIT_FILE
+    split_file = layout.split_file(root)
     previous = _load_split_memory(split_file, config)
     split = split_samples(samples, config.validation_percent, config.test_percent, hashes, previous=previous)
     _save_split_memory(split_file, config, previous, split)

@@ -13,14 +13,15 @@ from pathlib import Path
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal
 
+from imgclf_gui.core.project import layout
 from imgclf_gui.core.project import scan as dataset
 from imgclf_gui.core.project.journal import ActionResult, Journal
 from imgclf_gui.core.project.moves import Op, plan_moves, unique_path
 from imgclf_gui.core.project.manifest import (
-    Manifest, ProjectError, inbox_dir, open_project, quarantine_dir, save_manifest, state_dir,
+    Manifest, ProjectError, open_project, save_manifest,
 )
 
-INBOX = dataset.INBOX_NAME
+INBOX = layout.INBOX_NAME
 BACKGROUND_OPS = 400  # actions larger than this run on the task runner, with progress
 
 
@@ -111,7 +112,7 @@ class ProjectModel(QObject):
     def folder(self, class_name: str) -> Path:
         """The folder of a class, or of the inbox for ``INBOX``."""
         assert self.root is not None, "no project open"
-        return inbox_dir(self.root) if class_name == INBOX else self.root / class_name
+        return layout.inbox_dir(self.root) if class_name == INBOX else self.root / class_name
 
     def images(self, class_name: str) -> list[Path]:
         """Images of a class (or of the inbox), sorted by path."""
@@ -233,7 +234,7 @@ class ProjectModel(QObject):
         reserved: set[Path] = set()
         for path in map(Path, paths):
             rel = path.parent.relative_to(self.root) if path.is_relative_to(self.root) else Path("other")
-            dst = unique_path(quarantine_dir(self.root) / rel / path.name, reserved)
+            dst = unique_path(layout.quarantine_dir(self.root) / rel / path.name, reserved)
             reserved.add(dst)
             ops.append(Op("move", path, dst))
         return self._run(f"quarantine {len(ops)} unreadable files", ops)
@@ -339,14 +340,14 @@ class ProjectModel(QObject):
             key = keys.get(name) or next(free, "")
             infos.append(ClassInfo(name, _count_images(self.root / name), key))
         self._classes = infos
-        self._inbox_count = _count_images(inbox_dir(self.root))
+        self._inbox_count = _count_images(layout.inbox_dir(self.root))
 
     def _watch(self) -> None:
         if self.root is None:
             return
         wanted = {str(self.root)} | {str(self.root / c.name) for c in self._classes}
-        if inbox_dir(self.root).is_dir():
-            wanted.add(str(inbox_dir(self.root)))
+        if layout.inbox_dir(self.root).is_dir():
+            wanted.add(str(layout.inbox_dir(self.root)))
         current = set(self._watcher.directories())
         if wanted - current:
             self._watcher.addPaths(sorted(wanted - current))
@@ -360,7 +361,7 @@ class ProjectModel(QObject):
     def _set_aside(self, name: str) -> Op:
         """Move an emptied class folder (with any non-image leftovers) into ``.imgclf/trash``."""
         assert self.root is not None
-        return Op("move", self.folder(name), unique_path(state_dir(self.root) / "trash" / "classes" / name))
+        return Op("move", self.folder(name), unique_path(layout.trash_dir(self.root) / "classes" / name))
 
     def _check_name(self, name: str) -> str:
         name = name.strip()

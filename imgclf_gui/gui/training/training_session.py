@@ -17,6 +17,7 @@ import shiboken6
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from imgclf_gui.core.models import runs
+from imgclf_gui.core.project import layout
 from imgclf_gui.core.support.atomic import atomic_write_json
 from imgclf_gui.core.training.evaluation import EvaluationReport
 from imgclf_gui.core.training.head import EpochMetrics
@@ -24,7 +25,6 @@ from imgclf_gui.core.training.trainer import TrainConfig, TrainResult
 from imgclf_gui.gui.common.project_model import ProjectModel
 from imgclf_gui.gui.common.tasks import TaskFailure, TaskHandle, TaskRunner
 
-SETTINGS_FILE = "training_settings.json"
 
 
 @dataclass
@@ -103,7 +103,7 @@ class TrainingSession(QObject):
 
     # -- settings -------------------------------------------------------------------------------
     def _settings_path(self) -> Path | None:
-        return None if self.project.root is None else self.project.root / ".imgclf" / SETTINGS_FILE
+        return None if self.project.root is None else layout.training_settings_file(self.project.root)
 
     def set_config(self, config: TrainConfig) -> None:
         """Use ``config`` for the next run and remember it for this project."""

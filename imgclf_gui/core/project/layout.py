@@ -1,0 +1,120 @@
+"""Where everything of a project lives: the one module that names every path under ``.imgclf/``.
+
+A project is a folder of class folders (the truth) plus the inbox ``unsorted/`` and imgclf's own hidden
+``.imgclf/`` folder::
+
+    PROJECT/
+      <class>/ ...                  one folder per class, images inside
+      unsorted/                     the inbox: images not yet given a class
+      .imgclf/
+        manifest.json               schema version, labelling keys
+        journal.jsonl               every move, for undo / redo and crash recovery
+        lock                        who is writing to the project now
+        trash/<action>/             files an undo had to put aside
+        quarantine/<class>/         unreadable files put aside by Check Data
+        thumbs/                     thumbnail cache
+        split.json                  which part (train / validation / test) each image belongs to
+        training_settings.json      the Training tab's settings
+        runs/<run-id>/              every training run: run.json + model/
+        active_model.json           which run the Classify tab and the CLI use
+        reviewed.json               images the user kept although they looked mislabelled
+        -- the bottleneck cache; read-only projects keep these in the user cache instead --
+        features/<backbone>@<version>/<crop>.features
+        hash-index.json             (path, size, mtime) -> content hash
+        unreadable.json             contents known not to decode
+
+Everything else asks this module for a path; no other module spells a name under ``.imgclf/``.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+STATE_DIR_NAME = ".imgclf"
+INBOX_NAME = "unsorted"
+
+MANIFEST = "manifest.json"
+JOURNAL = "journal.jsonl"
+LOCK = "lock"
+TRASH = "trash"
+QUARANTINE = "quarantine"
+THUMBS = "thumbs"
+SPLIT = "split.json"
+TRAINING_SETTINGS = "training_settings.json"
+RUNS = "runs"
+ACTIVE_MODEL = "active_model.json"
+REVIEWED = "reviewed.json"
+# inside a cache folder (the project's .imgclf/, or its stand-in in the user cache)
+FEATURES = "features"
+HASH_INDEX = "hash-index.json"
+UNREADABLE = "unreadable.json"
+
+PathLike = str | os.PathLike[str]
+
+
+def state_dir(root: PathLike) -> Path:
+    """``PROJECT/.imgclf``."""
+    return Path(root) / STATE_DIR_NAME
+
+
+def inbox_dir(root: PathLike) -> Path:
+    """``PROJECT/unsorted``: the inbox."""
+    return Path(root) / INBOX_NAME
+
+
+def manifest_file(root: PathLike) -> Path:
+    return state_dir(root) / MANIFEST
+
+
+def journal_file(root: PathLike) -> Path:
+    return state_dir(root) / JOURNAL
+
+
+def lock_file(root: PathLike) -> Path:
+    return state_dir(root) / LOCK
+
+
+def trash_dir(root: PathLike) -> Path:
+    return state_dir(root) / TRASH
+
+
+def quarantine_dir(root: PathLike) -> Path:
+    """Where unreadable files are put aside (``PROJECT/.imgclf/quarantine/<class>/``)."""
+    return state_dir(root) / QUARANTINE
+
+
+def thumbs_dir(root: PathLike) -> Path:
+    return state_dir(root) / THUMBS
+
+
+def split_file(root: PathLike) -> Path:
+    return state_dir(root) / SPLIT
+
+
+def training_settings_file(root: PathLike) -> Path:
+    return state_dir(root) / TRAINING_SETTINGS
+
+
+def runs_dir(root: PathLike) -> Path:
+    return state_dir(root) / RUNS
+
+
+def active_model_file(root: PathLike) -> Path:
+    return state_dir(root) / ACTIVE_MODEL
+
+
+def reviewed_file(root: PathLike) -> Path:
+    return state_dir(root) / REVIEWED
+
+
+# -- the bottleneck cache: relative to a cache folder, which is the project's .imgclf/ or a stand-in
+def features_dir(cache_folder: PathLike) -> Path:
+    return Path(cache_folder) / FEATURES
+
+
+def hash_index_file(cache_folder: PathLike) -> Path:
+    return Path(cache_folder) / HASH_INDEX
+
+
+def unreadable_file(cache_folder: PathLike) -> Path:
+    return Path(cache_folder) / UNREADABLE

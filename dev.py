@@ -38,8 +38,8 @@ def ensure_env(extras: str) -> None:
     if stamp_file.exists() and stamp_file.read_text() == stamp:
         return
     target = f".[{extras}]" if extras else "."
-    print(f"Installing imgclf{'[' + extras + ']' if extras else ''} and its dependencies (first time takes a few minutes) ...",
-          flush=True)
+    name = f"imgclf[{extras}]" if extras else "imgclf"
+    print(f"Installing {name} and its dependencies (first time takes a few minutes) ...", flush=True)
     subprocess.check_call([str(PY), "-m", "pip", "install", "-q", "-e", target], cwd=ROOT)
     stamp_file.write_text(stamp)
 

@@ -52,8 +52,8 @@ def ensure_dataset(name: str) -> Path | None:
 def features_for(folder: Path, backbone: str, crop: str = "squash"):
     """(samples, hashes, features) with features cached in bench-data/ beside the set."""
     from imgclf_gui.core.backbones import get_spec, open_extractor
-    from imgclf_gui.core.project.scan import scan_samples
     from imgclf_gui.core.images.decode import load_for_network
+    from imgclf_gui.core.project.scan import scan_samples
 
     spec = get_spec(backbone)
     samples = scan_samples(folder)
@@ -128,7 +128,7 @@ def main() -> int:
     if rows:
         print("\n| set | train/val/test | ours (mean of seeds) | sklearn LR (CV) | diff |")
         print("|---|---|---|---|---|")
-        for name, ntr, nva, nte, mean, lo, hi, sk, c, hs, l2 in rows:
+        for name, ntr, nva, nte, mean, lo, hi, sk, c, _hs, _l2 in rows:
             print(f"| {name} | {ntr}/{nva}/{nte} | {mean:.3f} ({lo:.3f}-{hi:.3f}) | {sk:.3f} (C={c:g}) | "
                   f"{(mean - sk) * 100:+.1f} pt |")
     return 0

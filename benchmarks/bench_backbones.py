@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -51,7 +51,7 @@ def main() -> None:
             batch = rng.uniform(0, 255, (n, spec.input_size, spec.input_size, 3)).astype(np.float32)
             diff = float(np.abs(extractor.features(batch) - keras_call(batch).numpy()).max())
             lite = images_per_second(extractor.features, batch, args.seconds)
-            ref = images_per_second(lambda b: keras_call(b).numpy(), batch, args.seconds)
+            ref = images_per_second(lambda b, call=keras_call: call(b).numpy(), batch, args.seconds)
             print(f"{backbone_id:20} {n:5d} {lite:13.1f} {ref:12.1f} {lite / ref:6.2f} {diff:11.2e}", flush=True)
 
 

@@ -41,12 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args(argv)
 
-    import imgclf_gui.gui  # noqa: F401 - the PySide6 work-around before any Qt object
+    from PIL import Image
     from PySide6.QtCore import QEventLoop, QMimeData, QPointF, Qt, QTimer, QUrl
     from PySide6.QtGui import QDropEvent
     from PySide6.QtWidgets import QApplication
-    from PIL import Image
 
+    import imgclf_gui.gui  # noqa: F401 - the PySide6 work-around before any Qt object
     from imgclf_gui.core.models.predict import ModelSource
     from imgclf_gui.gui.shell.main_window import MainWindow
 

@@ -297,7 +297,8 @@ def print_report(all_results: dict[str, dict]) -> None:
               f"{per['ceiling'] / per['ours']:>10.2f}{per['ceiling'] / floor:>7.2f}")
     print()
     for name, r in all_results.items():
-        print(f"{name}: every run (s): " + ", ".join(f"{k} {r[k]['all_seconds']}" for k in ("ours", "rerun", "keras", "ceiling", "decode")))
+        kinds = ("ours", "rerun", "keras", "ceiling", "decode")
+        print(f"{name}: every run (s): " + ", ".join(f"{k} {r[k]['all_seconds']}" for k in kinds))
     print()
     for name, r in all_results.items():
         print(f"{name}: ours {r['ours']['images']} images in {r['ours']['seconds']:.1f} s "

@@ -9,7 +9,8 @@ real Keras form too (pooling + rescaling + dense), so export code paths work wit
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -60,7 +61,7 @@ def fake_probabilities(batch: np.ndarray) -> np.ndarray:
     return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-def build_fake_keras() -> "keras.Model":
+def build_fake_keras() -> keras.Model:
     """The Keras form of the fake, computing exactly :func:`fake_features` / :func:`fake_probabilities`."""
     import keras
     from keras import layers

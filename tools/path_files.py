@@ -55,7 +55,7 @@ def _trace_every_thread() -> None:
 class FileTracer:
     """Records every imgclf file one of whose functions is called while it is entered."""
 
-    def __enter__(self) -> "FileTracer":
+    def __enter__(self) -> FileTracer:
         self.files: set[str] = set()
         _recording.append(self.files)
         return self

@@ -16,8 +16,8 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -158,9 +158,9 @@ def _training_pictures(window, out: Path) -> None:
 
 def _classify_pictures(window, root: Path, out: Path) -> None:
     from imgclf_gui.core.models.predict import ModelSource
+    from imgclf_gui.core.models.runs import active_model_path
     from imgclf_gui.core.project.layout import INBOX_NAME
     from imgclf_gui.core.project.scan import list_images
-    from imgclf_gui.core.models.runs import active_model_path
 
     tab = window.tabs["Classify"]
     window.tab_widget.setCurrentWidget(tab)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from imgclf_gui.core.diagnostics import QtInfo
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -19,11 +21,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from imgclf_gui.core.support.diagnostics import gather
+    from imgclf_gui.core.diagnostics import gather
 
-    probe = None
-    if not args.no_qt:
-        from imgclf_gui.gui.common.qt_probe import qt_info as probe
-    report = gather(qt_probe=probe)
+    report = gather(qt_probe=None if args.no_qt else qt_info)
     print(report.to_json() if args.json else report.to_text())
     return 1 if report.problems else 0
+
+
+def qt_info() -> QtInfo:
+    """Load QtCore, then QtWidgets (which pulls libGL, fontconfig, xkbcommon...), and say what failed."""
+    try:
+        from PySide6 import QtCore
+    except Exception as exc:  # noqa: BLE001 - a broken install raises anything from ImportError to OSError
+        return QtInfo(None, False, f"Qt does not load: {exc}")
+    version = QtCore.qVersion()
+    try:
+        from PySide6 import QtWidgets  # noqa: F401
+    except Exception as exc:  # noqa: BLE001
+        return QtInfo(version, False, f"Qt's GUI libraries do not load: {exc}")
+    return QtInfo(version, True)

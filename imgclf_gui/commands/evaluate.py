@@ -22,10 +22,10 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from imgclf_gui.cli import UserError
-    from imgclf_gui.core.support.atomic import atomic_write_text
-    from imgclf_gui.core.project.scan import scan_samples
-    from imgclf_gui.core.training.evaluation import evaluate_probabilities
     from imgclf_gui.core.features.hashing import content_hash
+    from imgclf_gui.core.project.scan import scan_samples
+    from imgclf_gui.core.support.atomic import atomic_write_text
+    from imgclf_gui.core.training.evaluation import evaluate_probabilities
 
     bundle = _load(args.model)
     if not args.dir.is_dir():

@@ -33,8 +33,8 @@ def run(args: argparse.Namespace) -> int:
 
     from imgclf_gui.cli import UserError
     from imgclf_gui.core.backbones import DEFAULT_BACKBONE, BackboneUnavailable, get_spec
-    from imgclf_gui.core.project.scan import scan_samples
     from imgclf_gui.core.features.extraction import extract_features
+    from imgclf_gui.core.project.scan import scan_samples
 
     root = Path(args.dir)
     if not root.is_dir():

@@ -11,7 +11,6 @@ import pytest
 from imgclf_gui.cli import main as cli_main
 from imgclf_gui.core import backbones
 from imgclf_gui.core.backbones.safe_pickle import UnsafeWeightsError, load_numpy_pickle, load_torch_state_dict
-from tests.fakes import fake_backbone, register_fake_backbone  # noqa: F401 - fixture import
 
 _TORCH_MAGIC = 0x1950A86A20F9469CFC6C
 

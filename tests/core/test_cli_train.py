@@ -7,7 +7,6 @@ import pytest
 
 from imgclf_gui.cli import main
 from tests.conftest import write_image
-from tests.fakes import fake_backbone  # noqa: F401  (fixture)
 
 COLORS = {"blue": (30, 40, 220), "green": (40, 200, 40), "red": (220, 40, 40)}
 

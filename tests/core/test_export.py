@@ -6,7 +6,7 @@ from imgclf_gui.core.models.bundle import ModelBundle
 from imgclf_gui.core.training.head import HeadOptions, train_head
 from imgclf_gui.core.training.trainer import TrainConfig
 from tests.conftest import write_image
-from tests.fakes import fake_backbone, fake_features  # noqa: F401  (fixture)
+from tests.fakes import fake_features
 
 
 def _bundle(spec, tmp_path, hidden=0):

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from imgclf_gui.core.backbones import register_backbone, unregister_backbone
 from imgclf_gui.core.features import extraction as features
 from imgclf_gui.core.features import store as feature_store
-from imgclf_gui.core.backbones import register_backbone, unregister_backbone
 from imgclf_gui.core.features.extraction import content_hash, extract_features
 from imgclf_gui.core.images.decode import load_for_network
 from imgclf_gui.core.support.tasks_api import Cancelled
@@ -50,7 +50,8 @@ def make_project(root: Path, n: int = 6, fmt: str = "png") -> list[Path]:
     paths = []
     for i in range(n):
         label = "cats" if i % 2 else "dogs"
-        paths.append(write_image(root / label / f"img{i}.{fmt}", size=(40 + i, 30), color=(20 * i, 100, 200 - 20 * i), seed=i))
+        colour = (20 * i, 100, 200 - 20 * i)
+        paths.append(write_image(root / label / f"img{i}.{fmt}", size=(40 + i, 30), color=colour, seed=i))
     return paths
 
 
@@ -267,8 +268,12 @@ def _deny_writes_under(monkeypatch, folder: Path, err: int = errno.EACCES) -> No
 
     monkeypatch.setattr(os, "open", guarded_open)
     monkeypatch.setattr(Path, "mkdir", guarded_mkdir)
-    monkeypatch.setattr(feature_store.tempfile, "mkstemp", lambda *a, dir=None, **k: (
-        (_ for _ in ()).throw(OSError(err, os.strerror(err))) if str(dir).startswith(prefix) else real_mkstemp(*a, dir=dir, **k)))
+    def refusing_mkstemp(*a, dir=None, **k):
+        if str(dir).startswith(prefix):
+            raise OSError(err, os.strerror(err))
+        return real_mkstemp(*a, dir=dir, **k)
+
+    monkeypatch.setattr(feature_store.tempfile, "mkstemp", refusing_mkstemp)
 
 
 def test_read_only_project_caches_in_the_user_cache_instead(tmp_path, backbone, monkeypatch):

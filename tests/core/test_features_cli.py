@@ -6,7 +6,6 @@ import io
 from imgclf_gui.cli import main
 from imgclf_gui.commands._progress import ProgressLine
 from tests.conftest import write_image
-from tests.fakes import fake_backbone  # noqa: F401  (fixture)
 
 
 def test_extract_reports_computed_cached_and_failed(tmp_path, capsys, fake_backbone):  # noqa: F811

@@ -5,7 +5,6 @@ import shutil
 
 from imgclf_gui.core.review.health import check_health
 from tests.conftest import write_image
-from tests.fakes import fake_backbone  # noqa: F401 - fixture
 
 
 def test_finds_corrupt_file_duplicate_and_small_class(tmp_path):

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import json
 
-from imgclf_gui.core.project.scan import class_names, list_images
 from imgclf_gui.core.project.demo_project import make_demo_project
+from imgclf_gui.core.project.scan import class_names, list_images
 from imgclf_gui.core.support.settings import SETTINGS_VERSION, Settings, load_settings, save_settings
 
 

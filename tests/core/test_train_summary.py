@@ -7,7 +7,6 @@ from imgclf_gui.core.features.extraction import extract_features
 from imgclf_gui.core.training.summary import summarize
 from imgclf_gui.core.training.trainer import TrainConfig
 from tests.conftest import write_image
-from tests.fakes import fake_backbone  # noqa: F401 - fixture
 
 
 def _project(root, per_class=10):

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from imgclf_gui.core.training import trainer as training
 from imgclf_gui.core.features.extraction import extract_features
+from imgclf_gui.core.training import trainer as training
 from imgclf_gui.core.training.trainer import TrainConfig, train
 from tests.conftest import write_image
-from tests.fakes import fake_backbone  # noqa: F401 - fixture
 
 COLOURS = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (30, 40, 220)}
 

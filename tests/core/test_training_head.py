@@ -21,7 +21,8 @@ def test_same_seed_same_weights_and_learns():
         assert np.array_equal(w1, w2) and np.array_equal(b1, b2)
     assert np.mean(one.head.predict_proba(x[1::2]).argmax(1) == y[1::2]) > 0.9
     assert one.l2_search  # L2 chosen on validation by default
-    other = train_head(x[::2], y[::2], x[1::2], y[1::2], HeadOptions(epochs=20, hidden_units=8, seed=8, learning_rate=0.01))
+    options = HeadOptions(epochs=20, hidden_units=8, seed=8, learning_rate=0.01)
+    other = train_head(x[::2], y[::2], x[1::2], y[1::2], options)
     assert not np.array_equal(one.head.layers[0][0], other.head.layers[0][0])
 
 
@@ -60,7 +61,10 @@ def test_class_weights_help_the_rare_class():
     rng = np.random.default_rng(2)
     x = np.concatenate([rng.normal(0, 1, (300, 2)), rng.normal(1.5, 1, (12, 2))]).astype(np.float32)
     y = np.array([0] * 300 + [1] * 12)
-    rare = lambda res: np.mean(res.head.predict_proba(x[y == 1]).argmax(1) == 1)
+
+    def rare(res):
+        return np.mean(res.head.predict_proba(x[y == 1]).argmax(1) == 1)
+
     opts = dict(epochs=30, l2=1e-4, learning_rate=0.01)
     weighted = train_head(x, y, None, None, HeadOptions(class_weights=True, **opts))
     plain = train_head(x, y, None, None, HeadOptions(class_weights=False, **opts))

@@ -11,12 +11,11 @@ import pytest
 import imgclf_gui.core.features.extraction as features_module
 import imgclf_gui.core.images.decode as images_module
 from imgclf_gui.core.features.extraction import extract_features
-from imgclf_gui.core.review.health import check_health
 from imgclf_gui.core.images.decode import ImageError
+from imgclf_gui.core.review.health import check_health
 from imgclf_gui.core.training.summary import summarize
 from imgclf_gui.core.training.trainer import TrainConfig
 from tests.conftest import write_image
-from tests.fakes import fake_backbone  # noqa: F401 - fixture
 
 
 def _project(root, per_class=6):

@@ -2,9 +2,16 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
 
+from imgclf_gui.core.models.predict import ModelSource
+from imgclf_gui.core.support.settings import Settings
+from imgclf_gui.gui.shell.main_window import MainWindow
+from tests.conftest import write_image
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -32,3 +39,50 @@ def _garbage_collected_on_the_gui_thread(qapp):
     yield
     collector.stop()
     collector.deleteLater()
+
+
+# -- the Classify tab: a tiny model trained on the fake backbone and a window with a project
+COLORS = {"blue": (30, 40, 220), "green": (40, 200, 40), "red": (220, 40, 40)}
+
+
+@pytest.fixture
+def tiny_model(tmp_path, fake_backbone) -> Path:
+    """A model trained in a second on coloured images (fake backbone: 4x4 mean colours)."""
+    from imgclf_gui.core.training.trainer import TrainConfig, train
+
+    data = tmp_path / "train"
+    for name, color in COLORS.items():
+        for i in range(12):
+            write_image(data / name / f"{name}{i}.png", size=(40, 30), color=color, seed=i + 10 * len(name))
+    result = train(TrainConfig(backbone=fake_backbone.id, epochs=30, learning_rate=0.01), data)
+    return result.bundle.save(tmp_path / "colors.imgclf-model")
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    root = tmp_path / "proj"
+    for name in COLORS:
+        write_image(root / name / f"{name}-old.png", color=COLORS[name], seed=5)
+    win = MainWindow(settings=Settings())
+    qtbot.addWidget(win)
+    win.resize(1100, 700)
+    assert win.open_project(root)
+    return win
+
+
+def _ready_tab(window, qtbot, source: ModelSource):
+    tab = window.tabs["Classify"]
+    with qtbot.waitSignal(tab.classifier.model_changed, timeout=60_000):
+        tab.use_model(source)
+    assert tab.classifier.state == "ready", tab.classifier.error
+    window.tab_widget.setCurrentWidget(tab)
+    window.show()
+    return tab
+
+
+def _drop(widget, paths: list[Path]) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    event = QDropEvent(QPointF(30, 30), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    widget.dropEvent(event)

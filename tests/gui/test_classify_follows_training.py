@@ -12,7 +12,6 @@ from imgclf_gui.core.support.settings import Settings
 from imgclf_gui.core.training.trainer import TrainConfig
 from imgclf_gui.gui.shell.main_window import MainWindow
 from tests.conftest import write_image
-from tests.fakes import fake_backbone  # noqa: F401 - fixture
 
 COLOURS = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (30, 40, 220)}
 ACTIVE_ENTRY = "This project's active model"

@@ -4,60 +4,13 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDropEvent
+from PySide6.QtCore import Qt
 
 from imgclf_gui.core.models.predict import ModelSource
-from imgclf_gui.gui.shell.main_window import MainWindow
 from imgclf_gui.core.support.settings import Settings
+from imgclf_gui.gui.shell.main_window import MainWindow
 from tests.conftest import write_image
-from tests.fakes import fake_backbone  # noqa: F401  (fixture)
-
-COLORS = {"blue": (30, 40, 220), "green": (40, 200, 40), "red": (220, 40, 40)}
-
-
-@pytest.fixture
-def tiny_model(tmp_path, fake_backbone) -> Path:
-    """A model trained in a second on coloured images (fake backbone: 4x4 mean colours)."""
-    from imgclf_gui.core.training.trainer import TrainConfig, train
-
-    data = tmp_path / "train"
-    for name, color in COLORS.items():
-        for i in range(12):
-            write_image(data / name / f"{name}{i}.png", size=(40, 30), color=color, seed=i + 10 * len(name))
-    result = train(TrainConfig(backbone=fake_backbone.id, epochs=30, learning_rate=0.01), data)
-    return result.bundle.save(tmp_path / "colors.imgclf-model")
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    root = tmp_path / "proj"
-    for name in COLORS:
-        write_image(root / name / f"{name}-old.png", color=COLORS[name], seed=5)
-    win = MainWindow(settings=Settings())
-    qtbot.addWidget(win)
-    win.resize(1100, 700)
-    assert win.open_project(root)
-    return win
-
-
-def _ready_tab(window, qtbot, source: ModelSource):
-    tab = window.tabs["Classify"]
-    with qtbot.waitSignal(tab.classifier.model_changed, timeout=60_000):
-        tab.use_model(source)
-    assert tab.classifier.state == "ready", tab.classifier.error
-    window.tab_widget.setCurrentWidget(tab)
-    window.show()
-    return tab
-
-
-def _drop(widget, paths: list[Path]) -> None:
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    event = QDropEvent(QPointF(30, 30), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                       Qt.KeyboardModifier.NoModifier)
-    widget.dropEvent(event)
+from tests.gui.conftest import COLORS, _drop, _ready_tab
 
 
 def test_drop_one_image_shows_sorted_bars_and_verdict(window, qtbot, tiny_model, tmp_path):

@@ -9,8 +9,7 @@ from PySide6.QtGui import QGuiApplication, QImage
 
 from imgclf_gui.core.models.predict import ModelSource
 from tests.conftest import write_image
-from tests.fakes import fake_backbone  # noqa: F401  (fixture)
-from tests.gui.test_classify_tab import COLORS, _drop, _ready_tab, tiny_model, window  # noqa: F401 (fixtures)
+from tests.gui.conftest import COLORS, _drop, _ready_tab
 
 
 def test_model_with_missing_backbone_says_so_and_nothing_breaks(window, qtbot, tiny_model, tmp_path):

@@ -10,8 +10,8 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from imgclf_gui.core.support.settings import Settings, save_settings
-from imgclf_gui.gui.shell.main_window import MainWindow
 from imgclf_gui.gui.common.project_model import INBOX
+from imgclf_gui.gui.shell.main_window import MainWindow
 from tests.conftest import write_image
 
 

@@ -8,10 +8,9 @@ import pytest
 from imgclf_gui.core.models import runs
 from imgclf_gui.core.training.trainer import TrainConfig
 from imgclf_gui.gui.common.project_model import INBOX, ProjectModel
-from imgclf_gui.gui.training.training_tab import TrainingTab
 from imgclf_gui.gui.common.tasks import TaskRunner
+from imgclf_gui.gui.training.training_tab import TrainingTab
 from tests.conftest import write_image
-from tests.fakes import fake_backbone  # noqa: F401 - fixture
 
 COLOURS = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (30, 40, 220)}
 

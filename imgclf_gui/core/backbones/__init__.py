@@ -8,7 +8,8 @@ Nothing here imports TensorFlow, Keras or LiteRT at import time; the functions t
 """
 from __future__ import annotations
 
-from imgclf_gui.core.backbones.spec import DEFAULT_BACKBONE, BackboneSpec
+# importing the built-in backbones registers them
+from imgclf_gui.core.backbones import efficientnet_lite, keras_apps, squeezenet  # noqa: F401
 from imgclf_gui.core.backbones._registry import (
     BackboneUnavailable,
     availability,
@@ -22,8 +23,7 @@ from imgclf_gui.core.backbones._registry import (
 )
 from imgclf_gui.core.backbones.extractor import FeatureExtractor, open_extractor
 from imgclf_gui.core.backbones.imagenet_names import imagenet_class_names
-# importing the built-in backbones registers them
-from imgclf_gui.core.backbones import efficientnet_lite, keras_apps, squeezenet  # noqa: F401
+from imgclf_gui.core.backbones.spec import DEFAULT_BACKBONE, BackboneSpec
 
 __all__ = [
     "DEFAULT_BACKBONE",

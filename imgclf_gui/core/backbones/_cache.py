@@ -9,8 +9,8 @@ import hashlib
 import os
 from pathlib import Path
 
-from imgclf_gui.core.support.atomic import atomic_write_bytes, atomic_write_text
 from imgclf_gui.core.backbones.spec import BackboneSpec
+from imgclf_gui.core.support.atomic import atomic_write_bytes, atomic_write_text
 from imgclf_gui.core.support.paths import user_cache_dir
 
 

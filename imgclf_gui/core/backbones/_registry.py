@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -98,7 +99,7 @@ def availability(backbone_id: str) -> tuple[bool, str]:
     return e.check()
 
 
-def load_keras_full(backbone_id: str, *, allow_download: bool = False) -> "keras.Model":
+def load_keras_full(backbone_id: str, *, allow_download: bool = False) -> keras.Model:
     """The full Keras model, ``[bottleneck, probabilities]`` outputs; built once per process.
 
     The model is shared: callers wrap it in their own models and never change its weights.
@@ -118,7 +119,7 @@ def load_keras_full(backbone_id: str, *, allow_download: bool = False) -> "keras
         return model
 
 
-def load_keras_backbone(backbone_id: str, *, allow_download: bool = False) -> "keras.Model":
+def load_keras_backbone(backbone_id: str, *, allow_download: bool = False) -> keras.Model:
     """Keras model: float32 (N, S, S, 3) RGB 0..255 -> bottleneck (N, dim). Preprocessing is inside."""
     full = load_keras_full(backbone_id, allow_download=allow_download)
     import keras  # after the availability check, so a missing file is reported without loading TF
@@ -126,7 +127,7 @@ def load_keras_backbone(backbone_id: str, *, allow_download: bool = False) -> "k
     return keras.Model(full.inputs, full.outputs[0], name=f"{_safe(backbone_id)}_backbone")
 
 
-def load_keras_imagenet(backbone_id: str, *, allow_download: bool = False) -> "keras.Model":
+def load_keras_imagenet(backbone_id: str, *, allow_download: bool = False) -> keras.Model:
     """Keras model: float32 (N, S, S, 3) RGB 0..255 -> ImageNet softmax (N, 1000)."""
     spec = get_spec(backbone_id)
     if not spec.has_imagenet_head:

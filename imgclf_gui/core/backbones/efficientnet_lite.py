@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from imgclf_gui.core.backbones.spec import BackboneSpec
 from imgclf_gui.core.backbones._cache import backbone_cache_dir, is_verified, seal_existing
 from imgclf_gui.core.backbones._registry import BackboneUnavailable, register_backbone
+from imgclf_gui.core.backbones.spec import BackboneSpec
 
 if TYPE_CHECKING:
     import keras
@@ -59,8 +59,8 @@ def _check() -> tuple[bool, str]:
     return True, ""
 
 
-def _conv(x: "keras.KerasTensor", filters: int, kernel: int, stride: int, name: str,
-          depthwise: bool = False) -> "keras.KerasTensor":
+def _conv(x: keras.KerasTensor, filters: int, kernel: int, stride: int, name: str,
+          depthwise: bool = False) -> keras.KerasTensor:
     from keras import layers
 
     # The weights come from efficientnet_lite_pytorch, whose static "same" padding copies TF's rule
@@ -71,14 +71,14 @@ def _conv(x: "keras.KerasTensor", filters: int, kernel: int, stride: int, name: 
     return layers.Conv2D(filters, kernel, stride, padding="same", use_bias=False, name=name)(x)
 
 
-def _bn_relu6(x: "keras.KerasTensor", name: str, activate: bool = True) -> "keras.KerasTensor":
+def _bn_relu6(x: keras.KerasTensor, name: str, activate: bool = True) -> keras.KerasTensor:
     from keras import layers
 
     x = layers.BatchNormalization(epsilon=_BN_EPSILON, name=name)(x)
     return layers.ReLU(6.0, name=f"{name}_relu6")(x) if activate else x
 
 
-def build_architecture() -> "keras.Model":
+def build_architecture() -> keras.Model:
     """The untrained network: 224x224 RGB 0..255 -> [bottleneck 1280, ImageNet softmax 1000]."""
     import keras
     from keras import layers
@@ -112,7 +112,7 @@ def _keras_name(torch_prefix: str) -> str:
     return torch_prefix.replace("._", "_").replace(".", "_").lstrip("_")
 
 
-def assign_torch_weights(model: "keras.Model", state: dict[str, np.ndarray]) -> None:
+def assign_torch_weights(model: keras.Model, state: dict[str, np.ndarray]) -> None:
     """Copy a PyTorch state dict into :func:`build_architecture`'s layers, checking every shape."""
     from keras import layers
 
@@ -147,7 +147,7 @@ def assign_torch_weights(model: "keras.Model", state: dict[str, np.ndarray]) -> 
         raise BackboneUnavailable(f"the EfficientNet-Lite0 weights hold unknown entries: {sorted(left)[:3]}")
 
 
-def build() -> "keras.Model":
+def build() -> keras.Model:
     """The pretrained model: cached Keras weights when they verify, else converted from the .pth."""
     model = build_architecture()
     cached = backbone_cache_dir(SPEC) / _WEIGHTS_FILE

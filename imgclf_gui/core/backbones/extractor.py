@@ -16,12 +16,12 @@ import os
 import sys
 import tempfile
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from imgclf_gui.core.backbones.spec import BackboneSpec
 from imgclf_gui.core.backbones._cache import backbone_cache_dir, is_verified, write_verified
 from imgclf_gui.core.backbones._registry import (
     BackboneUnavailable,
@@ -29,6 +29,7 @@ from imgclf_gui.core.backbones._registry import (
     entry,
     load_keras_full,
 )
+from imgclf_gui.core.backbones.spec import BackboneSpec
 
 if TYPE_CHECKING:
     import keras
@@ -205,7 +206,7 @@ def tflite_path(spec: BackboneSpec, kind: str = FEATURES) -> Path:
     return backbone_cache_dir(spec) / f"{kind}.tflite"
 
 
-def convert_to_tflite(model: "keras.Model", kind: str = FEATURES) -> bytes:
+def convert_to_tflite(model: keras.Model, kind: str = FEATURES) -> bytes:
     """float32 LiteRT flatbuffer: the bottleneck, or bottleneck and probabilities joined (``imagenet``)."""
     import contextlib
     import io

@@ -8,12 +8,13 @@ caller passes ``allow_download=True``; then a failed download becomes :class:`Ba
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
-from imgclf_gui.core.backbones.spec import BackboneSpec
 from imgclf_gui.core.backbones._registry import BackboneUnavailable, register_backbone
+from imgclf_gui.core.backbones.spec import BackboneSpec
 from imgclf_gui.core.support.paths import user_cache_dir
 
 if TYPE_CHECKING:
@@ -113,8 +114,8 @@ def _downloader(classic: _Classic) -> Callable[[], None]:
     return download
 
 
-def _builder(classic: _Classic) -> Callable[[], "keras.Model"]:
-    def build() -> "keras.Model":
+def _builder(classic: _Classic) -> Callable[[], keras.Model]:
+    def build() -> keras.Model:
         import keras
         from keras import layers
 
@@ -128,7 +129,8 @@ def _builder(classic: _Classic) -> Callable[[], "keras.Model"]:
             base = getattr(keras.applications, classic.constructor)(
                 weights=str(path), include_top=True, input_shape=(size, size, 3))
         except (OSError, ValueError) as exc:
-            raise BackboneUnavailable(f"the weights file {path} is damaged ({exc}); delete it and get it again") from exc
+            raise BackboneUnavailable(
+                f"the weights file {path} is damaged ({exc}); delete it and get it again") from exc
         inputs = keras.Input((size, size, 3), dtype="float32", name="image")
         if classic.spec.preprocessing == "caffe-bgr":
             x = caffe_bgr_preprocessing(_KERAS_CAFFE_MEAN_BGR)(inputs)

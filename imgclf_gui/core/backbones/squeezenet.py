@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from imgclf_gui.core.backbones.spec import BackboneSpec
 from imgclf_gui.core.backbones._registry import BackboneUnavailable, register_backbone
+from imgclf_gui.core.backbones.spec import BackboneSpec
 
 if TYPE_CHECKING:
     import keras
@@ -58,7 +58,7 @@ def _check() -> tuple[bool, str]:
 
 
 def caffe_bgr_preprocessing(mean_bgr: tuple[float, float, float] = CAFFE_MEAN_BGR,
-                            name: str = "preprocess") -> "keras.layers.Layer":
+                            name: str = "preprocess") -> keras.layers.Layer:
     """RGB 0..255 -> BGR minus the Caffe mean, as a fixed 1x1 convolution.
 
     A plain Conv2D (not a Lambda) so that saved models and LiteRT exports need no custom code.
@@ -75,7 +75,7 @@ def caffe_bgr_preprocessing(mean_bgr: tuple[float, float, float] = CAFFE_MEAN_BG
     return layer
 
 
-def _max_pool_ceil(x: "keras.KerasTensor", name: str) -> "keras.KerasTensor":
+def _max_pool_ceil(x: keras.KerasTensor, name: str) -> keras.KerasTensor:
     from keras import layers
 
     # Caffe rounds pooled sizes up (ceil mode): 56 -> 27 in Keras but 28 in Caffe. Padding the bottom
@@ -88,7 +88,7 @@ def _max_pool_ceil(x: "keras.KerasTensor", name: str) -> "keras.KerasTensor":
     return layers.MaxPooling2D(3, 2, padding="valid", name=name)(x)
 
 
-def build() -> "keras.Model":
+def build() -> keras.Model:
     """The pretrained model: 227x227 RGB 0..255 -> [bottleneck 512, ImageNet softmax 1000]."""
     import keras
     from keras import layers
@@ -103,8 +103,8 @@ def build() -> "keras.Model":
         raise BackboneUnavailable("the SqueezeNet weights file does not hold a dict of arrays")
     convs: list[tuple[layers.Conv2D, str]] = []
 
-    def conv(x: "keras.KerasTensor", filters: int, kernel: int, name: str, stride: int = 1,
-             padding: str = "valid") -> "keras.KerasTensor":
+    def conv(x: keras.KerasTensor, filters: int, kernel: int, name: str, stride: int = 1,
+             padding: str = "valid") -> keras.KerasTensor:
         layer = layers.Conv2D(filters, kernel, stride, padding=padding, activation="relu",
                               name=name.replace("/", "_"))
         convs.append((layer, name))

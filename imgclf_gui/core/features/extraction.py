@@ -17,20 +17,21 @@ import hashlib
 import os
 import time
 from collections import deque
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
-from imgclf_gui.core.images.augment import AUGMENT_VERSION, augment_for_network
-from imgclf_gui.core.features.store import FeatureStore, Key
 from imgclf_gui.core.features.hashing import HashIndex, content_hash, read_and_hash
-from imgclf_gui.core.images.decode import CROP_POLICIES, ImageError, decode_for_network, read_error_reason
-from imgclf_gui.core.support.tasks_api import Cancelled, ProgressFn, StopFn
-from imgclf_gui.core.project import layout
+from imgclf_gui.core.features.store import FeatureStore, Key
 from imgclf_gui.core.features.unreadable import UnreadableMemory
+from imgclf_gui.core.images.augment import AUGMENT_VERSION, augment_for_network
+from imgclf_gui.core.images.decode import CROP_POLICIES, ImageError, decode_for_network, read_error_reason
+from imgclf_gui.core.project import layout
+from imgclf_gui.core.support.tasks_api import Cancelled, ProgressFn, StopFn
 
 __all__ = ["ExtractionResult", "extract_features", "content_hash", "cache_folder", "PIPELINE_VERSION",
            "unreadable_memory", "decoder_identity"]
@@ -162,7 +163,8 @@ class _Caches:
             try:
                 self.writer = open_store(fallback, True)
                 self.warnings.append(
-                    f"Features cannot be cached in the project folder ({reason}); they are cached in {fallback} instead."
+                    f"Features cannot be cached in the project folder ({reason}); "
+                    f"they are cached in {fallback} instead."
                 )
             except OSError as exc2:
                 self.warnings.append(

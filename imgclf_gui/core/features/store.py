@@ -122,7 +122,7 @@ class FeatureStore:
     @classmethod
     def open(
         cls, path: Path, *, dim: int, identity: str, augment_version: int = 0, writable: bool = True
-    ) -> "FeatureStore":
+    ) -> FeatureStore:
         """Open (creating, verifying and repairing as needed) the cache file at ``path``.
 
         Raises OSError when ``writable`` and the folder or file cannot be written (read-only folder,

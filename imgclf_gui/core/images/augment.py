@@ -23,7 +23,7 @@ CONTRAST = 0.20
 
 
 def _rng(seed_key: str, variant: int) -> np.random.Generator:
-    seed = hashlib.sha256(f"{seed_key}\0{variant}\0{AUGMENT_VERSION}".encode("utf-8")).digest()
+    seed = hashlib.sha256(f"{seed_key}\0{variant}\0{AUGMENT_VERSION}".encode()).digest()
     return np.random.default_rng(int.from_bytes(seed[:16], "little"))
 
 

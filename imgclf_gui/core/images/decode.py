@@ -12,9 +12,10 @@ import io
 import os
 import threading
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -178,7 +179,7 @@ def _decode(
         raise
     except MemoryError:
         raise ImageError(path, "there is not enough memory to decode this image", lasting=False) from None
-    except Exception as exc:  # a bad file must never take the caller down
+    except Exception as exc:  # noqa: BLE001 - a bad file must never take the caller down
         raise ImageError(path, _describe_decode_error(exc), lasting=not _is_momentary(exc)) from None
 
 
@@ -219,7 +220,7 @@ class _open_checked:
             raise _bomb_error(path, str(exc)) from None
         except MemoryError:
             raise ImageError(path, "there is not enough memory to open this image", lasting=False) from None
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - Pillow raises anything on a hostile header
             raise ImageError(path, _describe_decode_error(exc), lasting=not _is_momentary(exc)) from None
         return self._image
 
@@ -271,7 +272,8 @@ def _bomb_error(path: Path, message: str) -> ImageError:
     what = f"{int(match.group(1)):,} pixels" if match else "too many pixels"
     limit = Image.MAX_IMAGE_PIXELS
     limit_text = f"; the limit is {limit:,}" if limit else ""
-    return ImageError(path, f"the image is too large to open safely ({what}{limit_text}); it may be a decompression bomb")
+    return ImageError(path, f"the image is too large to open safely ({what}{limit_text}); "
+                            "it may be a decompression bomb")
 
 
 def _orientation(image: Image.Image, *, allow_load: bool) -> int:
@@ -284,7 +286,7 @@ def _orientation(image: Image.Image, *, allow_load: bool) -> int:
             value = image.getexif().get(_EXIF_ORIENTATION, 1)
     except ImageError:
         raise
-    except Exception:  # corrupt EXIF is common on camera files; the pixels are still fine
+    except Exception:  # noqa: BLE001 - corrupt EXIF is common on camera files; the pixels are still fine
         return 1
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
@@ -305,7 +307,7 @@ def _to_rgb(path: Path, image: Image.Image) -> Image.Image:
         return _high_depth_to_rgb(image)
     try:
         return image.convert("RGB")
-    except Exception:
+    except Exception:  # noqa: BLE001 - any failure converting means a mode we cannot show
         raise ImageError(path, f"the colour mode {mode!r} is not supported") from None
 
 

@@ -20,15 +20,16 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
-from imgclf_gui.core.training.head import HeadModel
 from imgclf_gui.core.support.tasks_api import ProgressFn, StopFn, check_stop
+from imgclf_gui.core.training.head import HeadModel
 
 SCHEMA_VERSION = 1
 MODEL_SUFFIX = ".imgclf-model"
@@ -64,14 +65,14 @@ class ModelBundle:
     @classmethod
     def create(cls, *, head: HeadModel, class_names: Sequence[str], spec: Any, config: Any,
                metrics: dict[str, Any] | None = None, validation_paths: Sequence[str] = (),
-               train_hashes: Sequence[str] = ()) -> "ModelBundle":
+               train_hashes: Sequence[str] = ()) -> ModelBundle:
         """A new bundle for ``head`` trained on features of backbone ``spec`` (a ``BackboneSpec``)."""
         if head.num_classes != len(class_names):
             raise ValueError("the head and the class names disagree on the number of classes")
         return cls(head=head, class_names=list(class_names), backbone_id=spec.id, backbone_version=spec.version,
                    input_size=int(spec.input_size), crop=getattr(config, "crop", "squash"),
                    preprocessing=spec.preprocessing, config=config, metrics=dict(metrics or {}),
-                   created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                   created=datetime.now(UTC).isoformat(timespec="seconds"),
                    validation_paths=list(validation_paths), train_hashes=sorted(set(train_hashes)))
 
     # ----------------------------------------------------------------------------------- disk
@@ -120,7 +121,7 @@ class ModelBundle:
         return folder
 
     @classmethod
-    def load(cls, folder: str | os.PathLike[str], *, check_backbone: bool = True) -> "ModelBundle":
+    def load(cls, folder: str | os.PathLike[str], *, check_backbone: bool = True) -> ModelBundle:
         """Read a bundle; refuses unknown schemas and (with ``check_backbone``) another backbone version."""
         from imgclf_gui.core.training.trainer import TrainConfig
 

@@ -12,9 +12,10 @@ import io
 import os
 import shutil
 import threading
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Literal, Sequence
+from typing import Any, Literal
 
 import numpy as np
 
@@ -40,11 +41,11 @@ class ModelSource:
     backbone_id: str | None = None  #: kind "imagenet"
 
     @classmethod
-    def bundle(cls, path: str | os.PathLike[str]) -> "ModelSource":
+    def bundle(cls, path: str | os.PathLike[str]) -> ModelSource:
         return cls("bundle", path=Path(path))
 
     @classmethod
-    def imagenet(cls, backbone_id: str | None = None) -> "ModelSource":
+    def imagenet(cls, backbone_id: str | None = None) -> ModelSource:
         from imgclf_gui.core.backbones import DEFAULT_BACKBONE
 
         return cls("imagenet", backbone_id=backbone_id or DEFAULT_BACKBONE)

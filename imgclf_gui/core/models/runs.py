@@ -7,7 +7,8 @@ Layout, inside the project::
                                      created time
     .imgclf/active_model.json        {"schema": 1, "run_id": "<run-id>"}: the model the Classify tab uses
 
-Run ids sort by creation time (``20250131-142501-123456``, UTC to the microsecond), so a plain sorted listing is the history.
+Run ids sort by creation time (``20250131-142501-123456``, UTC to the microsecond), so a plain sorted listing
+is the history.
 All writes are atomic (``core/atomic.py``); a run folder is only listed once its ``run.json`` exists, and
 ``run.json`` is written after the model, so a crash never leaves a listed run without a model.
 No Qt here: the GUI and the command line share it.
@@ -18,12 +19,12 @@ import json
 import os
 import shutil
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from imgclf_gui.core.support.atomic import atomic_write_json
 from imgclf_gui.core.project import layout
+from imgclf_gui.core.support.atomic import atomic_write_json
 
 __all__ = ["RunInfo", "RunError", "list_runs", "get_run", "save_run", "delete_run", "active_run_id",
            "active_model_path", "set_active_run", "runs_folder", "record_training"]
@@ -94,7 +95,7 @@ def get_run(project_root: str | os.PathLike[str], run_id: str) -> RunInfo:
 
 def _new_run_id() -> str:
     # Down to the microsecond so that sorting names sorts runs by creation, even two in one second.
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return now.strftime("%Y%m%d-%H%M%S-") + f"{now.microsecond:06d}"
 
 
@@ -111,7 +112,7 @@ def save_run(project_root: str | os.PathLike[str], bundle: Any, *, settings: dic
             continue  # same microsecond as another run (fast clock-less systems): take the next one
     try:
         bundle.save(folder / _MODEL_DIR)
-        created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        created = datetime.now(UTC).isoformat(timespec="seconds")
         atomic_write_json(folder / _RUN_JSON, {"schema": SCHEMA_VERSION, "created": created,
                                                "settings": settings, "figures": figures,
                                                "history": list(history or [])})

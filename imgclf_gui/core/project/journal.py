@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from imgclf_gui.core.support.atomic import atomic_write_text
 from imgclf_gui.core.project import layout
 from imgclf_gui.core.project.moves import MoveError, Op, execute, settle
+from imgclf_gui.core.support.atomic import atomic_write_text
 from imgclf_gui.core.support.tasks_api import ProgressFn, StopFn
 
 KEEP_UNDO = 200  # undoable actions kept when the journal is compacted

@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from imgclf_gui import __version__
-from imgclf_gui.core.support.atomic import atomic_write_json
 from imgclf_gui.core.project import layout
+from imgclf_gui.core.support.atomic import atomic_write_json
 
 SCHEMA_VERSION = 1
 

@@ -36,7 +36,7 @@ class Op:
     src: Path | None
     dst: Path
 
-    def inverse(self, trash_dir: Path) -> "Op":
+    def inverse(self, trash_dir: Path) -> Op:
         """The operation that undoes this one. Undoing a copy moves the copy into ``trash_dir``."""
         if self.kind == "move":
             assert self.src is not None

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict, deque
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, TypeVar
+from typing import TypeVar
 
 import numpy as np
 
@@ -133,7 +134,12 @@ class _FileChecker:
 
     def __init__(self, root: Path) -> None:
         from imgclf_gui.core.backbones import get_spec
-        from imgclf_gui.core.features.extraction import cached_backbone_ids, hash_index_path, open_project_cache, unreadable_memory
+        from imgclf_gui.core.features.extraction import (
+            cached_backbone_ids,
+            hash_index_path,
+            open_project_cache,
+            unreadable_memory,
+        )
         from imgclf_gui.core.features.hashing import HashIndex
         from imgclf_gui.core.images.decode import CROP_POLICIES
 

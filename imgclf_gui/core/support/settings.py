@@ -6,9 +6,10 @@ Preferences dialog lives here, so the CLI can read it too.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from imgclf_gui.core.support.atomic import atomic_write_json
 from imgclf_gui.core.support.paths import user_config_dir

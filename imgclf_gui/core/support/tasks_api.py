@@ -5,10 +5,10 @@ Qt signals (``gui/tasks.py``) and the CLI to a progress bar. Nothing here knows 
 """
 from __future__ import annotations
 
-from typing import Callable, Optional
+from collections.abc import Callable
 
-ProgressFn = Optional[Callable[[int, int], None]]
-StopFn = Optional[Callable[[], bool]]
+ProgressFn = Callable[[int, int], None] | None
+StopFn = Callable[[], bool] | None
 
 
 class Cancelled(Exception):

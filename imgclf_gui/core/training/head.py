@@ -14,8 +14,8 @@ cross-validated logistic regression.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -92,7 +92,7 @@ class HeadModel:
         return out
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> "HeadModel":
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> HeadModel:
         layers = []
         i = 0
         while f"dense{i}_kernel" in arrays:

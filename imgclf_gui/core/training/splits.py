@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 TRAIN, VALIDATION, TEST = "train", "validation", "test"
 PARTS = (TRAIN, VALIDATION, TEST)
@@ -76,7 +76,7 @@ def split_samples(
         raise ValueError("validation and test together must leave some images for training")
     n = len(samples)
     if labels is None:
-        labels = [getattr(s, "label") for s in samples]
+        labels = [s.label for s in samples]
     keys = []
     for i in range(n):
         h = hashes[i] if hashes is not None else None

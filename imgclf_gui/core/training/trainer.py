@@ -11,18 +11,19 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from imgclf_gui.core.project import layout
 from imgclf_gui.core.project.scan import Sample, scan_samples
+from imgclf_gui.core.support.tasks_api import ProgressFn, StopFn
 from imgclf_gui.core.training.evaluation import EvaluationReport, evaluate_probabilities
 from imgclf_gui.core.training.head import EpochMetrics, HeadOptions, labels_to_indices, train_head
 from imgclf_gui.core.training.splits import Split, split_samples
-from imgclf_gui.core.support.tasks_api import ProgressFn, StopFn
 
 __all__ = ["DatasetError", "DatasetCheck", "EpochMetrics", "TrainConfig", "TrainResult", "check_dataset",
            "train", "train_head", "MIN_IMAGES_PER_CLASS", "RECOMMENDED_IMAGES_PER_CLASS"]
@@ -66,7 +67,7 @@ class TrainConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         """Unknown keys (from a newer version) are ignored rather than refused."""
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
@@ -151,8 +152,8 @@ def train(
     extraction. Stopped during training, it returns ``cancelled=True`` with the best head so far (scored
     on the test part all the same). ``on_stage(text)`` names each stage for a status line.
     """
-    from imgclf_gui.core.models.bundle import ModelBundle
     from imgclf_gui.core.features.extraction import extract_features
+    from imgclf_gui.core.models.bundle import ModelBundle
 
     root = Path(dataset_root)
     stage = on_stage or (lambda text: None)

@@ -9,15 +9,27 @@ from pathlib import Path
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
-    QComboBox, QFileDialog, QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton, QVBoxLayout, QWidget,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
 )
 
 from imgclf_gui.core.models.predict import UNSURE, ResultRow
+from imgclf_gui.gui.classify.batch_results import (
+    BatchFilterProxy,
+    BatchResultsModel,
+    BatchTable,
+    LazyThumbnails,
+    RowRole,
+)
 from imgclf_gui.gui.classify.classify_session import Classifier
 from imgclf_gui.gui.common.tasks import TaskFailure, TaskRunner
-from imgclf_gui.gui.classify.batch_results import (
-    BatchFilterProxy, BatchResultsModel, BatchTable, LazyThumbnails, RowRole,
-)
 
 RESORT_MS = 1500  # while rows pour in, a sorted table is re-sorted at most this often
 

@@ -11,7 +11,16 @@ from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, QSortFilterProxyModel, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QColor, QImage, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
@@ -308,5 +317,6 @@ class BatchTable(QTableView):
         header.resizeSection(CONFIDENCE, 86)
         model = self.model()
         for col in range(len(FIXED), model.columnCount() if model else 0):
-            width = 360 if model.columnCount() == len(FIXED) + 1 else max(70, 12 + 7 * len(str(model.headerData(col, Qt.Orientation.Horizontal))))
+            title = str(model.headerData(col, Qt.Orientation.Horizontal))
+            width = 360 if model.columnCount() == len(FIXED) + 1 else max(70, 12 + 7 * len(title))
             header.resizeSection(col, width)

@@ -15,18 +15,26 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
-    QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSplitter, QTabWidget,
-    QVBoxLayout, QWidget,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
 )
 
 from imgclf_gui.core.models.predict import ModelSource, ResultRow, SingleResult, describe
+from imgclf_gui.gui.classify.batch_page import BatchPage
 from imgclf_gui.gui.classify.classify_session import Classifier
+from imgclf_gui.gui.classify.correct_panel import CorrectPanel
+from imgclf_gui.gui.classify.score_bars import ScoreBars
+from imgclf_gui.gui.common.drop_area import DropArea, payload_of, rgb_to_qimage
 from imgclf_gui.gui.common.project_model import ProjectModel
 from imgclf_gui.gui.common.tasks import TaskRunner
-from imgclf_gui.gui.classify.batch_page import BatchPage
-from imgclf_gui.gui.classify.correct_panel import CorrectPanel
-from imgclf_gui.gui.common.drop_area import DropArea, payload_of, rgb_to_qimage
-from imgclf_gui.gui.classify.score_bars import ScoreBars
 
 _OPEN_OTHER = "open"
 _IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"

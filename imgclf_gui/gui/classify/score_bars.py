@@ -5,7 +5,7 @@ updates them (``setOpts`` / ``setPos``), so showing a result costs a repaint, no
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg

@@ -10,16 +10,18 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-
 from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal
 
 from imgclf_gui.core.project import layout
 from imgclf_gui.core.project import scan as dataset
 from imgclf_gui.core.project.journal import ActionResult, Journal
-from imgclf_gui.core.project.moves import Op, plan_moves, unique_path
 from imgclf_gui.core.project.manifest import (
-    Manifest, ProjectError, open_project, save_manifest,
+    Manifest,
+    ProjectError,
+    open_project,
+    save_manifest,
 )
+from imgclf_gui.core.project.moves import Op, plan_moves, unique_path
 
 INBOX = layout.INBOX_NAME
 BACKGROUND_OPS = 400  # actions larger than this run on the task runner, with progress

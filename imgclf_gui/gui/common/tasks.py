@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import threading
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Qt, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 
 from imgclf_gui.core.support.tasks_api import Cancelled
 
@@ -51,7 +52,7 @@ class TaskFailure:
 class TaskState:
     """The worker's side of a task. Thread-safe; never touches Qt widgets."""
 
-    def __init__(self, bridge: "_Bridge", partial_mode: PartialMode) -> None:
+    def __init__(self, bridge: _Bridge, partial_mode: PartialMode) -> None:
         self._bridge = bridge
         self._outcome: tuple[str, Any] | None = None  # set by the worker just before it announces the end
         self._worker_left = threading.Event()  # set once the worker no longer touches the bridge

@@ -12,12 +12,19 @@ from pathlib import Path
 
 from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
-    QColor, QDragEnterEvent, QDropEvent, QImage, QKeyEvent, QPainter, QPixmap, QResizeEvent,
+    QColor,
+    QDragEnterEvent,
+    QDropEvent,
+    QImage,
+    QKeyEvent,
+    QPainter,
+    QPixmap,
+    QResizeEvent,
 )
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QWidget
 
-from imgclf_gui.core.support.tasks_api import Cancelled
 from imgclf_gui.core.images.thumbnails import ThumbnailCache, ThumbnailError
+from imgclf_gui.core.support.tasks_api import Cancelled
 from imgclf_gui.gui.common.tasks import TaskRunner
 
 PATHS_MIME = "application/x-imgclf-paths"

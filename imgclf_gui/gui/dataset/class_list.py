@@ -117,7 +117,8 @@ class ClassDelegate(QStyledItemDelegate):
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(QColor(128, 128, 128, 50))
             painter.drawRoundedRect(bar, 2, 2)
-            colour = QColor(70, 160, 90) if share >= 0.5 else QColor(230, 160, 40) if share >= 0.2 else QColor(210, 70, 60)
+            colour = (QColor(70, 160, 90) if share >= 0.5 else QColor(230, 160, 40) if share >= 0.2
+                      else QColor(210, 70, 60))
             painter.setBrush(colour)
             painter.drawRoundedRect(QRect(bar.left(), bar.top(), max(3, int(bar.width() * share)), 4), 2, 2)
         painter.restore()

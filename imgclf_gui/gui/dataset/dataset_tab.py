@@ -10,18 +10,26 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QFileDialog, QHBoxLayout, QInputDialog, QLabel, QMessageBox, QPushButton, QSplitter, QVBoxLayout, QWidget,
+    QFileDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
 )
 
+from imgclf_gui.core.images.thumbnails import ThumbnailCache
 from imgclf_gui.core.project.manifest import ProjectError
 from imgclf_gui.core.support.settings import load_settings
-from imgclf_gui.core.images.thumbnails import ThumbnailCache
+from imgclf_gui.gui.common.preview import PreviewDialog
 from imgclf_gui.gui.common.project_model import INBOX, ProjectModel
 from imgclf_gui.gui.common.tasks import TaskRunner
+from imgclf_gui.gui.common.thumbnail_grid import ThumbnailGrid, ThumbnailModel
 from imgclf_gui.gui.dataset.class_list import ClassListModel, ClassListView, NameRole
 from imgclf_gui.gui.dataset.health_panel import HealthPanel
-from imgclf_gui.gui.common.preview import PreviewDialog
-from imgclf_gui.gui.common.thumbnail_grid import ThumbnailGrid, ThumbnailModel
 
 
 class DatasetTab(QWidget):

@@ -4,9 +4,9 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Callable
 
 from imgclf_gui.core.support.paths import user_cache_dir
 
@@ -69,6 +69,6 @@ class ErrorHandler:
             finally:
                 self._showing = False
 
-    def install(self) -> "ErrorHandler":
+    def install(self) -> ErrorHandler:
         sys.excepthook = self
         return self

@@ -13,14 +13,21 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QProgressBar, QTabWidget, QWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QProgressBar,
+    QTabWidget,
+    QWidget,
 )
 
 from imgclf_gui.core.project.manifest import ProjectError
 from imgclf_gui.core.support.settings import Settings, load_settings, save_settings
 from imgclf_gui.gui.common.project_model import ProjectModel
-from imgclf_gui.gui.shell.placeholder_tab import PlaceholderTab
 from imgclf_gui.gui.common.tasks import TaskFailure, TaskRunner
+from imgclf_gui.gui.shell.placeholder_tab import PlaceholderTab
 
 #: (module, class) of each tab, in order. Adding a tab = adding a line here.
 TABS: list[tuple[str, str]] = [

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-
 if TYPE_CHECKING:
     from imgclf_gui.gui.shell.main_window import MainWindow
 
@@ -20,7 +19,7 @@ def default_demo_dir() -> Path:
     return candidate
 
 
-def create_demo(window: "MainWindow", folder: Path, *, on_ready=None) -> None:
+def create_demo(window: MainWindow, folder: Path, *, on_ready=None) -> None:
     """Draw the demo project in the background, then open it."""
     from imgclf_gui.core.project.demo_project import make_demo_project
 
@@ -41,14 +40,14 @@ def create_demo(window: "MainWindow", folder: Path, *, on_ready=None) -> None:
         on_error=lambda f: window.report_failure("Could not create the demo project", f))
 
 
-def create_demo_interactively(window: "MainWindow") -> None:
+def create_demo_interactively(window: MainWindow) -> None:
     folder = QFileDialog.getExistingDirectory(window, "Choose an empty folder for the demo project",
                                               str(Path.home()))
     if folder:
         create_demo(window, Path(folder))
 
 
-def offer_start(window: "MainWindow") -> None:
+def offer_start(window: MainWindow) -> None:
     """First start with no project: offer the demo or opening a folder."""
     box = QMessageBox(window)
     box.setWindowTitle("Welcome to imgclf")

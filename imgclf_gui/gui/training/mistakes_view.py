@@ -14,8 +14,8 @@ from pathlib import Path
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from imgclf_gui.core.training.evaluation import Mistake
 from imgclf_gui.core.images.thumbnails import ThumbnailCache
+from imgclf_gui.core.training.evaluation import Mistake
 from imgclf_gui.gui.common.project_model import INBOX, ProjectModel
 from imgclf_gui.gui.common.tasks import TaskRunner
 from imgclf_gui.gui.common.thumbnail_grid import ThumbnailGrid, ThumbnailModel

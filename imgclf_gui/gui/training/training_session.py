@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -24,7 +25,6 @@ from imgclf_gui.core.training.head import EpochMetrics
 from imgclf_gui.core.training.trainer import TrainConfig, TrainResult
 from imgclf_gui.gui.common.project_model import ProjectModel
 from imgclf_gui.gui.common.tasks import TaskFailure, TaskHandle, TaskRunner
-
 
 
 @dataclass

@@ -11,19 +11,30 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton, QScrollArea,
-    QSplitter, QTabWidget, QVBoxLayout, QWidget,
+    QComboBox,
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
 )
 
 from imgclf_gui.core.training.head import EpochMetrics
 from imgclf_gui.gui.common.project_model import ProjectModel
 from imgclf_gui.gui.common.tasks import TaskRunner
-from imgclf_gui.gui.training.training_session import RunOutcome, TrainingSession
 from imgclf_gui.gui.training.metric_plots import MetricPlots
 from imgclf_gui.gui.training.mistakes_view import MistakesView
 from imgclf_gui.gui.training.report_view import ReportView
 from imgclf_gui.gui.training.run_history import RunHistory
 from imgclf_gui.gui.training.settings_form import TrainingSettingsPanel
+from imgclf_gui.gui.training.training_session import RunOutcome, TrainingSession
 
 _IDLE_STYLE = "QLabel { padding: 4px 8px; border-radius: 4px; background: palette(alternate-base); }"
 _RUNNING_STYLE = "QLabel { padding: 4px 8px; border-radius: 4px; background: #fff3cd; color: #664d03; }"

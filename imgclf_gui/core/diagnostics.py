@@ -2,7 +2,7 @@
 
 ``gather()`` reads versions from installed package metadata (importing TensorFlow would take seconds),
 asks the backbone registry which backbones work offline, and tries writing to the cache and config
-folders. Qt is probed by the caller's ``qt_probe`` (``imgclf_gui.gui.common.qt_probe``): this module, like all of
+folders. Qt is probed by the caller's ``qt_probe`` (``imgclf_gui.commands.doctor.qt_info``): this module, like all of
 the core, never imports Qt.
 """
 from __future__ import annotations
@@ -13,9 +13,10 @@ import platform
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
-from typing import Any, Callable
+from typing import Any
 
 #: (label, distribution names to try in order): the first one installed answers
 PACKAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -162,7 +163,7 @@ def _backbones() -> tuple[list[BackboneInfo], str]:
     try:
         from imgclf_gui.core import backbones
         specs = backbones.list_specs()
-    except Exception as exc:  # a broken registry is exactly what the report must show
+    except Exception as exc:  # noqa: BLE001 - a broken registry is exactly what the report must show
         return [], f"the backbone registry does not load: {type(exc).__name__}: {exc}"
     infos = []
     for spec in specs:
@@ -178,7 +179,7 @@ def _with_timeout(check: Callable[[], tuple[bool, str]], timeout: float) -> tupl
     def run() -> None:
         try:
             answer.append(check())
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a failing check is a finding, not a crash of the report
             answer.append((False, f"the check failed: {type(exc).__name__}: {exc}"))
 
     thread = threading.Thread(target=run, daemon=True, name="doctor-check")

@@ -150,3 +150,142 @@ def test_cancelled_before_start_never_runs_fn(qtbot):
     assert ran == [False]
     assert runner.shutdown(2000)
     assert first.outcome in ("done", "running")
+
+
+# -- slots: a newer task in the same slot supersedes the older one -------------------------------
+def _recorder(calls: list, tag: str) -> dict:
+    """Every callback a task can have, each appending ``(tag, kind, value)`` to ``calls``."""
+    return {
+        "on_progress": lambda d, t: calls.append((tag, "progress", (d, t))),
+        "on_status": lambda text: calls.append((tag, "status", text)),
+        "on_partial": lambda obj: calls.append((tag, "partial", obj)),
+        "on_done": lambda result: calls.append((tag, "done", result)),
+        "on_error": lambda failure: calls.append((tag, "error", failure.message)),
+        "on_cancelled": lambda: calls.append((tag, "cancelled", None)),
+    }
+
+
+def test_a_superseded_task_never_calls_back_and_is_asked_to_stop(qtbot):
+    runner = TaskRunner()
+    posted, release = threading.Event(), threading.Event()
+    saw_stop: list[bool] = []
+
+    def old(state):
+        # Everything posted here waits in the event loop (the test does not process events until the
+        # new task has started), so only the slot can keep it from arriving.
+        state.set_progress(1, 2)
+        state.set_status("decoding the big image")
+        state.set_partial_result("old partial")
+        posted.set()
+        release.wait(5)
+        saw_stop.append(state.should_stop())
+        return "old result"
+
+    def new(state):
+        state.set_progress(2, 2)
+        state.set_status("decoding the small image")
+        state.set_partial_result("new partial")
+        return "new result"
+
+    calls: list[tuple] = []
+    slot = ("preview", 1)
+    first = runner.start(old, slot=slot, **_recorder(calls, "old"))
+    assert posted.wait(5)
+    assert runner.slot_task(slot) is first
+    second = runner.start(new, slot=slot, **_recorder(calls, "new"))
+    assert first.is_cancel_requested() and first.discarded and not second.discarded
+    assert runner.slot_task(slot) is second
+    release.set()
+    with qtbot.waitSignals([first.finished, second.finished], timeout=5000):
+        pass
+    assert saw_stop == [True], "the old worker sees the stop request"
+    assert [c for c in calls if c[0] == "old"] == [], "nothing of the superseded task arrives"
+    assert calls == [("new", "progress", (2, 2)), ("new", "status", "decoding the small image"),
+                     ("new", "partial", "new partial"), ("new", "done", "new result")]
+    assert first.outcome == "done" and first.result == "old result", "it ran to its end, unheard"
+    assert runner.slot_task(slot) is None, "an ended task leaves its slot"
+
+
+def test_slots_are_independent_and_cancel_slot_drops_callbacks(qtbot):
+    runner = TaskRunner()
+    started, release = threading.Event(), threading.Event()
+
+    def wait_then_fail(state):
+        started.set()
+        release.wait(5)
+        raise ValueError("the file vanished")  # discarded: must not reach the global error handler
+
+    calls: list[tuple] = []
+    a = runner.start(wait_then_fail, slot=("health", 1), **_recorder(calls, "a"))
+    b = runner.start(lambda state: "b", slot=("health", 2), **_recorder(calls, "b"))
+    plain = runner.start(lambda state: "plain", **_recorder(calls, "plain"))
+    assert started.wait(5)
+    runner.cancel_slot(("health", 1))
+    assert a.discarded and not b.discarded and not plain.discarded
+    release.set()
+    with qtbot.waitSignals([a.finished, b.finished, plain.finished], timeout=5000):
+        pass
+    assert sorted(calls) == [("b", "done", "b"), ("plain", "done", "plain")]
+    assert a.outcome == "error"
+
+
+def test_a_callback_may_start_the_next_task_in_its_own_slot(qtbot):
+    """The thumbnail loader chains batches: starting the next one from on_done must not drop it."""
+    runner = TaskRunner()
+    results: list[int] = []
+    slot = ("chain", 1)
+
+    def on_done(n):
+        results.append(n)
+        if n < 3:
+            runner.start(lambda state, k: k, n + 1, slot=slot, on_done=on_done)
+
+    runner.start(lambda state, k: k, 1, slot=slot, on_done=on_done)
+    qtbot.waitUntil(lambda: results == [1, 2, 3] and runner.slot_task(slot) is None, timeout=5000)
+
+
+def test_status_is_forwarded_on_the_gui_thread_only_when_it_changes(qtbot):
+    runner = TaskRunner()
+    posted, release = threading.Event(), threading.Event()
+
+    def work(state):
+        for i in range(500):
+            state.set_status(f"step {i}")
+        posted.set()
+        release.wait(5)
+        state.set_status("step 499")  # the same text again: not forwarded
+        state.status_callback("saving")
+        return None
+
+    got: list[str] = []
+    threads: list[bool] = []
+
+    def on_status(text):
+        threads.append(_on_gui_thread())
+        got.append(text)
+
+    handle = runner.start(work, on_status=on_status)
+    assert posted.wait(5)  # 500 texts posted while the GUI thread delivered none of them
+    release.set()
+    with qtbot.waitSignal(handle.finished, timeout=5000):
+        pass
+    assert got == ["step 499", "saving"] and all(threads)
+
+
+def test_shutdown_drops_every_callback(qtbot):
+    runner = TaskRunner()
+    started = threading.Event()
+
+    def work(state):
+        started.set()
+        while not state.should_stop():
+            QThread.msleep(2)
+        return "finished after the window closed"
+
+    calls: list[tuple] = []
+    handle = runner.start(work, **_recorder(calls, "t"))
+    assert started.wait(5)
+    assert runner.shutdown(5000)
+    with qtbot.waitSignal(handle.finished, timeout=5000):
+        pass
+    assert calls == [] and handle.discarded

@@ -1,14 +1,20 @@
 """The one background-task mechanism of the GUI (after Orange3's ``concurrent.py`` idea, own code).
 
 A task is a plain function ``fn(state, *args)`` run on a worker thread. It reports through its
-:class:`TaskState` (``set_progress``, ``set_partial_result``, ``should_stop``) or hands the plain
-callables ``state.progress_callback`` / ``state.stop_callback`` to a core function. Everything the caller
-registered (``on_progress``, ``on_partial``, ``on_done``, ``on_error``, ``on_cancelled``) runs on the GUI
-thread, delivered through queued signals, so a callback may touch widgets and a worker never does.
+:class:`TaskState` (``set_progress``, ``set_status``, ``set_partial_result``, ``should_stop``) or hands
+the plain callables ``state.progress_callback`` / ``status_callback`` / ``stop_callback`` to a core
+function. Every callback the caller registered (``on_progress``, ``on_status``, ``on_partial``,
+``on_done``, ``on_error``, ``on_cancelled``) runs on the GUI thread, delivered through queued signals, so
+a callback may touch widgets and a worker never does.
 
-Flood control: progress is forwarded only when the shown value (per mille, or the total) changes, and at
-most one progress and one partial-result event are waiting in the event loop at any time; a fast worker
-overwrites (``partial_mode="latest"``) or appends to (``"all"``) the waiting value instead of posting more.
+Flood control: progress is forwarded only when the shown value (per mille, or the total) changes, status
+only when its text changes, and at most one event per kind (progress, status, partial) waits in the event
+loop; a fast worker overwrites (``partial_mode="latest"``) or appends to (``"all"``) the waiting value.
+
+Slots: ``start(..., slot=key)`` (any hashable, usually ``("preview", id(self))``) supersedes the task
+that was in that slot: it is asked to stop AND its callbacks are dropped at once, so nothing of it can
+reach the caller after the new task started. A view showing "the result for what is selected now" needs
+no generation counter of its own. ``discard()``, ``cancel_slot(key)`` and ``shutdown()`` drop callbacks too.
 
 Ownership: a worker thread must never drop the last reference to a QObject. A parentless QObject (a
 project model with its file-system watcher, a handle) whose last Python reference dies on a worker is
@@ -20,9 +26,10 @@ announces the end, and an exception's traceback (its frames hold the task's loca
 """
 from __future__ import annotations
 
+import logging
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -31,6 +38,7 @@ from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 from imgclf_gui.core.support.tasks_api import Cancelled
 
 PartialMode = Literal["latest", "all"]
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -59,39 +67,23 @@ class TaskState:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._partial_mode = partial_mode
-        self._last_shown: tuple[int, int] | None = None  # (per mille, total) last forwarded
-        self._progress: tuple[int, int] | None = None
-        self._progress_pending = False
-        self._partials: list[Any] = []
-        self._partial_pending = False
+        self._shown: dict[str, Any] = {}  # channel -> what was last forwarded (progress per mille, status text)
+        self._waiting: dict[str, Any] = {}  # channel -> value for the event already posted (at most one each)
 
     # -- called by the worker -------------------------------------------------------------------
     def set_progress(self, done: int, total: int) -> None:
         """Report ``done`` of ``total``; forwarded only when the visible value changes."""
         total = max(int(total), 0)
         done = min(max(int(done), 0), total) if total else max(int(done), 0)
-        shown = (done * 1000 // total if total else done, total)
-        with self._lock:
-            if shown == self._last_shown:
-                return
-            self._last_shown = shown
-            self._progress = (done, total)
-            if self._progress_pending:
-                return  # the waiting event will pick up the newest value
-            self._progress_pending = True
-        self._bridge.progress_ready.emit()
+        self._post("progress", (done, total), shown=(done * 1000 // total if total else done, total))
+
+    def set_status(self, text: str) -> None:
+        """Say what the task does now ("Extracting features"); forwarded only when the text changes."""
+        self._post("status", str(text), shown=str(text))
 
     def set_partial_result(self, obj: Any) -> None:
         """Hand an intermediate result to the GUI (coalesced: see the module docstring)."""
-        with self._lock:
-            if self._partial_mode == "latest":
-                self._partials = [obj]
-            else:
-                self._partials.append(obj)
-            if self._partial_pending:
-                return
-            self._partial_pending = True
-        self._bridge.partial_ready.emit()
+        self._post("partial", obj)
 
     def should_stop(self) -> bool:
         """True once the user cancelled; the worker should raise ``Cancelled`` or return soon."""
@@ -107,33 +99,45 @@ class TaskState:
         """``should_stop() -> bool`` for core functions."""
         return self.should_stop
 
-    # -- called on the GUI thread ---------------------------------------------------------------
-    def _take_progress(self) -> tuple[int, int] | None:
-        with self._lock:
-            self._progress_pending = False
-            value, self._progress = self._progress, None
-            return value
+    @property
+    def status_callback(self) -> Callable[[str], None]:
+        """``on_stage(text)`` for core functions: each text becomes ``on_status(text)``."""
+        return self.set_status
 
-    def _take_partials(self) -> list[Any]:
+    def _post(self, channel: str, value: Any, shown: Any = None) -> None:
         with self._lock:
-            self._partial_pending = False
-            items, self._partials = self._partials, []
-            return items
+            if shown is not None:
+                if self._shown.get(channel) == shown:
+                    return
+                self._shown[channel] = shown
+            posted = channel in self._waiting  # the waiting event will pick up the newest value
+            if channel != "partial":
+                self._waiting[channel] = value
+            elif self._partial_mode == "all":
+                self._waiting.setdefault(channel, []).append(value)
+            else:
+                self._waiting[channel] = [value]
+        if not posted:
+            self._bridge.ready.emit(channel)
+
+    # -- called on the GUI thread ---------------------------------------------------------------
+    def _take(self, channel: str) -> Any:
+        with self._lock:
+            return self._waiting.pop(channel, None)
 
 
 class _Bridge(QObject):
     """The signals a worker emits, on an object the runner owns (see "Ownership" above)."""
 
-    progress_ready = Signal()
-    partial_ready = Signal()
+    ready = Signal(str)  # "progress", "status" or "partial": a value waits in the TaskState
     ended = Signal()
 
 
 class TaskHandle(QObject):
-    """The GUI's side of one task: cancel it, ask whether it runs, wait for ``finished`` in tests.
+    """The GUI's side of one task: cancel or discard it, ask whether it runs, wait for ``finished`` in tests.
 
     ``finished`` is emitted on the GUI thread after the final callback, whatever the outcome
-    (done, error or cancelled); ``outcome`` then says which.
+    (done, error or cancelled), also for a discarded task; ``outcome`` then says which.
     """
 
     finished = Signal()
@@ -145,9 +149,12 @@ class TaskHandle(QObject):
         partial_mode: PartialMode,
         bridge: _Bridge,
         payload: tuple[Callable[..., Any], tuple[Any, ...]],
+        slot: Hashable | None = None,
     ) -> None:
         super().__init__()
         self.name = name
+        self.slot = slot
+        self._discarded = False
         self._bridge = bridge
         self.state = TaskState(bridge, partial_mode)
         self.outcome: Literal["running", "done", "error", "cancelled"] = "running"
@@ -156,13 +163,24 @@ class TaskHandle(QObject):
         self._payload: tuple[Callable[..., Any], tuple[Any, ...]] | None = payload  # released on the GUI thread
         self._runner_hook: Callable[[TaskHandle, _Bridge], None] | None = None
         queued = Qt.ConnectionType.QueuedConnection
-        bridge.progress_ready.connect(self._deliver_progress, queued)
-        bridge.partial_ready.connect(self._deliver_partials, queued)
+        bridge.ready.connect(self._deliver, queued)
         bridge.ended.connect(self._deliver_end, queued)
 
     def cancel(self) -> None:
         """Ask the task to stop; ``on_cancelled`` follows once the worker raised ``Cancelled``."""
         self.state._stop.set()
+
+    def discard(self) -> None:
+        """Ask the task to stop and never hear from it again: every callback is dropped now (on the GUI
+        thread), so none of them runs, whatever the worker still delivers. ``finished`` still comes."""
+        self.state._stop.set()
+        self._discarded = True
+        self._callbacks = {}
+
+    @property
+    def discarded(self) -> bool:
+        """True once :meth:`discard` was called (or a newer task in its slot superseded it)."""
+        return self._discarded
 
     def is_cancel_requested(self) -> bool:
         return self.state._stop.is_set()
@@ -170,28 +188,32 @@ class TaskHandle(QObject):
     def is_running(self) -> bool:
         return self.outcome == "running"
 
-    @Slot()
-    def _deliver_progress(self) -> None:
-        value = self.state._take_progress()
-        callback = self._callbacks.get("on_progress")
-        if value is not None and callback is not None and self.outcome == "running":
-            callback(*value)
-
-    @Slot()
-    def _deliver_partials(self) -> None:
-        items = self.state._take_partials()
-        callback = self._callbacks.get("on_partial")
-        if callback is None or self.outcome != "running":
+    @Slot(str)
+    def _deliver(self, channel: str) -> None:
+        value = self.state._take(channel)
+        if value is None or self.outcome != "running":
             return
-        for item in items:
-            callback(item)
+        if channel == "progress":
+            callback = self._callbacks.get("on_progress")
+            if callback is not None:
+                callback(*value)
+        elif channel == "status":
+            callback = self._callbacks.get("on_status")
+            if callback is not None:
+                callback(value)
+        else:
+            for item in value:  # looked up each time: a callback may discard this very task
+                callback = self._callbacks.get("on_partial")
+                if callback is None:
+                    break
+                callback(item)
 
     @Slot()
     def _deliver_end(self) -> None:
         # Values still waiting were posted before the end, so Qt delivered them already; drain
         # defensively anyway so the last progress/partial is never lost.
-        self._deliver_progress()
-        self._deliver_partials()
+        for channel in ("progress", "status", "partial"):
+            self._deliver(channel)
         outcome, payload = self.state._outcome or ("error", TaskFailure(RuntimeError("task ended silently"), ""))
         self.state._outcome = None
         self.outcome = outcome  # type: ignore[assignment]
@@ -204,6 +226,9 @@ class TaskHandle(QObject):
             elif outcome == "error":
                 if callback is not None:
                     callback(payload)
+                elif self._discarded:
+                    # Nobody waits for this task any more (e.g. the preview of an image no longer shown).
+                    _log.debug("discarded task %r failed:\n%s", self.name, payload.traceback)
                 else:
                     # Never swallow a failure silently: the global error handler shows it.
                     raise RuntimeError(f"Background task {self.name!r} failed:\n{payload.traceback}")
@@ -264,6 +289,7 @@ class TaskRunner(QObject):
     """Starts tasks on a private thread pool and keeps their handles alive until they finish.
 
     Create it on the GUI thread. ``busy_changed(bool)`` lets a status bar show a spinner.
+    Slots (see the module docstring): ``start(..., slot=key)``, ``slot_task(key)``, ``cancel_slot(key)``.
     """
 
     busy_changed = Signal(bool)
@@ -275,6 +301,7 @@ class TaskRunner(QObject):
             self._pool.setMaxThreadCount(max(1, max_threads))
         self._handles: set[TaskHandle] = set()
         self._retired: list[tuple[_Bridge, TaskState]] = []  # bridges of ended tasks, deleted once unused
+        self._slots: dict[Hashable, TaskHandle] = {}  # the current task of each slot, until it ends
 
     def start(
         self,
@@ -285,19 +312,27 @@ class TaskRunner(QObject):
         on_done: Callable[[Any], None] | None = None,
         on_error: Callable[[TaskFailure], None] | None = None,
         on_cancelled: Callable[[], None] | None = None,
+        on_status: Callable[[str], None] | None = None,
         partial_mode: PartialMode = "latest",
         name: str | None = None,
+        slot: Hashable | None = None,
     ) -> TaskHandle:
         """Run ``fn(state, *args)`` in the background; callbacks arrive on the GUI thread.
 
         ``on_done(result)`` when ``fn`` returns (also if cancel was requested but ``fn`` returned
         normally, e.g. training that returns a partial result); ``on_cancelled()`` when it raised
-        ``Cancelled``; ``on_error(TaskFailure)`` for any other exception. With
-        ``partial_mode="all"`` every partial result reaches ``on_partial`` in order; with ``"latest"``
-        only the newest one waiting does.
+        ``Cancelled``; ``on_error(TaskFailure)`` for any other exception; ``on_status(text)`` for
+        ``state.set_status``. With ``partial_mode="all"`` every partial result reaches ``on_partial`` in
+        order; with ``"latest"`` only the newest one waiting does. With ``slot``, the task that was in
+        that slot is superseded (asked to stop, its callbacks dropped) before this one starts.
         """
+        if slot is not None:
+            previous = self._slots.pop(slot, None)
+            if previous is not None:
+                previous.discard()
         callbacks = {
             "on_progress": on_progress,
+            "on_status": on_status,
             "on_partial": on_partial,
             "on_done": on_done,
             "on_error": on_error,
@@ -307,9 +342,12 @@ class TaskRunner(QObject):
         # thread ever holds it. The worker talks through the bridge, which this runner owns.
         self._delete_unused_bridges()
         bridge = _Bridge(self)
-        handle = TaskHandle(name or getattr(fn, "__name__", "task"), callbacks, partial_mode, bridge, (fn, args))
+        handle = TaskHandle(name or getattr(fn, "__name__", "task"), callbacks, partial_mode, bridge, (fn, args),
+                            slot)
         was_busy = bool(self._handles)
         self._handles.add(handle)
+        if slot is not None:
+            self._slots[slot] = handle
         handle._runner_hook = self._forget
         self._pool.start(_Runnable(handle.state, bridge, fn, args))
         if not was_busy:
@@ -328,17 +366,33 @@ class TaskRunner(QObject):
     def running(self) -> list[TaskHandle]:
         return [h for h in self._handles if h.is_running()]
 
+    def slot_task(self, slot: Hashable) -> TaskHandle | None:
+        """The task running in ``slot`` (None once it ended, or after ``cancel_slot``)."""
+        handle = self._slots.get(slot)
+        return handle if handle is not None and handle.is_running() else None
+
+    def cancel_slot(self, slot: Hashable) -> None:
+        """Ask the task in ``slot`` to stop and drop its callbacks (nothing of it arrives any more)."""
+        handle = self._slots.pop(slot, None)
+        if handle is not None:
+            handle.discard()
+
     def cancel_all(self) -> None:
         for handle in list(self._handles):
             handle.cancel()
 
     def shutdown(self, timeout_ms: int = 5000) -> bool:
-        """Cancel everything and wait for the workers (call before the window is destroyed)."""
-        self.cancel_all()
+        """Stop everything and wait for the workers (call before the window is destroyed). Every callback
+        is dropped: the widgets they would update are about to go."""
+        self._slots.clear()
+        for handle in list(self._handles):
+            handle.discard()
         return self._pool.waitForDone(timeout_ms)
 
     def _forget(self, handle: TaskHandle, bridge: _Bridge) -> None:
         self._handles.discard(handle)
+        if handle.slot is not None and self._slots.get(handle.slot) is handle:
+            del self._slots[handle.slot]
         self._retired.append((bridge, handle.state))
         self._delete_unused_bridges()
         if not self._handles:

@@ -210,3 +210,48 @@ def test_thousands_of_images_are_not_decoded_up_front(qtbot, tmp_path):
     last = tab.thumb_model.path(2999)
     qtbot.waitUntil(lambda: last in tab.thumb_model._pixmaps, timeout=5000)
     assert tab.thumb_model.decoded < 400
+
+
+def test_preview_shows_the_image_asked_for_last_even_when_an_earlier_one_decodes_longer(window, qtbot):
+    """Space on a 5,000-pixel image, then at once on a small one: the small one is shown, and stays
+    shown after the big one's decode has finished (it used to replace it, under the small one's name)."""
+    from PIL import Image
+
+    tab = _tab(window)
+    root = window.project.root
+    Image.new("RGB", (5000, 1000), (20, 90, 200)).save(root / INBOX / "big.png")  # 5:1, the small one 4:3
+    window.project.refresh()
+    qtbot.waitUntil(lambda: tab.thumb_model.row_of(root / INBOX / "big.png") is not None)
+    preview_slot = ("preview", id(tab.preview))
+    tab.grid.setFocus()
+    tab.grid.setCurrentIndex(tab.thumb_model.index(tab.thumb_model.row_of(root / INBOX / "big.png")))
+    qtbot.keyClick(tab.grid, Qt.Key.Key_Space)
+    big_decode = window.tasks.slot_task(preview_slot)
+    assert big_decode is not None and big_decode.state.started.wait(5)  # as when a user presses Space twice
+    tab.grid.setCurrentIndex(tab.thumb_model.index(tab.thumb_model.row_of(root / INBOX / "u0.png")))
+    qtbot.keyClick(tab.grid, Qt.Key.Key_Space)
+    small_decode = window.tasks.slot_task(preview_slot)
+    assert small_decode is not None and small_decode is not big_decode
+    with qtbot.waitSignals([big_decode.finished, small_decode.finished], timeout=20000):
+        pass
+    assert big_decode.outcome == "done", "the big image did decode; its result was dropped, not lost in a crash"
+    assert tab.preview.caption.text() == str(root / INBOX / "u0.png")
+    shown = tab.preview.label.pixmap()
+    assert not shown.isNull()
+    assert abs(shown.width() / shown.height() - 64 / 48) < 0.05, "the picture is the small 4:3 image"
+
+
+def test_a_check_of_the_previous_project_never_reaches_the_next_ones_panel(window, qtbot, tmp_path):
+    tab = _tab(window)
+    (window.project.root / "cat" / "broken.png").write_bytes(b"\x89PNG not an image")
+    tab.health.check_button.click()
+    check = window.tasks.slot_task(("health", id(tab.health)))
+    assert check is not None and check.state.started.wait(5)
+    other = tmp_path / "other"
+    write_image(other / "bird" / "b0.png", seed=7)
+    assert window.open_project(other)  # while the first project's check still runs
+    with qtbot.waitSignal(check.finished, timeout=10000):
+        pass
+    assert tab.health.tree.topLevelItemCount() == 0, "no finding of the first project is listed"
+    assert tab.health.summary.text() == "Checks run in the background; you can keep sorting."
+    assert tab.health.check_button.isEnabled() and not tab.health.quarantine_button.isEnabled()

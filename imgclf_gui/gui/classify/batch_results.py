@@ -60,7 +60,7 @@ class LazyThumbnails(QObject):
         self.tasks, self.side, self.keep = tasks, side, keep
         self._pixmaps: OrderedDict[Path, QPixmap | None] = OrderedDict()
         self._pending: OrderedDict[Path, None] = OrderedDict()
-        self._task = None
+        self._slot = ("batch thumbnails", id(self))  # the batch in flight; clear() drops it
         self._timer = QTimer(self, singleShot=True, interval=0)
         self._timer.timeout.connect(self._kick)
 
@@ -78,16 +78,15 @@ class LazyThumbnails(QObject):
     def clear(self) -> None:
         self._pending.clear()
         self._pixmaps.clear()
-        if self._task is not None:
-            self._task.cancel()
+        self.tasks.cancel_slot(self._slot)
 
     def _kick(self) -> None:
-        if (self._task is not None and self._task.is_running()) or not self._pending:
+        if self.tasks.slot_task(self._slot) is not None or not self._pending:
             return
         batch = [self._pending.popitem(last=True)[0] for _ in range(min(24, len(self._pending)))]
-        self._task = self.tasks.start(_thumbnails, batch, self.side, on_partial=self._on_thumb, partial_mode="all",
-                                      on_done=lambda _r: self._kick(), on_cancelled=lambda: None,
-                                      on_error=lambda _f: self._kick(), name="batch thumbnails")
+        self.tasks.start(_thumbnails, batch, self.side, on_partial=self._on_thumb, partial_mode="all",
+                         on_done=lambda _r: self._kick(), on_cancelled=lambda: None,
+                         on_error=lambda _f: self._kick(), name="batch thumbnails", slot=self._slot)
 
     def _on_thumb(self, item: tuple[Path, QImage | None]) -> None:
         path, image = item

@@ -76,7 +76,7 @@ class Classifier(QObject):
         self.state = "none"
         self.error = ""
         self.threshold = 0.5
-        self._load_task: TaskHandle | None = None
+        self._load_slot = ("load model", id(self))  # a newer choice of model supersedes a load running
         self._single_task: TaskHandle | None = None
         self._batch_task: TaskHandle | None = None
         self._waiting_single: Path | np.ndarray | None = None
@@ -94,21 +94,16 @@ class Classifier(QObject):
             return
         self.source = source
         self.predictor = None
-        if self._load_task is not None:
-            self._load_task.cancel()  # its result is ignored: _on_loaded checks the source
         if source is None:
+            self.tasks.cancel_slot(self._load_slot)
             self._set_state("none")
             self.model_changed.emit()
             return
         self._set_state("loading")
-        self._load_task = self.tasks.start(
-            _load, source, on_done=lambda p, s=source: self._on_loaded(s, p),
-            on_error=lambda f, s=source: self._on_load_failed(s, f),
-            on_cancelled=lambda: None, name="load model")
+        self.tasks.start(_load, source, on_done=self._on_loaded, on_error=self._on_load_failed,
+                         on_cancelled=lambda: None, name="load model", slot=self._load_slot)
 
-    def _on_loaded(self, source: ModelSource, predictor: Any) -> None:
-        if source != self.source:
-            return
+    def _on_loaded(self, predictor: Any) -> None:
         self.predictor = predictor
         self._set_state("ready")
         self.model_changed.emit()
@@ -119,9 +114,7 @@ class Classifier(QObject):
         if batch is not None:
             self._start_batch(batch)
 
-    def _on_load_failed(self, source: ModelSource, failure: TaskFailure) -> None:
-        if source != self.source:
-            return
+    def _on_load_failed(self, failure: TaskFailure) -> None:
         self.error = failure.message
         self._waiting_single = None
         if self._waiting_batch is not None:

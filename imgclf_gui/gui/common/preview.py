@@ -1,4 +1,8 @@
-"""Large preview of one image, decoded in the background (never blocks the window)."""
+"""Large preview of one image, decoded in the background (never blocks the window).
+
+The decode runs in a task slot: showing another image supersedes the decode of the previous one, so a
+large image that takes longer can never replace the small one asked for after it.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -36,22 +40,27 @@ class PreviewDialog(QDialog):
         layout.addWidget(self.label, 1)
         layout.addWidget(self.caption)
         self._pixmap = QPixmap()
-        self._task = None
+        self.shown_path: Path | None = None  # the image named in the caption (shown, or being decoded)
+        self._slot = ("preview", id(self))
 
     def show_image(self, path: Path) -> None:
         path = Path(path)
+        self.shown_path = path
         self.caption.setText(str(path))
+        self._pixmap = QPixmap()  # a resize while decoding must not bring back the previous picture
+        self.label.clear()
         self.label.setText("Loading…")
-        if self._task is not None:
-            self._task.cancel()
-        self._task = self.tasks.start(_decode, path, on_done=self._on_loaded,
-                                      on_error=lambda f: self.label.setText(f"Cannot show this image: {f.message}"))
+        self.tasks.start(_decode, path, on_done=self._on_loaded, on_error=self._on_failed, name="preview",
+                         slot=self._slot)
         self.show()
         self.raise_()
 
     def _on_loaded(self, image: QImage) -> None:
         self._pixmap = QPixmap.fromImage(image)
         self._fit()
+
+    def _on_failed(self, failure) -> None:
+        self.label.setText(f"Cannot show this image: {failure.message}")
 
     def _fit(self) -> None:
         if not self._pixmap.isNull():

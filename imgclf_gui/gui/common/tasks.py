@@ -64,6 +64,7 @@ class TaskState:
         self._bridge = bridge
         self._outcome: tuple[str, Any] | None = None  # set by the worker just before it announces the end
         self._worker_left = threading.Event()  # set once the worker no longer touches the bridge
+        self.started = threading.Event()  # set just before ``fn`` runs (tests wait on it)
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._partial_mode = partial_mode
@@ -134,11 +135,8 @@ class _Bridge(QObject):
 
 
 class TaskHandle(QObject):
-    """The GUI's side of one task: cancel or discard it, ask whether it runs, wait for ``finished`` in tests.
-
-    ``finished`` is emitted on the GUI thread after the final callback, whatever the outcome
-    (done, error or cancelled), also for a discarded task; ``outcome`` then says which.
-    """
+    """The GUI's side of one task: cancel or discard it, ask whether it runs, wait for ``finished`` in tests
+    (emitted on the GUI thread after the final callback, whatever the outcome; ``outcome`` says which)."""
 
     finished = Signal()
 
@@ -264,6 +262,7 @@ class _Runnable(QRunnable):
         try:
             if state.should_stop():
                 raise Cancelled()
+            state.started.set()
             state._outcome = ("done", fn(state, *args))
         except Cancelled:
             state._outcome = ("cancelled", None)

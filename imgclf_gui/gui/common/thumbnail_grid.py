@@ -2,8 +2,9 @@
 
 ``ThumbnailModel`` holds only paths. The view asks for an icon only for the rows it paints; a missing icon
 is requested from a small background loader (through :class:`TaskRunner`, newest requests first, at most
-one batch in flight) and a placeholder shown until it arrives. Decoded thumbnails are cached on disk
-(:class:`~imgclf_gui.core.images.thumbnails.ThumbnailCache`) and the latest few thousand in memory.
+one batch in flight, in the model's task slot) and a placeholder shown until it arrives. Decoded thumbnails
+are cached on disk (:class:`~imgclf_gui.core.images.thumbnails.ThumbnailCache`) and the latest few thousand
+in memory.
 """
 from __future__ import annotations
 
@@ -74,7 +75,7 @@ class ThumbnailModel(QAbstractListModel):
         self._pixmaps: OrderedDict[Path, QPixmap] = OrderedDict()
         self._broken: dict[Path, str] = {}
         self._pending: OrderedDict[Path, None] = OrderedDict()
-        self._inflight = None
+        self._slot = ("thumbnails", id(self))  # the batch in flight
         self.decoded = 0
         self._placeholder = _placeholder(side)
         self._broken_icon = _placeholder(side, broken=True)
@@ -83,10 +84,13 @@ class ThumbnailModel(QAbstractListModel):
 
     # -- content --------------------------------------------------------------------------------
     def set_paths(self, paths: list[Path], cache: ThumbnailCache | None) -> None:
+        """Show ``paths``; thumbnails come from ``cache`` (another cache, e.g. another project or size,
+        forgets those held in memory, and the batch in flight is dropped so none of its arrive late)."""
         self.beginResetModel()
         self.paths = list(paths)
         self._rows = {p: i for i, p in enumerate(self.paths)}
         if cache is not self._cache:
+            self._tasks.cancel_slot(self._slot)
             self._pixmaps.clear()
             self._broken.clear()
         self._cache = cache
@@ -167,18 +171,17 @@ class ThumbnailModel(QAbstractListModel):
         return self._placeholder
 
     def _kick(self) -> None:
-        if self._inflight is not None or not self._pending or self._cache is None:
+        if self._tasks.slot_task(self._slot) is not None or not self._pending or self._cache is None:
             return
         batch = []
         while self._pending and len(batch) < BATCH:
             batch.append(self._pending.popitem(last=True)[0])
-        self._inflight = self._tasks.start(
+        self._tasks.start(
             _load_batch, self._cache, batch, on_partial=self._on_thumbnail, partial_mode="all",
-            on_done=self._on_batch_end, on_cancelled=self._on_batch_end, on_error=lambda f: self._on_batch_end(),
-            name="thumbnails")
+            on_done=self._on_batch_end, on_cancelled=self._on_batch_end, on_error=self._on_batch_end,
+            name="thumbnails", slot=self._slot)
 
     def _on_batch_end(self, *_args) -> None:
-        self._inflight = None
         self._kick()
 
     def _on_thumbnail(self, item: tuple[Path, QImage | None, str]) -> None:
@@ -196,9 +199,9 @@ class ThumbnailModel(QAbstractListModel):
             self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
 
     def stop(self) -> None:
+        """Load nothing more (the project is closing): drop the waiting requests and the batch in flight."""
         self._pending.clear()
-        if self._inflight is not None:
-            self._inflight.cancel()
+        self._tasks.cancel_slot(self._slot)
 
 
 class ThumbnailGrid(QListView):

@@ -45,7 +45,7 @@ class HealthPanel(QWidget):
         self.project = project
         self.tasks = tasks
         self.report: HealthReport | None = None
-        self._task = None
+        self._slot = ("health", id(self))  # the check running, if any
         self.check_button = QPushButton("Check Data", self)
         self.check_button.setToolTip("Look for unreadable files, duplicates and classes too small to train")
         self.cancel_button = QPushButton("Cancel", self)
@@ -81,7 +81,7 @@ class HealthPanel(QWidget):
 
     def run_check(self) -> None:
         root = self.project.root
-        if root is None or (self._task is not None and self._task.is_running()):
+        if root is None or self.tasks.slot_task(self._slot) is not None:
             return
         self.tree.clear()
         self.check_button.setEnabled(False)
@@ -93,12 +93,14 @@ class HealthPanel(QWidget):
         def work(state, root: Path) -> HealthReport:
             return check_health(root, on_progress=state.progress_callback, should_stop=state.stop_callback)
 
-        self._task = self.tasks.start(work, root, on_progress=self._on_progress, on_done=self._on_done,
-                                      on_error=self._on_error, on_cancelled=self._on_cancelled, name="health")
+        self.tasks.start(work, root, on_progress=self._on_progress, on_done=self._on_done, on_error=self._on_error,
+                         on_cancelled=self._on_cancelled, name="health", slot=self._slot)
 
     def cancel(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        """The Cancel button: the check stops and says so."""
+        task = self.tasks.slot_task(self._slot)
+        if task is not None:
+            task.cancel()
 
     def quarantine_unreadable(self) -> None:
         if self.report is None:
@@ -111,7 +113,10 @@ class HealthPanel(QWidget):
 
     # -- slots ----------------------------------------------------------------------------------
     def _on_project_changed(self, _root) -> None:
-        self.cancel()
+        # Nothing of a check of the previous project may arrive in this one's panel.
+        self.tasks.cancel_slot(self._slot)
+        self._finish_ui()
+        self.summary.setText("Checks run in the background; you can keep sorting.")
         self.tree.clear()
         self.report = None
         self.quarantine_button.setEnabled(False)

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from imgclf_gui.core.models import runs
@@ -92,7 +91,10 @@ class TrainingSession(QObject):
         #: asked after a cancelled head training: keep the best model so far? (the tab shows a dialog)
         self.ask_keep_best: Callable[[], bool] = lambda: True
         self._handle: TaskHandle | None = None
-        self._summary_generation = 0
+        self._summary_slot = ("training summary", id(self))
+        # A count must not arrive once this session is gone (the window's shutdown covers the app; this
+        # covers a tab deleted while its runner lives on, as in tests).
+        self.destroyed.connect(lambda *_a, slot=self._summary_slot: tasks.cancel_slot(slot))
         self._extract_started: float | None = None
         self._extract_first = 0
         self._summary_timer = QTimer(self, singleShot=True, interval=300)
@@ -149,21 +151,19 @@ class TrainingSession(QObject):
     def _start_summary(self) -> None:
         from imgclf_gui.core.training.summary import summarize
 
-        self._summary_generation += 1
-        generation = self._summary_generation
         if self.project.root is None:
+            self.tasks.cancel_slot(self._summary_slot)
             self.summary = None
             self.summary_changed.emit(None)
             return
-
-        def done(summary: Any) -> None:
-            # A count arriving after the tab was closed, or an older count arriving late, is dropped.
-            if shiboken6.isValid(self) and generation == self._summary_generation:
-                self.summary = summary
-                self.summary_changed.emit(summary)
-
+        # In a slot: a newer count supersedes an older one still running, which then never arrives.
         self.tasks.start(lambda _state, root, config: summarize(root, config), self.project.root, self.config,
-                         on_done=done, on_error=lambda f: None, name="training summary")
+                         on_done=self._on_summary, on_error=lambda f: None, name="training summary",
+                         slot=self._summary_slot)
+
+    def _on_summary(self, summary: Any) -> None:
+        self.summary = summary
+        self.summary_changed.emit(summary)
 
     # -- runs -----------------------------------------------------------------------------------
     def runs(self) -> list[runs.RunInfo]:

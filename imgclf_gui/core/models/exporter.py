@@ -147,11 +147,22 @@ def _run_savedmodel(path: Path, images: np.ndarray) -> np.ndarray:
 
 
 def _to_tflite(model: Any) -> bytes:
+    import keras
     import tensorflow as tf
 
     # float32 throughout, no quantisation: quantising would break the 1e-4 promise.
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    return converter.convert()
+    # On its way the converter saves a temporary SavedModel, and Keras prints its signature on stdout: one
+    # "TensorSpec" line per variable, ~250 lines in the user's terminal. With Keras's interactive logging off
+    # that listing goes to absl's INFO log, which is silent; a failure still raises. Keras keeps this switch
+    # per thread, so the GUI's other threads and their output are untouched.
+    was_interactive = keras.config.is_interactive_logging_enabled()
+    keras.config.disable_interactive_logging()
+    try:
+        return converter.convert()
+    finally:
+        if was_interactive:
+            keras.config.enable_interactive_logging()
 
 
 def _run_tflite(path: Path, images: np.ndarray) -> np.ndarray:

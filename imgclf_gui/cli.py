@@ -1,37 +1,59 @@
 """The ``imgclf`` command line: every thing the app does, as a command.
 
 Each sub-command lives in its own module of :mod:`imgclf_gui.commands` and exposes
-``register(subparsers)``, which adds its parser and sets ``func(args) -> int`` as default.
-Command modules import nothing heavy (TensorFlow, Qt) at import time, so ``imgclf --help`` is instant.
+``register(parser)``, which gives the sub-command's parser its description and arguments and sets
+``func(args) -> int`` as default. This module knows every sub-command's name and one-line help
+(:data:`COMMANDS`), so ``imgclf --help`` lists them all without importing any, and only the module of the
+command being run (or asked for ``--help``) is imported. Command modules import nothing heavy (TensorFlow,
+Qt) at import time either, so ``imgclf --help`` is instant.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
 import os
-import pkgutil
 import sys
+from collections.abc import Sequence
 
 from imgclf_gui import __version__
-from imgclf_gui import commands as _commands
+
+#: Every sub-command, in the order ``imgclf --help`` lists them: name (= module in
+#: :mod:`imgclf_gui.commands`) -> the one line shown in that list.
+COMMANDS: dict[str, str] = {
+    "classify": "classify image files or folders with a model",
+    "demo": "write a small demo project (circles, squares, pluses, triangles) to try everything",
+    "doctor": "show versions, which backbones work offline, and where imgclf keeps its files",
+    "evaluate": "score a model on a labelled folder",
+    "export": "write a model for other programs (Keras, SavedModel, TFLite)",
+    "extract": "compute and cache the bottleneck of every image in a project",
+    "imagenet": "show the ImageNet classes the pretrained network sees in images",
+    "train": "train a model on a folder of class folders",
+}
 
 
 class UserError(Exception):
     """A problem the user can fix (bad path, missing weights...): printed without a traceback."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_in(argv: Sequence[str]) -> str | None:
+    """The sub-command named in ``argv``: its first word that is not an option (no top-level option
+    takes a value), or None."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The ``imgclf`` parser. Every sub-command is listed with its help; only ``command`` gets its
+    arguments, from its module, which is imported here and nowhere else."""
     parser = argparse.ArgumentParser(
         prog="imgclf",
         description="Teach your computer your own kinds of images: sort, retrain and classify, locally.",
     )
     parser.add_argument("--version", action="version", version=f"imgclf {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for info in sorted(pkgutil.iter_modules(_commands.__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{_commands.__name__}.{info.name}")
-        module.register(sub)
+    for name, help_line in COMMANDS.items():
+        command_parser = sub.add_parser(name, help=help_line)
+        if name == command:
+            importlib.import_module(f"imgclf_gui.commands.{name}").register(command_parser)
     return parser
 
 
@@ -42,7 +64,8 @@ def quiet_native_logs() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     quiet_native_logs()
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(command_in(argv))
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

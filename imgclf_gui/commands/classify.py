@@ -8,12 +8,12 @@ from pathlib import Path
 UNSURE = "unsure"  # the same name as core.classify.UNSURE; kept literal so the CLI starts without numpy
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(p: argparse.ArgumentParser) -> None:
+    """Give the sub-command's parser its description and arguments; :func:`run` handles it."""
     from imgclf_gui.commands.evaluate import MODEL_HELP
 
-    p = subparsers.add_parser("classify", help="classify image files or folders with a model",
-                              description="Print the top classes of each image. Originals are never moved or "
-                                          "deleted: --sort-into copies them.")
+    p.description = ("Print the top classes of each image. Originals are never moved or "
+                      "deleted: --sort-into copies them.")
     p.add_argument("model", type=Path, help=MODEL_HELP)
     p.add_argument("paths", type=Path, nargs="+", metavar="PATH", help="image files or folders (searched below)")
     p.add_argument("--top", type=int, default=3, help="classes shown per image (default 3)")

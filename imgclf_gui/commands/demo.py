@@ -4,13 +4,10 @@ from __future__ import annotations
 import argparse
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "demo",
-        help="write a small demo project (circles, squares, pluses, triangles) to try everything",
-        description="Draw a demo project into DIR: one folder per shape with PER_CLASS images each, plus a "
-                    "few unsorted images in DIR/unsorted to try labelling. Existing files are kept.",
-    )
+def register(parser: argparse.ArgumentParser) -> None:
+    """Give the sub-command's parser its description and arguments; :func:`run` handles it."""
+    parser.description = ("Draw a demo project into DIR: one folder per shape with PER_CLASS images each, plus a "
+                          "few unsorted images in DIR/unsorted to try labelling. Existing files are kept.")
     parser.add_argument("dir", help="folder to create (may exist)")
     parser.add_argument("--per-class", type=int, default=60, help="images per class (default 60)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same pictures)")

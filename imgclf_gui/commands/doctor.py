@@ -6,14 +6,11 @@ import argparse
 from imgclf_gui.core.diagnostics import QtInfo
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "doctor",
-        help="show versions, which backbones work offline, and where imgclf keeps its files",
-        description="Print what a bug report needs: versions of Python, Qt, TensorFlow and the other "
-                    "packages, which backbones are usable with no network (and why not), and whether the "
-                    "cache and config folders are writable. Uses no network. Exits 1 when it finds a problem.",
-    )
+def register(parser: argparse.ArgumentParser) -> None:
+    """Give the sub-command's parser its description and arguments; :func:`run` handles it."""
+    parser.description = ("Print what a bug report needs: versions of Python, Qt, TensorFlow and the other "
+                          "packages, which backbones are usable with no network (and why not), and whether the "
+                          "cache and config folders are writable. Uses no network. Exits 1 when it finds a problem.")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--no-qt", action="store_true",
                         help="do not load Qt (for a machine where loading it crashes)")

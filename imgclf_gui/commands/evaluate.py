@@ -6,11 +6,11 @@ import sys
 from pathlib import Path
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("evaluate", help="score a model on a labelled folder",
-                              description="Score MODEL on DIR (one sub-folder per class, named like the model's "
-                                          "classes): accuracy, per-class table, confusion matrix, misclassified "
-                                          "files. Images the model was trained on are left out.")
+def register(p: argparse.ArgumentParser) -> None:
+    """Give the sub-command's parser its description and arguments; :func:`run` handles it."""
+    p.description = ("Score MODEL on DIR (one sub-folder per class, named like the model's "
+                     "classes): accuracy, per-class table, confusion matrix, misclassified "
+                     "files. Images the model was trained on are left out.")
     p.add_argument("model", type=Path, help=MODEL_HELP)
     p.add_argument("dir", type=Path)
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the report as JSON ('-' for stdout)")

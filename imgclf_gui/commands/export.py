@@ -5,14 +5,14 @@ import argparse
 from pathlib import Path
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(p: argparse.ArgumentParser) -> None:
+    """Give the sub-command's parser its description and arguments; :func:`run` handles it."""
     from imgclf_gui.commands.evaluate import MODEL_HELP
 
-    p = subparsers.add_parser("export", help="write a model for other programs (Keras, SavedModel, TFLite)",
-                              description="Write MODEL as one self-contained network (image in, class "
-                                          "probabilities out, preprocessing included), with labels.txt and a "
-                                          "README.txt beside it. Each export is checked against imgclf's own "
-                                          "predictions and deleted if they differ by more than 1e-4.")
+    p.description = ("Write MODEL as one self-contained network (image in, class "
+                      "probabilities out, preprocessing included), with labels.txt and a "
+                      "README.txt beside it. Each export is checked against imgclf's own "
+                      "predictions and deleted if they differ by more than 1e-4.")
     p.add_argument("model", type=Path, help=MODEL_HELP)
     p.add_argument("--format", required=True, choices=["keras", "savedmodel", "tflite"])
     p.add_argument("--out", type=Path, required=True, help="file (.keras, .tflite) or folder (savedmodel)")

@@ -11,13 +11,10 @@ import time
 from imgclf_gui.commands._progress import ProgressLine, format_duration
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "extract",
-        help="compute and cache the bottleneck of every image in a project",
-        description="Run every image of DIR (one sub-folder per class) through the backbone once and cache "
-                    "the result in DIR/.imgclf/, so training and evaluation start at once.",
-    )
+def register(p: argparse.ArgumentParser) -> None:
+    """Give the sub-command's parser its description and arguments; :func:`run` handles it."""
+    p.description = ("Run every image of DIR (one sub-folder per class) through the backbone once and cache "
+                     "the result in DIR/.imgclf/, so training and evaluation start at once.")
     p.add_argument("dir", metavar="DIR", help="project folder: one sub-folder of images per class")
     p.add_argument("--backbone", metavar="ID", default=None, help="backbone id (default: efficientnet-lite0; "
                                                                   "see `imgclf doctor`)")

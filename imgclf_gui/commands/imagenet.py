@@ -10,13 +10,10 @@ import sys
 from pathlib import Path
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "imagenet",
-        help="show the ImageNet classes the pretrained network sees in images",
-        description="Print the top ImageNet classes, with scores, that a pretrained backbone sees in each "
-                    "image. Works offline with the built-in backbones.",
-    )
+def register(parser: argparse.ArgumentParser) -> None:
+    """Give the sub-command's parser its description and arguments; :func:`run` handles it."""
+    parser.description = ("Print the top ImageNet classes, with scores, that a pretrained backbone sees in each "
+                          "image. Works offline with the built-in backbones.")
     parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="image files to look at")
     parser.add_argument("--backbone", default=None, metavar="ID",
                         help="backbone to use (default: efficientnet-lite0; see `imgclf doctor`)")

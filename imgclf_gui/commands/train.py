@@ -9,13 +9,13 @@ import sys
 from pathlib import Path
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(p: argparse.ArgumentParser) -> None:
+    """Give the sub-command's parser its description and arguments; :func:`run` handles it."""
     from imgclf_gui.core.training.trainer import TrainConfig
 
     d = TrainConfig()
-    p = subparsers.add_parser("train", help="train a model on a folder of class folders",
-                              description="Train a classifier on DIR (one sub-folder per class). Features are "
-                                          "cached in DIR/.imgclf, so a second run starts at once.")
+    p.description = ("Train a classifier on DIR (one sub-folder per class). Features are "
+                     "cached in DIR/.imgclf, so a second run starts at once.")
     p.add_argument("dir", type=Path, help="folder with one sub-folder of images per class")
     p.add_argument("--out", type=Path, help="model folder to write (e.g. flowers.imgclf-model); default: keep it "
                                             "in DIR/.imgclf/runs/ as the project's active model, as the app does")

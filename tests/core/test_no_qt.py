@@ -15,14 +15,3 @@ def test_core_modules_import_without_qt():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 
-
-def test_cli_help_lists_commands_without_heavy_imports():
-    code = (
-        "import sys\n"
-        "from imgclf_gui.cli import build_parser\n"
-        "build_parser().format_help()\n"
-        "heavy = [n for n in ('tensorflow', 'PySide6', 'keras') if n in sys.modules]\n"
-        "assert not heavy, heavy\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr

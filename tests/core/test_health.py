@@ -55,7 +55,8 @@ def test_near_duplicates_found_from_cached_bottlenecks(tmp_path, fake_backbone, 
 
 
 def test_near_duplicates_need_bottlenecks_cached_for_the_current_backbone(tmp_path, fake_backbone):  # noqa: F811
-    from imgclf_gui.core.features.extraction import cached_backbone_ids, extract_features
+    from imgclf_gui.core.features.cache import cached_backbone_ids
+    from imgclf_gui.core.features.extraction import extract_features
 
     paths = [write_image(tmp_path / "cat" / f"c{i}.png", seed=i) for i in range(3)]
     assert cached_backbone_ids(tmp_path) == []  # nothing extracted yet: "train once to enable"

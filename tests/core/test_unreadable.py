@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+import imgclf_gui.core.features.cache as cache_module
 import imgclf_gui.core.features.extraction as features_module
 import imgclf_gui.core.images.decode as images_module
 from imgclf_gui.core.features.extraction import extract_features
@@ -81,7 +82,7 @@ def test_failure_of_the_moment_is_tried_again(tmp_path, fake_backbone, monkeypat
 def test_a_new_decoder_gets_another_chance(tmp_path, fake_backbone, decode_calls, monkeypatch):  # noqa: F811
     _paths, broken = _project(tmp_path, per_class=1)
     extract_features([broken], fake_backbone.id, tmp_path)
-    monkeypatch.setattr(features_module, "decoder_identity", lambda: "pillow=99.0|pipeline=1")
+    monkeypatch.setattr(cache_module, "decoder_identity", lambda: "pillow=99.0|pipeline=1")
     decode_calls.clear()
     assert broken in extract_features([broken], fake_backbone.id, tmp_path).failed
     assert decode_calls == ["cut.jpg"]

@@ -1,4 +1,4 @@
 """Bottlenecks: the extraction pipeline and its on-disk cache (record store, hash index, unreadable memory).
 
-Entry points: ``extraction.extract_features``, ``extraction.open_project_cache``, ``hashing.content_hash``.
+Entry points: ``extraction.extract_features``, ``cache.open_project_cache``, ``hashing.content_hash``.
 """

@@ -134,7 +134,7 @@ class _FileChecker:
 
     def __init__(self, root: Path) -> None:
         from imgclf_gui.core.backbones import get_spec
-        from imgclf_gui.core.features.extraction import (
+        from imgclf_gui.core.features.cache import (
             cached_backbone_ids,
             hash_index_path,
             open_project_cache,

@@ -51,7 +51,7 @@ def summarize(root: str | os.PathLike[str], config: TrainConfig) -> TrainingSumm
         return TrainingSummary(error=str(exc))
     summary = TrainingSummary(class_counts=dict(checked.counts), total=len(checked.samples),
                               warnings=list(checked.warnings))
-    from imgclf_gui.core.features.extraction import cached_backbone_ids
+    from imgclf_gui.core.features.cache import cached_backbone_ids
 
     # Reading files only tells which bottlenecks are cached: pointless when none are.
     may_read = config.backbone in cached_backbone_ids(root)
@@ -65,7 +65,7 @@ def summarize(root: str | os.PathLike[str], config: TrainConfig) -> TrainingSumm
         summary.warnings.append(str(exc))
     summary.cached = _count_cached(root, config, hashes, summary.warnings)
     if summary.cached is not None:
-        from imgclf_gui.core.features.extraction import unreadable_memory
+        from imgclf_gui.core.features.cache import unreadable_memory
 
         memory = unreadable_memory(root)
         summary.unreadable = sum(1 for h in hashes if memory.reason(h) is not None)
@@ -74,7 +74,7 @@ def summarize(root: str | os.PathLike[str], config: TrainConfig) -> TrainingSumm
 
 def _known_hashes(root: Path, paths: list[Path], *, may_read: bool = True) -> list[str | None]:
     """Content hashes the stat index remembers for unchanged files (None for the others)."""
-    from imgclf_gui.core.features.extraction import hash_index_path
+    from imgclf_gui.core.features.cache import hash_index_path
     from imgclf_gui.core.features.hashing import HashIndex, read_and_hash
 
     index = HashIndex(hash_index_path(root), root)
@@ -98,7 +98,7 @@ def _known_hashes(root: Path, paths: list[Path], *, may_read: bool = True) -> li
 
 def _count_cached(root: Path, config: TrainConfig, hashes: list[str | None], warnings: list[str]) -> int | None:
     from imgclf_gui.core.backbones import get_spec
-    from imgclf_gui.core.features.extraction import open_project_cache
+    from imgclf_gui.core.features.cache import open_project_cache
 
     try:
         spec: Any = get_spec(config.backbone)

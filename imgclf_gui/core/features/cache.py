@@ -1,0 +1,197 @@
+"""Where bottleneck vectors are cached, and the cache set of one extraction run.
+
+A project's vectors live in one record file per (backbone version, crop policy) under
+``PROJECT/.imgclf/features/`` (see :mod:`imgclf_gui.core.features.store`), beside a stat index of content
+hashes and the memory of undecodable files. When the project folder is read-only, new vectors go to a
+stand-in folder in the user cache (what the project already holds is still read); when nothing can be
+written, extraction still works, with a warning.
+
+Entry points: :func:`open_project_cache` (read a project's vectors), :func:`cached_backbone_ids`,
+:func:`hash_index_path`, :func:`unreadable_memory`; :class:`ExtractionCaches` is what
+:func:`~imgclf_gui.core.features.extraction.extract_features` reads from and writes to.
+"""
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from imgclf_gui.core.features.hashing import HashIndex
+from imgclf_gui.core.features.store import FeatureStore, Key
+from imgclf_gui.core.features.unreadable import UnreadableMemory
+from imgclf_gui.core.images.augment import AUGMENT_VERSION
+from imgclf_gui.core.project import layout
+
+#: Bump when the network input made from a given file could change (decoding, resizing, draft mode):
+#: it is part of the cache identity, so old vectors are then recomputed, never silently reused.
+PIPELINE_VERSION = 1
+
+
+def cache_folder(project_root: str | os.PathLike[str] | None) -> Path:
+    """The ``.imgclf`` folder of a project (or the user-cache stand-in for images with no project)."""
+    if project_root is None:
+        from imgclf_gui.core.support.paths import user_cache_dir
+
+        return user_cache_dir() / "loose-images"
+    return layout.state_dir(project_root)
+
+
+def _fallback_folder(project_root: str | os.PathLike[str] | None) -> Path:
+    from imgclf_gui.core.support.paths import user_cache_dir
+
+    key = hashlib.sha256(os.path.abspath(project_root or "-").encode("utf-8")).hexdigest()[:16]
+    return user_cache_dir() / "projects" / key
+
+
+def _safe_name(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_.@" else "_" for c in text)
+
+
+def _store_identity(spec: Any, crop: str) -> str:
+    """What a cache file's header must say for its vectors to be valid for this backbone and crop."""
+    return f"{spec.cache_key}|crop={crop}|size={spec.input_size}|dim={spec.dim}|pipeline={PIPELINE_VERSION}"
+
+
+def _store_path(folder: Path, spec: Any, crop: str) -> Path:
+    return layout.features_dir(folder) / _safe_name(spec.cache_key) / f"{crop}.features"
+
+
+def hash_index_path(project_root: str | os.PathLike[str] | None) -> Path:
+    """The project's stat index of content hashes (path, size, mtime -> hash)."""
+    return layout.hash_index_file(cache_folder(project_root))
+
+
+def decoder_identity() -> str:
+    """What decoded the images: a file that failed under it is remembered as unreadable only for it."""
+    import PIL
+
+    return f"pillow={PIL.__version__}|pipeline={PIPELINE_VERSION}"
+
+
+def unreadable_memory(project_root: str | os.PathLike[str] | None) -> UnreadableMemory:
+    """The project's memory of file contents that could not be decoded (see :mod:`core.unreadable`)."""
+    return UnreadableMemory(layout.unreadable_file(cache_folder(project_root)), decoder_identity())
+
+
+def open_project_cache(project_root: str | os.PathLike[str], spec: Any, crop: str) -> FeatureStore | None:
+    """The project's cache of ``spec``'s bottlenecks, opened read-only (safe beside a running
+    extraction); None when there is none yet. The caller closes it. Raises OSError if unreadable."""
+    path = _store_path(cache_folder(project_root), spec, crop)
+    if not path.exists():
+        return None
+    return FeatureStore.open(path, dim=spec.dim, identity=_store_identity(spec, crop),
+                             augment_version=AUGMENT_VERSION, writable=False)
+
+
+def cached_backbone_ids(project_root: str | os.PathLike[str]) -> list[str]:
+    """Registered backbones whose current version already has bottlenecks cached in the project."""
+    from imgclf_gui.core.backbones import list_specs
+
+    folder = layout.features_dir(cache_folder(project_root))
+    return [spec.id for spec in list_specs() if (folder / _safe_name(spec.cache_key)).is_dir()]
+
+
+def _why_not_writable(exc: OSError) -> str:
+    if exc.errno == errno.ENOSPC:
+        return "the disk is full"
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return "the folder is read-only"
+    return exc.strerror or str(exc)
+
+
+class ExtractionCaches:
+    """Where vectors are looked up (possibly several places) and the one place new ones go."""
+
+    def __init__(self, project_root: str | os.PathLike[str] | None, spec: Any, crop: str) -> None:
+        self.warnings: list[str] = []
+        self.readers: list[FeatureStore] = []
+        self.writer: FeatureStore | None = None
+        identity = _store_identity(spec, crop)
+        primary, fallback = cache_folder(project_root), _fallback_folder(project_root)
+
+        def open_store(folder: Path, writable: bool) -> FeatureStore:
+            return FeatureStore.open(
+                _store_path(folder, spec, crop), dim=spec.dim, identity=identity, augment_version=AUGMENT_VERSION,
+                writable=writable,
+            )
+
+        try:
+            self.writer = open_store(primary, True)
+            index_file, seed = layout.hash_index_file(primary), None
+        except OSError as exc:
+            reason = _why_not_writable(exc)
+            if _store_path(primary, spec, crop).exists():  # what an earlier run cached there is still good to read
+                try:
+                    self.readers.append(open_store(primary, False))
+                except OSError:
+                    pass
+            try:
+                self.writer = open_store(fallback, True)
+                self.warnings.append(
+                    f"Features cannot be cached in the project folder ({reason}); "
+                    f"they are cached in {fallback} instead."
+                )
+            except OSError as exc2:
+                self.warnings.append(
+                    f"Features cannot be cached ({reason}; {_why_not_writable(exc2)} in {fallback}): "
+                    "they are computed for this run only."
+                )
+            index_file, seed = layout.hash_index_file(fallback), layout.hash_index_file(primary)
+        if self.writer is not None:
+            self.readers.insert(0, self.writer)
+        for store in self.readers:
+            self.warnings.extend(store.notes)
+        self.index = HashIndex(index_file, project_root)
+        if seed is not None and len(self.index) == 0 and seed.exists():
+            self.index = HashIndex(seed, project_root)
+            self.index.file = index_file
+        # Kept beside the hash index it relies on (in the fallback folder when the project is read-only).
+        self.unreadable = UnreadableMemory(layout.unreadable_file(index_file.parent), decoder_identity())
+        if seed is not None and len(self.unreadable) == 0:
+            self.unreadable = UnreadableMemory(layout.unreadable_file(seed.parent), decoder_identity())
+            self.unreadable.file = layout.unreadable_file(index_file.parent)
+
+    @property
+    def cache_file(self) -> Path | None:
+        return self.writer.path if self.writer is not None else None
+
+    def has(self, key: Key) -> bool:
+        return any(key in store for store in self.readers)
+
+    def get(self, key: Key) -> np.ndarray | None:
+        for store in self.readers:
+            vector = store.get(key)
+            if vector is not None:
+                return vector
+        return None
+
+    def add(self, items: list[tuple[Key, np.ndarray]]) -> None:
+        if self.writer is None or not items:
+            return
+        try:
+            self.writer.append(items)
+        except OSError as exc:
+            # Keep computing: the vectors are in the result; only their reuse next time is lost.
+            self.warnings.append(
+                f"The feature cache could not be written ({_why_not_writable(exc)}); "
+                "features of this run will be computed again next time."
+            )
+            self.writer.close()
+            self.readers.remove(self.writer)
+            self.writer = None
+
+    def close(self) -> None:
+        try:
+            self.index.save()
+        except OSError as exc:
+            self.warnings.append(f"The file-hash index could not be saved ({_why_not_writable(exc)}).")
+        try:
+            self.unreadable.save()
+        except OSError:
+            pass  # only costs decoding the damaged files again next time (the index warning covers why)
+        for store in self.readers:
+            store.close()

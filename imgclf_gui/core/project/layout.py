@@ -13,9 +13,10 @@ A project is a folder of class folders (the truth) plus the inbox ``unsorted/`` 
         trash/<action>/             files an undo had to put aside
         quarantine/<class>/         unreadable files put aside by Check Data
         thumbs/                     thumbnail cache
-        split.json                  which part (train / validation / test) each image belongs to
+        folds.json                  which cross-validation fold each image belongs to, and the test part
+        split.json                  the train / validation / test split of older versions (read once, to migrate)
         training_settings.json      the Training tab's settings
-        runs/<run-id>/              every training run: run.json + model/
+        runs/<run-id>/              every training run: run.json + model/ + out_of_fold.npz
         active_model.json           which run the Classify tab and the CLI use
         reviewed.json               images the user kept although they looked mislabelled
         -- the bottleneck cache; read-only projects keep these in the user cache instead --
@@ -40,8 +41,10 @@ TRASH = "trash"
 QUARANTINE = "quarantine"
 THUMBS = "thumbs"
 SPLIT = "split.json"
+FOLDS = "folds.json"
 TRAINING_SETTINGS = "training_settings.json"
 RUNS = "runs"
+OUT_OF_FOLD = "out_of_fold.npz"  # inside a run folder
 ACTIVE_MODEL = "active_model.json"
 REVIEWED = "reviewed.json"
 # inside a cache folder (the project's .imgclf/, or its stand-in in the user cache)
@@ -88,7 +91,13 @@ def thumbs_dir(root: PathLike) -> Path:
 
 
 def split_file(root: PathLike) -> Path:
+    """The split memory of versions before cross-validation; only read, to migrate it to ``folds_file``."""
     return state_dir(root) / SPLIT
+
+
+def folds_file(root: PathLike) -> Path:
+    """Fold memory: which fold each image (by content hash) is held out in, and the optional test part."""
+    return state_dir(root) / FOLDS
 
 
 def training_settings_file(root: PathLike) -> Path:
@@ -97,6 +106,11 @@ def training_settings_file(root: PathLike) -> Path:
 
 def runs_dir(root: PathLike) -> Path:
     return state_dir(root) / RUNS
+
+
+def out_of_fold_file(run_folder: PathLike) -> Path:
+    """``runs/<run-id>/out_of_fold.npz``: each image's honest held-out prediction from that run."""
+    return Path(run_folder) / OUT_OF_FOLD
 
 
 def active_model_file(root: PathLike) -> Path:

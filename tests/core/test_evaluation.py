@@ -38,3 +38,28 @@ def test_matches_scikit_learn_on_random_case():
     assert np.allclose([c.recall for c in report.per_class], r)
     assert np.allclose([c.f1 for c in report.per_class], f)
     assert [c.support for c in report.per_class] == list(s)
+
+
+def test_accuracy_comes_with_its_95_percent_interval():
+    from imgclf_gui.core.training.evaluation import PART_OUT_OF_FOLD, EvaluationReport, wilson_interval
+
+    low, high = wilson_interval(58, 60)  # the Wilson interval by hand: 0.8864 .. 0.9908
+    assert abs(low - 0.8864) < 1e-4 and abs(high - 0.9908) < 1e-4
+    assert wilson_interval(0, 10)[0] == 0.0 and abs(wilson_interval(10, 10)[1] - 1.0) < 1e-12
+    # a few dozen test images leave a wide interval; a thousand out-of-fold predictions a narrow one
+    y = np.arange(1000) % 4
+    probs = np.eye(4)[np.where(np.arange(1000) % 10 == 0, (y + 1) % 4, y)]
+    report = evaluate_probabilities(probs, y, list("abcd"), part=PART_OUT_OF_FOLD, folds=5)
+    low, high = report.accuracy_interval
+    assert report.accuracy == 0.9 and 0.87 < low < 0.9 < high < 0.92
+    small = evaluate_probabilities(probs[:40], y[:40], list("abcd"))
+    assert small.accuracy_interval[1] - small.accuracy_interval[0] > 4 * (high - low)
+    text = report.format_text()
+    assert "1,000 images, each predicted by one of 5 fold models that never saw it" in text
+    assert "95% interval 88.0% to 91.7%" in text
+    again = EvaluationReport.from_dict(json.loads(report.to_json()))
+    assert (again.part, again.folds, again.accuracy_interval) == (PART_OUT_OF_FOLD, 5, report.accuracy_interval)
+    # reports saved by older versions (no folds, no interval) still load
+    old = report.to_dict()
+    del old["folds"], old["accuracy_interval"]
+    assert EvaluationReport.from_dict(old).folds == 0

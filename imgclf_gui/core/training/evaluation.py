@@ -1,17 +1,41 @@
 """Scores of a trained model on labelled images it was not trained on.
 
 Everything is computed from predicted probabilities and true class indices with numpy, so the same code
-scores the test part after training, a labelled folder (``imgclf evaluate``) and the benchmarks.
+scores the out-of-fold predictions of a cross-validated training (every labelled image, each predicted by a
+fold model that never saw it), the held-out test part when one is kept, a labelled folder
+(``imgclf evaluate``) and the benchmarks. ``EvaluationReport.part`` says which of these was scored.
 """
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+#: what a report scored (``EvaluationReport.part``)
+PART_OUT_OF_FOLD = "out-of-fold"  # every image, predicted by the fold model that held it out
+PART_TEST = "test"  # the held-out test part, predicted by the final model
+PART_VALIDATION = "validation"  # older runs without a test part
+PART_FOLDER = "folder"  # a labelled folder (imgclf evaluate)
+
+
+def wilson_interval(correct: int, count: int, z: float = 1.959964) -> tuple[float, float]:
+    """95% confidence interval of a proportion (Wilson score interval); (0, 1) when ``count`` is 0.
+
+    Unlike the normal approximation it stays inside 0..1 and is honest for small counts and for scores
+    near 100%: 58 right out of 60 gives 88.6%..99.1%, not 92.1%..101.2%.
+    """
+    if count <= 0:
+        return 0.0, 1.0
+    p = correct / count
+    denom = 1 + z * z / count
+    centre = (p + z * z / (2 * count)) / denom
+    half = z * math.sqrt(p * (1 - p) / count + z * z / (4 * count * count)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 @dataclass
@@ -43,9 +67,33 @@ class EvaluationReport:
     confusion: np.ndarray
     per_class: list[ClassScores]
     mistakes: list[Mistake] = field(default_factory=list)
-    part: str = "test"  # which images were scored: "test", "validation", or "folder"
+    part: str = PART_TEST  # which images were scored: one of the PART_* names above
     count: int = 0
     failed: dict[str, str] = field(default_factory=dict)  # images that could not be read: path -> reason
+    folds: int = 0  # with part == PART_OUT_OF_FOLD: how many fold models made the predictions
+
+    @property
+    def correct(self) -> int:
+        return int(round(self.accuracy * self.count))
+
+    @property
+    def accuracy_interval(self) -> tuple[float, float]:
+        """95% interval of the accuracy (Wilson): how far the score may be from the truth by chance."""
+        return wilson_interval(self.correct, self.count)
+
+    @property
+    def scored_on(self) -> str:
+        """Which images the score rests on, in words: "1,000 images, each predicted by one of 5 models that
+        never saw it", "120 test images never used for any choice", ..."""
+        n = f"{self.count:,} image{'' if self.count == 1 else 's'}"
+        if self.part == PART_OUT_OF_FOLD:
+            return (f"{n}, each predicted by one of {self.folds or 'the'} fold models that never saw it "
+                    "(cross-validation)")
+        if self.part == PART_TEST:
+            return f"{self.count:,} test images never used for any choice"
+        if self.part == PART_VALIDATION:
+            return f"{self.count:,} validation images"
+        return n
 
     @property
     def macro_f1(self) -> float:
@@ -57,12 +105,14 @@ class EvaluationReport:
             "part": self.part,
             "count": self.count,
             "accuracy": self.accuracy,
+            "accuracy_interval": list(self.accuracy_interval),
             "macro_f1": self.macro_f1,
             "class_names": list(self.class_names),
             "confusion": self.confusion.astype(int).tolist(),
             "per_class": [asdict(c) for c in self.per_class],
             "mistakes": [asdict(m) for m in self.mistakes],
             "failed": dict(self.failed),
+            "folds": self.folds,
         }
 
     def to_json(self) -> str:
@@ -76,15 +126,17 @@ class EvaluationReport:
             confusion=np.array(data["confusion"], dtype=np.int64).reshape(len(data["class_names"]), -1),
             per_class=[ClassScores(**c) for c in data["per_class"]],
             mistakes=[Mistake(**m) for m in data.get("mistakes", [])],
-            part=data.get("part", "test"),
+            part=data.get("part", PART_TEST),
             count=int(data.get("count", 0)),
             failed=dict(data.get("failed", {})),
+            folds=int(data.get("folds") or 0),
         )
 
     def format_text(self, max_mistakes: int = 20) -> str:
         """A plain-text report for the terminal: accuracy, per-class table, confusion matrix, top losses."""
-        lines = [f"Accuracy on {self.count} {self.part} images: {self.accuracy:.1%}"
-                 f"  (macro F1 {self.macro_f1:.3f})"]
+        low, high = self.accuracy_interval
+        lines = [f"Accuracy on {self.scored_on}: {self.accuracy:.1%}"
+                 f"  (95% interval {low:.1%} to {high:.1%}; macro F1 {self.macro_f1:.3f})"]
         width = max([len(n) for n in self.class_names] + [5])
         lines.append(f"{'class':<{width}}  precision  recall     f1  support")
         for c in self.per_class:
@@ -131,11 +183,13 @@ def evaluate_probabilities(
     class_names: Sequence[str],
     paths: Sequence[str | Path] | None = None,
     *,
-    part: str = "test",
+    part: str = PART_TEST,
+    folds: int = 0,
 ) -> EvaluationReport:
     """Score predicted ``probabilities`` (N, classes) against true class indices ``y_true`` (N,).
 
     Mistakes are sorted worst first by the loss on the true class, then by path for equal losses.
+    ``part`` (and ``folds`` for out-of-fold predictions) say what was scored.
     """
     probabilities = np.asarray(probabilities, np.float64)
     y_true = np.asarray(y_true, np.int64)
@@ -143,7 +197,8 @@ def evaluate_probabilities(
     n = len(y_true)
     if n == 0:
         return EvaluationReport(0.0, list(class_names), np.zeros((k, k), np.int64),
-                                per_class_scores(np.zeros((k, k), np.int64), class_names), [], part, 0)
+                                per_class_scores(np.zeros((k, k), np.int64), class_names), [], part, 0,
+                                folds=folds)
     y_pred = probabilities.argmax(axis=1)
     cm = confusion_matrix(y_true, y_pred, k)
     mistakes = []
@@ -154,4 +209,4 @@ def evaluate_probabilities(
                                     float(probabilities[i, y_pred[i]]), float(-np.log(max(p_true, 1e-12)))))
         mistakes.sort(key=lambda m: (-m.loss, m.path))
     return EvaluationReport(float(np.mean(y_pred == y_true)), list(class_names), cm,
-                            per_class_scores(cm, class_names), mistakes, part, n)
+                            per_class_scores(cm, class_names), mistakes, part, n, folds=folds)

@@ -1,0 +1,83 @@
+"""Images the user looked at and kept where they are although they seemed mislabelled.
+
+Entry points: ``reviewed_marks(root)``, ``mark_reviewed(root, paths)``, ``unmark_reviewed(root, paths)``.
+
+A mark is remembered by content hash, with the class the image was kept in, in
+``.imgclf/reviewed.json`` (``{"schema": 1, "reviewed": {hash: class}}``). So a reviewed image is not
+suggested again when it is renamed, or copied, or when the project is moved; but if it is later filed under
+another class and looks wrong there, it is suggested again: the user confirmed a class, not the image.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from imgclf_gui.core.project import layout
+
+__all__ = ["reviewed_marks", "mark_reviewed", "unmark_reviewed", "is_reviewed"]
+
+SCHEMA_VERSION = 1
+
+
+def reviewed_marks(project_root: str | os.PathLike[str]) -> dict[str, str]:
+    """content hash -> class it was kept in. Empty when there are none or the file is unreadable."""
+    try:
+        data = json.loads(layout.reviewed_file(project_root).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    marks = data.get("reviewed") if isinstance(data, dict) else None
+    if not isinstance(marks, dict):
+        return {}
+    return {h: c for h, c in marks.items() if isinstance(h, str) and isinstance(c, str)}
+
+
+def is_reviewed(marks: dict[str, str], content_hash: str | None, label: str) -> bool:
+    """True when the image with ``content_hash`` was kept in class ``label``."""
+    return content_hash is not None and marks.get(content_hash) == label
+
+
+def mark_reviewed(project_root: str | os.PathLike[str], paths: Iterable[str | os.PathLike[str]]) -> list[str]:
+    """Remember that the images at ``paths`` belong to the class folder they are in now.
+
+    Returns the content hashes marked. Raises ``OSError`` when a file cannot be read or the mark cannot be
+    written (read-only project); nothing is half-written.
+    """
+    root = Path(project_root)
+    marks = reviewed_marks(root)
+    done = []
+    for path, digest in _hashes(root, paths):
+        marks[digest] = Path(path).parent.name
+        done.append(digest)
+    _save(root, marks)
+    return done
+
+
+def unmark_reviewed(project_root: str | os.PathLike[str], paths: Iterable[str | os.PathLike[str]]) -> list[str]:
+    """Forget the marks of the images at ``paths`` (they may be suggested again); returns the hashes dropped."""
+    root = Path(project_root)
+    marks = reviewed_marks(root)
+    dropped = [digest for _path, digest in _hashes(root, paths) if marks.pop(digest, None) is not None]
+    if dropped:
+        _save(root, marks)
+    return dropped
+
+
+def _hashes(root: Path, paths: Iterable[str | os.PathLike[str]]) -> list[tuple[Path, str]]:
+    from imgclf_gui.core.features.extraction import hash_index_path
+    from imgclf_gui.core.features.hashing import HashIndex, content_hash
+
+    index = HashIndex(hash_index_path(root), root)
+    out = [(Path(p), content_hash(p, index=index)) for p in paths]
+    try:
+        index.save()
+    except OSError:
+        pass  # only a cache: the files are read again next time
+    return out
+
+
+def _save(root: Path, marks: dict[str, str]) -> None:
+    from imgclf_gui.core.support.atomic import atomic_write_json
+
+    atomic_write_json(layout.reviewed_file(root), {"schema": SCHEMA_VERSION, "reviewed": marks})

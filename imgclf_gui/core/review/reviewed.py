@@ -65,7 +65,7 @@ def unmark_reviewed(project_root: str | os.PathLike[str], paths: Iterable[str | 
 
 
 def _hashes(root: Path, paths: Iterable[str | os.PathLike[str]]) -> list[tuple[Path, str]]:
-    from imgclf_gui.core.features.extraction import hash_index_path
+    from imgclf_gui.core.features.cache import hash_index_path
     from imgclf_gui.core.features.hashing import HashIndex, content_hash
 
     index = HashIndex(hash_index_path(root), root)

@@ -92,9 +92,9 @@ def sklearn_accuracy(xtr, ytr, xte, yte) -> tuple[float, float]:
 
 def main() -> int:
     sys.path.insert(0, str(ROOT))
+    from imgclf_gui.core.training.config import TrainConfig
     from imgclf_gui.core.training.head import labels_to_indices, train_head
     from imgclf_gui.core.training.splits import split_samples
-    from imgclf_gui.core.training.trainer import TrainConfig
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backbone", default="efficientnet-lite0")

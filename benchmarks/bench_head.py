@@ -3,7 +3,7 @@
 Synthetic features shaped like EfficientNet-Lite0's (non-negative, mostly under ~6), 9,000 train /
 1,000 validation. Three timings:
   fixed     100 epochs, fixed L2, no early stopping (the target's case)
-  default   TrainConfig() defaults: L2 chosen among 4 candidates on validation, early stopping
+  default   TrainConfig() defaults: L2 chosen among L2_CANDIDATES on validation, early stopping
   hidden    100 epochs with a 256-unit hidden layer and dropout
 
     .venv/bin/python benchmarks/bench_head.py [--batch-size 64]
@@ -31,8 +31,8 @@ def make_features(n: int = 10_000, dim: int = 1280, k: int = 10, seed: int = 0):
 
 def main() -> int:
     sys.path.insert(0, str(ROOT))
+    from imgclf_gui.core.training.config import TrainConfig
     from imgclf_gui.core.training.head import train_head
-    from imgclf_gui.core.training.trainer import TrainConfig
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch-size", type=int, default=TrainConfig().batch_size)

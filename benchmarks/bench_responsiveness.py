@@ -33,7 +33,8 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 import imgclf_gui.gui  # noqa: E402,F401 - PySide6 work-around before the QApplication
 from imgclf_gui.core.project.demo_project import make_demo_project  # noqa: E402
-from imgclf_gui.core.training.trainer import TrainConfig, train  # noqa: E402
+from imgclf_gui.core.training.config import TrainConfig  # noqa: E402
+from imgclf_gui.core.training.trainer import train  # noqa: E402
 from imgclf_gui.gui.common.project_model import ProjectModel  # noqa: E402
 from imgclf_gui.gui.common.tasks import TaskRunner  # noqa: E402
 from imgclf_gui.gui.training.training_tab import TrainingTab  # noqa: E402

@@ -8,7 +8,9 @@ import argparse
 import sys
 import time
 
-from imgclf_gui.commands._progress import ProgressLine, format_duration
+from imgclf_gui.commands._progress import ProgressLine
+from imgclf_gui.commands._settings import add_setting_flags
+from imgclf_gui.core.support.clock import format_duration
 
 
 def register(p: argparse.ArgumentParser) -> None:
@@ -16,12 +18,8 @@ def register(p: argparse.ArgumentParser) -> None:
     p.description = ("Run every image of DIR (one sub-folder per class) through the backbone once and cache "
                      "the result in DIR/.imgclf/, so training and evaluation start at once.")
     p.add_argument("dir", metavar="DIR", help="project folder: one sub-folder of images per class")
-    p.add_argument("--backbone", metavar="ID", default=None, help="backbone id (default: efficientnet-lite0; "
-                                                                  "see `imgclf doctor`)")
-    p.add_argument("--variants", metavar="K", type=int, default=0,
-                   help="also cache K augmented variants of each image (flip, crop, brightness), for training")
-    p.add_argument("--crop", choices=("squash", "center"), default="squash",
-                   help="fit images to the network by squashing the whole picture (default) or a centre crop")
+    # The training settings that decide which bottlenecks training will look for (see `imgclf train`).
+    add_setting_flags(p, ("backbone", "augment_variants", "crop"), flags={"augment_variants": "--variants"})
     p.set_defaults(func=run)
 
 
@@ -29,18 +27,17 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from imgclf_gui.cli import UserError
-    from imgclf_gui.core.backbones import DEFAULT_BACKBONE, BackboneUnavailable, get_spec
+    from imgclf_gui.core.backbones import BackboneUnavailable, get_spec, needs_preparation, prepare_backbone
     from imgclf_gui.core.features.extraction import extract_features
     from imgclf_gui.core.project.scan import scan_samples
+    from imgclf_gui.core.support.notes import STAGE_PREPARING_BACKBONE, Note, describe
 
     root = Path(args.dir)
     if not root.is_dir():
         raise UserError(f"{root} is not a folder.")
-    if args.variants < 0:
-        raise UserError("--variants must be 0 or more.")
-    backbone = args.backbone or DEFAULT_BACKBONE
+    backbone, variants = args.backbone, args.augment_variants
     try:
-        get_spec(backbone)
+        spec = get_spec(backbone)
     except KeyError as exc:
         raise UserError(str(exc.args[0] if exc.args else exc)) from None
     samples = scan_samples(root)
@@ -48,11 +45,15 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"no images found in class folders of {root} (expected {root}/<class>/<image>).")
     classes = sorted({s.label for s in samples})
     print(f"{len(samples)} images in {len(classes)} classes; backbone {backbone}, crop {args.crop}"
-          + (f", {args.variants} augmented variants each" if args.variants else ""))
+          + (f", {variants} augmented variants each" if variants else ""))
     progress = ProgressLine(sys.stdout)
     started = time.monotonic()
     try:
-        result = extract_features([s.path for s in samples], backbone, root, variants=args.variants,
+        if needs_preparation(backbone):
+            print(f"{describe(Note(STAGE_PREPARING_BACKBONE, {'backbone': spec.display_name}))} ...", flush=True)
+            prepare_backbone(backbone)
+            progress.restart()
+        result = extract_features([s.path for s in samples], backbone, root, variants=variants,
                                   crop=args.crop, on_progress=progress)
     except BackboneUnavailable as exc:
         progress.finish()
@@ -64,5 +65,5 @@ def run(args: argparse.Namespace) -> int:
     for path, reason in sorted(result.failed.items()):
         print(f"  failed: {path}: {reason}")
     for warning in result.warnings:
-        print(f"Warning: {warning}", file=sys.stderr)
+        print(f"Warning: {describe(warning)}", file=sys.stderr)
     return 1 if result.failed and not result.ok.any() else 0

@@ -11,33 +11,14 @@ from pathlib import Path
 
 def register(p: argparse.ArgumentParser) -> None:
     """Give the sub-command's parser its description and arguments; :func:`run` handles it."""
-    from imgclf_gui.core.training.trainer import TrainConfig
+    from imgclf_gui.commands._settings import add_setting_flags
 
-    d = TrainConfig()
     p.description = ("Train a classifier on DIR (one sub-folder per class). Features are "
                      "cached in DIR/.imgclf, so a second run starts at once.")
     p.add_argument("dir", type=Path, help="folder with one sub-folder of images per class")
     p.add_argument("--out", type=Path, help="model folder to write (e.g. flowers.imgclf-model); default: keep it "
                                             "in DIR/.imgclf/runs/ as the project's active model, as the app does")
-    p.add_argument("--backbone", default=d.backbone, help=f"pretrained backbone id (default {d.backbone})")
-    p.add_argument("--epochs", type=int, default=d.epochs, help=f"most epochs (default {d.epochs})")
-    p.add_argument("--learning-rate", type=float, default=d.learning_rate)
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--l2", type=float, default=None, help="L2 strength (default: chosen on the validation part)")
-    p.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
-    p.add_argument("--hidden", type=int, default=d.hidden_units, metavar="N",
-                   help="add a hidden layer of N units (default: none)")
-    p.add_argument("--dropout", type=float, default=d.dropout, help="dropout on the hidden layer")
-    p.add_argument("--no-class-weights", action="store_true", help="do not re-weight imbalanced classes")
-    p.add_argument("--no-early-stopping", action="store_true", help="train all epochs, keep the last")
-    p.add_argument("--patience", type=int, default=d.patience)
-    p.add_argument("--augment", type=int, default=d.augment_variants, metavar="K",
-                   help="train on K cached augmented variants (flip, crop, brightness) of each image")
-    p.add_argument("--validation-percent", type=float, default=d.validation_percent)
-    p.add_argument("--test-percent", type=float, default=d.test_percent)
-    p.add_argument("--crop", choices=["squash", "center"], default=d.crop,
-                   help="squash: whole image resized to a square; center: centre square")
-    p.add_argument("--seed", type=int, default=d.seed)
+    add_setting_flags(p)
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the test report as JSON")
     p.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     p.set_defaults(func=run)
@@ -45,16 +26,14 @@ def register(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from imgclf_gui.cli import UserError
+    from imgclf_gui.commands._settings import config_from_args
+    from imgclf_gui.core.models.bundle import ModelBundle
     from imgclf_gui.core.support.atomic import atomic_write_text
-    from imgclf_gui.core.training.trainer import DatasetError, TrainConfig, train
+    from imgclf_gui.core.support.notes import STAGE_EXTRACTING, describe
+    from imgclf_gui.core.training.checks import DatasetError
+    from imgclf_gui.core.training.trainer import train
 
-    config = TrainConfig(
-        backbone=args.backbone, epochs=args.epochs, batch_size=args.batch_size,
-        learning_rate=args.learning_rate, l2=args.l2, label_smoothing=args.label_smoothing,
-        hidden_units=args.hidden, dropout=args.dropout, class_weights=not args.no_class_weights,
-        early_stopping=not args.no_early_stopping, patience=args.patience, augment_variants=args.augment,
-        validation_percent=args.validation_percent, test_percent=args.test_percent, seed=args.seed,
-        crop=args.crop)
+    config = config_from_args(args)
     if not args.dir.is_dir():
         raise UserError(f"{args.dir} is not a folder.")
     try:
@@ -85,33 +64,36 @@ def run(args: argparse.Namespace) -> int:
         print(f"epoch {m.epoch:3d}  loss {m.train_loss:.4f}  acc {m.train_accuracy:.1%}{val}{star}",
               file=out, flush=True)
 
-    def on_stage(text: str) -> None:
+    def on_stage(note) -> None:
+        if note.kind == STAGE_EXTRACTING:
+            extract_progress.restart()
         if not args.quiet:
-            print(f"{text} ...", file=out, flush=True)
+            print(f"{describe(note)} ...", file=out, flush=True)
 
     try:
         result = train(config, args.dir, on_epoch=on_epoch, on_extract_progress=on_extract, on_stage=on_stage)
     except DatasetError as exc:
         raise UserError(str(exc)) from None
-    for w in result.warnings:
-        print(f"Note: {w}", file=out)
-    if result.bundle is None:
+    for note in result.notes:
+        print(f"Note: {describe(note)}", file=out)
+    if result.head is None:
         raise UserError("training stopped before the first epoch ended; nothing was saved.")
     counts = result.split.counts()
     print(f"Images: {counts['train']} train, {counts['validation']} validation, {counts['test']} test; "
-          f"best epoch {result.bundle.metrics.get('best_epoch')}, L2 {result.bundle.config.l2:g}.", file=out)
+          f"best epoch {result.best_epoch}, L2 {result.config.l2:g}.", file=out)
     if result.report is not None:
         print(result.report.format_text(), file=out)
         if args.json:
             atomic_write_text(args.json, result.report.to_json() + "\n")
+    bundle = ModelBundle.from_training(result)
     if args.out is not None:
-        folder = result.bundle.save(args.out)
+        folder = bundle.save(args.out)
         print(f"Saved the model to {folder}", file=out)
         return 0
     from imgclf_gui.core.models.runs import record_training
 
     try:
-        run = record_training(args.dir, result, config)
+        run = record_training(args.dir, result, bundle=bundle)
     except OSError as exc:
         raise UserError(f"The model could not be saved in {args.dir}/.imgclf/runs ({exc.strerror or exc}); "
                         "choose another place with --out.") from None

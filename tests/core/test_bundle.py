@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from imgclf_gui.core.models.bundle import BundleError, ModelBundle
+from imgclf_gui.core.training.config import TrainConfig
 from imgclf_gui.core.training.head import HeadOptions, train_head
-from imgclf_gui.core.training.trainer import TrainConfig
 
 SPEC_ID = "test-bundle-fake"
 

@@ -53,28 +53,30 @@ def test_train_then_classify_evaluate(tmp_path, fake_backbone, capsys):
 
 
 def test_same_seed_same_model(tmp_path, fake_backbone):
-    from imgclf_gui.core.training.trainer import TrainConfig, train
+    from imgclf_gui.core.training.config import TrainConfig
+    from imgclf_gui.core.training.trainer import train
 
     data = _dataset(tmp_path / "data", per_class=10)
     cfg = TrainConfig(backbone=fake_backbone.id, epochs=10, hidden_units=8, seed=3)
     one, two = train(cfg, data), train(cfg, data)
-    for (w1, b1), (w2, b2) in zip(one.bundle.head.layers, two.bundle.head.layers):
+    for (w1, b1), (w2, b2) in zip(one.head.layers, two.head.layers):
         assert np.array_equal(w1, w2) and np.array_equal(b1, b2)
     test_paths = {str(one.samples[i].path) for i in one.split.test}
-    assert test_paths.isdisjoint(one.bundle.validation_paths)
-    trained = set(one.bundle.train_hashes)
+    assert test_paths.isdisjoint(one.validation_paths)
+    trained = set(one.train_hashes)
     assert all(h not in trained for h in (one.split.assignment and
                                           [k for k, v in one.split.assignment.items() if v == "test"]))
 
 
 def test_cancel_keeps_best_so_far(tmp_path, fake_backbone):
-    from imgclf_gui.core.training.trainer import TrainConfig, train
+    from imgclf_gui.core.training.config import TrainConfig
+    from imgclf_gui.core.training.trainer import train
 
     data = _dataset(tmp_path / "data", per_class=10)
     seen = []
     result = train(TrainConfig(backbone=fake_backbone.id, epochs=50, l2=1e-4), data,
                    on_epoch=seen.append, should_stop=lambda: len(seen) >= 2)
-    assert result.cancelled and len(seen) == 2 and result.bundle is not None
+    assert result.cancelled and len(seen) == 2 and result.head is not None
 
 
 def test_refuses_one_class_and_tiny_class(tmp_path, fake_backbone, capsys):

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from imgclf_gui.core.models.bundle import ModelBundle
+from imgclf_gui.core.training.config import TrainConfig
 from imgclf_gui.core.training.head import HeadOptions, train_head
-from imgclf_gui.core.training.trainer import TrainConfig
 from tests.conftest import write_image
 from tests.fakes import fake_features
 

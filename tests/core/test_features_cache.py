@@ -13,6 +13,7 @@ from imgclf_gui.core.features import cache
 from imgclf_gui.core.features import store as feature_store
 from imgclf_gui.core.features.extraction import extract_features
 from imgclf_gui.core.features.store import FeatureStore
+from imgclf_gui.core.support import notes
 from tests.conftest import write_image
 from tests.core.conftest import COUNTING_ID, expected, make_project, store_file
 from tests.fakes import FAKE_SPEC
@@ -29,7 +30,7 @@ def test_torn_last_record_is_cut_off_and_recomputed(tmp_path, backbone):
     before = backbone.images
     again = extract_features(paths, COUNTING_ID, tmp_path)
     assert backbone.images == before + 1
-    assert any("half-written" in w for w in again.warnings)
+    assert [n.kind for n in again.warnings] == [notes.CACHE_TAIL_CUT]
     np.testing.assert_array_equal(again.features, first.features)
     assert (file.stat().st_size - feature_store.HEADER_SIZE) % record == 0
 
@@ -44,7 +45,8 @@ def test_garbage_appended_is_detected(tmp_path, backbone):
     again = extract_features(paths, COUNTING_ID, tmp_path)
     assert backbone.images == before
     np.testing.assert_array_equal(again.features, first.features)
-    assert any("damaged" in w for w in again.warnings)
+    assert [n.kind for n in again.warnings] == [notes.CACHE_RECORDS_DROPPED]
+    assert again.warnings[0].values["count"] == 2 and "2 damaged records" in notes.describe(again.warnings[0])
 
 
 def test_flipped_bytes_in_a_vector_are_detected_and_recomputed(tmp_path, backbone):
@@ -126,7 +128,8 @@ def test_read_only_project_caches_in_the_user_cache_instead(tmp_path, backbone, 
         _deny_writes_under(patch, project)
         result = extract_features(paths, COUNTING_ID, project)
         assert result.ok.all()
-        assert any("read-only" in w for w in result.warnings)
+        [warning] = result.warnings
+        assert warning.kind == notes.CACHE_ELSEWHERE and warning.values["reason"] == "the folder is read-only"
         assert result.cache_file is not None and not str(result.cache_file).startswith(str(project))
         np.testing.assert_allclose(result.features, expected(paths), atol=1e-6)
         before = backbone.images
@@ -142,7 +145,8 @@ def test_nothing_writable_still_extracts(tmp_path, backbone, monkeypatch):
     monkeypatch.setattr(cache, "_fallback_folder", lambda root: project / "nowhere")
     result = extract_features(paths, COUNTING_ID, project)
     assert result.ok.all() and result.cache_file is None
-    assert any("computed for this run only" in w for w in result.warnings)
+    assert [n.kind for n in result.warnings] == [notes.CACHE_UNAVAILABLE]
+    assert "computed for this run only" in notes.describe(result.warnings[0])
     np.testing.assert_allclose(result.features, expected(paths), atol=1e-6)
 
 
@@ -167,7 +171,7 @@ def test_full_disk_keeps_computing_and_says_so(tmp_path, backbone, monkeypatch):
     monkeypatch.setattr(feature_store.FeatureStore, "append", no_space)
     result = extract_features(paths, COUNTING_ID, tmp_path)
     assert result.ok.all()
-    assert any("disk is full" in w for w in result.warnings)
+    assert [(n.kind, n.values["reason"]) for n in result.warnings] == [(notes.CACHE_WRITE_FAILED, "the disk is full")]
     np.testing.assert_allclose(result.features, expected(paths), atol=1e-6)
 
 

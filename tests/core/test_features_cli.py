@@ -35,14 +35,18 @@ def test_extract_user_errors(tmp_path, capsys, fake_backbone):  # noqa: F811
 
 def test_progress_line_on_a_pipe_prints_whole_lines_with_rate_and_time_left():
     stream = io.StringIO()
-    line = ProgressLine(stream, interval_s=0)
-    line(0, 10)
-    line(5, 10)
-    line(10, 10)
+    now = [0.0]
+    line = ProgressLine(stream, interval_s=0, now=lambda: now[0])
+    # A backbone warming up for 20 s before the first images, then 2 images/s.
+    for t, done in ((0.0, 0), (20.0, 2), (22.0, 6), (24.0, 10)):
+        now[0] = t
+        line(done, 10)
     line.finish()
     lines = stream.getvalue().splitlines()
-    assert len(lines) == 3 and "\r" not in stream.getvalue()
-    assert lines[-1].startswith("Extracting: 10/10 images (100%)") and "img/s" in lines[-1] and "left" in lines[-1]
+    assert len(lines) == 4 and "\r" not in stream.getvalue()
+    assert lines[1] == "Extracting: 2/10 images (20%), estimating time left…"  # nothing measured yet
+    assert lines[2] == "Extracting: 6/10 images (60%), 2.0 images/s, about 2 s left"  # the warm-up left out
+    assert lines[3] == "Extracting: 10/10 images (100%), done in 24 s"
 
 
 def test_progress_line_on_a_terminal_rewrites_one_line():

@@ -4,8 +4,8 @@ from __future__ import annotations
 import imgclf_gui.core.features.hashing as hashing
 import imgclf_gui.core.training.summary as train_summary
 from imgclf_gui.core.features.extraction import extract_features
+from imgclf_gui.core.training.config import TrainConfig
 from imgclf_gui.core.training.summary import summarize
-from imgclf_gui.core.training.trainer import TrainConfig
 from tests.conftest import write_image
 
 

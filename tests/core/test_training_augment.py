@@ -6,7 +6,8 @@ import numpy as np
 
 from imgclf_gui.core.features.extraction import extract_features
 from imgclf_gui.core.training import trainer as training
-from imgclf_gui.core.training.trainer import TrainConfig, train
+from imgclf_gui.core.training.config import TrainConfig
+from imgclf_gui.core.training.trainer import train
 from tests.conftest import write_image
 
 COLOURS = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (30, 40, 220)}
@@ -33,7 +34,7 @@ def test_training_with_augmentation_uses_cached_variants_of_training_images_only
     config = TrainConfig(backbone=fake_backbone.id, augment_variants=2, epochs=5, seed=0)
     result = train(config, root)
 
-    assert result.bundle is not None and result.report is not None
+    assert result.head is not None and result.report is not None
     n_train = len(result.split.train)
     assert seen["train_rows"] == n_train * 3  # each training image and its two variants
     assert seen["val_rows"] == len(result.split.validation)  # no variants of validation images
@@ -51,4 +52,4 @@ def test_same_seed_same_data_same_model(tmp_path, fake_backbone):  # noqa: F811 
     config = TrainConfig(backbone=fake_backbone.id, augment_variants=1, epochs=8, seed=3)
     one, two = train(config, root), train(config, root)
     x = np.random.default_rng(1).normal(size=(5, fake_backbone.dim)).astype(np.float32)
-    np.testing.assert_array_equal(one.bundle.predict_features(x), two.bundle.predict_features(x))
+    np.testing.assert_array_equal(one.head.predict_proba(x), two.head.predict_proba(x))

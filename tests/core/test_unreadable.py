@@ -14,8 +14,8 @@ import imgclf_gui.core.images.decode as images_module
 from imgclf_gui.core.features.extraction import extract_features
 from imgclf_gui.core.images.decode import ImageError
 from imgclf_gui.core.review.health import check_health
+from imgclf_gui.core.training.config import TrainConfig
 from imgclf_gui.core.training.summary import summarize
-from imgclf_gui.core.training.trainer import TrainConfig
 from tests.conftest import write_image
 
 

@@ -48,14 +48,16 @@ COLORS = {"blue": (30, 40, 220), "green": (40, 200, 40), "red": (220, 40, 40)}
 @pytest.fixture
 def tiny_model(tmp_path, fake_backbone) -> Path:
     """A model trained in a second on coloured images (fake backbone: 4x4 mean colours)."""
-    from imgclf_gui.core.training.trainer import TrainConfig, train
+    from imgclf_gui.core.models.bundle import ModelBundle
+    from imgclf_gui.core.training.config import TrainConfig
+    from imgclf_gui.core.training.trainer import train
 
     data = tmp_path / "train"
     for name, color in COLORS.items():
         for i in range(12):
             write_image(data / name / f"{name}{i}.png", size=(40, 30), color=color, seed=i + 10 * len(name))
     result = train(TrainConfig(backbone=fake_backbone.id, epochs=30, learning_rate=0.01), data)
-    return result.bundle.save(tmp_path / "colors.imgclf-model")
+    return ModelBundle.from_training(result).save(tmp_path / "colors.imgclf-model")
 
 
 @pytest.fixture

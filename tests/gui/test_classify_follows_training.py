@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from imgclf_gui.core.models import runs
 from imgclf_gui.core.models.predict import ModelSource
 from imgclf_gui.core.support.settings import Settings
-from imgclf_gui.core.training.trainer import TrainConfig
+from imgclf_gui.core.training.config import TrainConfig
 from imgclf_gui.gui.shell.main_window import MainWindow
 from tests.conftest import write_image
 

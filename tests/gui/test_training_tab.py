@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from imgclf_gui.core.models import runs
-from imgclf_gui.core.training.trainer import TrainConfig
+from imgclf_gui.core.training.config import TrainConfig
 from imgclf_gui.gui.common.project_model import INBOX, ProjectModel
 from imgclf_gui.gui.common.tasks import TaskRunner
 from imgclf_gui.gui.training.training_tab import TrainingTab
@@ -45,7 +45,7 @@ def _train(qtbot, tab) -> None:
 
 def test_settings_are_remembered_per_project(tab, tmp_path, fake_backbone, qtbot):  # noqa: F811
     tab.settings.advanced_button.click()
-    spin = tab.settings._fields["epochs"][0]
+    spin = tab.settings.field("epochs")
     spin.setValue(17)
     assert (tmp_path / "proj" / ".imgclf" / "training_settings.json").is_file()
     again = TrainingTab(tab.project, tab.tasks)
@@ -190,3 +190,24 @@ def test_a_damaged_photo_is_shown_as_skipped_not_as_still_to_compute(tab, qtbot)
     tab.session.refresh_summary()
     qtbot.waitUntil(lambda: tab.session.summary.cached == 36, timeout=5000)
     assert "to compute: 0; unreadable, skipped: 1" in tab.summary.text()
+
+
+def test_the_first_use_of_a_backbone_is_its_own_stage_with_a_busy_bar(tab, qtbot, monkeypatch):
+    import threading
+
+    import imgclf_gui.core.backbones as backbones
+
+    release = threading.Event()
+    monkeypatch.setattr(backbones, "needs_preparation", lambda _id: not release.is_set())
+    monkeypatch.setattr(backbones, "prepare_backbone", lambda _id: release.wait(20))
+    finished = []
+    tab.session.run_finished.connect(finished.append)
+    tab.start_training()
+    qtbot.waitUntil(lambda: "(first use only)" in tab.status.text())
+    assert tab.status.text() == "Preparing Fake tiny backbone (tests) (first use only)…"
+    # Converting cannot be counted: a busy bar, and no images/s or time left promised meanwhile.
+    assert tab.progress.isVisible() and tab.progress.maximum() == 0
+    assert "left" not in tab.rate.text() and "/s" not in tab.rate.text()
+    release.set()
+    qtbot.waitUntil(lambda: bool(finished), timeout=30000)
+    assert finished[0].run is not None

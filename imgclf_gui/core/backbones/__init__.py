@@ -21,7 +21,7 @@ from imgclf_gui.core.backbones._registry import (
     register_backbone,
     unregister_backbone,
 )
-from imgclf_gui.core.backbones.extractor import FeatureExtractor, open_extractor
+from imgclf_gui.core.backbones.extractor import FeatureExtractor, needs_preparation, open_extractor, prepare_backbone
 from imgclf_gui.core.backbones.imagenet_names import imagenet_class_names
 from imgclf_gui.core.backbones.spec import DEFAULT_BACKBONE, BackboneSpec
 
@@ -37,7 +37,9 @@ __all__ = [
     "load_keras_backbone",
     "load_keras_full",
     "load_keras_imagenet",
+    "needs_preparation",
     "open_extractor",
+    "prepare_backbone",
     "register_backbone",
     "unregister_backbone",
 ]

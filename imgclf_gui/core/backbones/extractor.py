@@ -237,6 +237,30 @@ def ensure_tflite(backbone_id: str, kind: str = FEATURES, *, allow_download: boo
     return path
 
 
+def needs_preparation(backbone_id: str) -> bool:
+    """True when extracting with this backbone would first convert it (once per machine, 10-30 s).
+
+    Callers announce that as its own step ("Preparing ... (first use only)") and call
+    :func:`prepare_backbone`, so the wait is never mistaken for slow extraction.
+    """
+    e = entry(backbone_id)
+    return e.numpy_features is None and not is_verified(tflite_path(e.spec, FEATURES))
+
+
+def prepare_backbone(backbone_id: str, *, allow_download: bool = False) -> None:
+    """Convert the backbone's feature model now (nothing to do when it is already cached and intact).
+
+    Raises :class:`BackboneUnavailable` when its weights are not here.
+    """
+    e = entry(backbone_id)
+    if e.numpy_features is not None:
+        return
+    ok, reason = availability(backbone_id)
+    if not ok and not (allow_download and e.download is not None):
+        raise BackboneUnavailable(reason)
+    ensure_tflite(backbone_id, FEATURES, allow_download=allow_download)
+
+
 def open_extractor(backbone_id: str, *, allow_download: bool = False,
                    num_threads: int | None = None) -> FeatureExtractor:
     """An extractor for ``backbone_id``.

@@ -25,6 +25,13 @@ from imgclf_gui.core.features.store import FeatureStore, Key
 from imgclf_gui.core.features.unreadable import UnreadableMemory
 from imgclf_gui.core.images.augment import AUGMENT_VERSION
 from imgclf_gui.core.project import layout
+from imgclf_gui.core.support.notes import (
+    CACHE_ELSEWHERE,
+    CACHE_UNAVAILABLE,
+    CACHE_WRITE_FAILED,
+    HASH_INDEX_NOT_SAVED,
+    Note,
+)
 
 #: Bump when the network input made from a given file could change (decoding, resizing, draft mode):
 #: it is part of the cache identity, so old vectors are then recomputed, never silently reused.
@@ -107,7 +114,7 @@ class ExtractionCaches:
     """Where vectors are looked up (possibly several places) and the one place new ones go."""
 
     def __init__(self, project_root: str | os.PathLike[str] | None, spec: Any, crop: str) -> None:
-        self.warnings: list[str] = []
+        self.warnings: list[Note] = []
         self.readers: list[FeatureStore] = []
         self.writer: FeatureStore | None = None
         identity = _store_identity(spec, crop)
@@ -131,15 +138,10 @@ class ExtractionCaches:
                     pass
             try:
                 self.writer = open_store(fallback, True)
-                self.warnings.append(
-                    f"Features cannot be cached in the project folder ({reason}); "
-                    f"they are cached in {fallback} instead."
-                )
+                self.warnings.append(Note(CACHE_ELSEWHERE, {"reason": reason, "folder": str(fallback)}))
             except OSError as exc2:
-                self.warnings.append(
-                    f"Features cannot be cached ({reason}; {_why_not_writable(exc2)} in {fallback}): "
-                    "they are computed for this run only."
-                )
+                self.warnings.append(Note(CACHE_UNAVAILABLE, {"reason": reason, "folder": str(fallback),
+                                                              "fallback_reason": _why_not_writable(exc2)}))
             index_file, seed = layout.hash_index_file(fallback), layout.hash_index_file(primary)
         if self.writer is not None:
             self.readers.insert(0, self.writer)
@@ -176,10 +178,7 @@ class ExtractionCaches:
             self.writer.append(items)
         except OSError as exc:
             # Keep computing: the vectors are in the result; only their reuse next time is lost.
-            self.warnings.append(
-                f"The feature cache could not be written ({_why_not_writable(exc)}); "
-                "features of this run will be computed again next time."
-            )
+            self.warnings.append(Note(CACHE_WRITE_FAILED, {"reason": _why_not_writable(exc)}))
             self.writer.close()
             self.readers.remove(self.writer)
             self.writer = None
@@ -188,7 +187,7 @@ class ExtractionCaches:
         try:
             self.index.save()
         except OSError as exc:
-            self.warnings.append(f"The file-hash index could not be saved ({_why_not_writable(exc)}).")
+            self.warnings.append(Note(HASH_INDEX_NOT_SAVED, {"reason": _why_not_writable(exc)}))
         try:
             self.unreadable.save()
         except OSError:

@@ -28,6 +28,7 @@ from imgclf_gui.core.features.hashing import read_and_hash
 from imgclf_gui.core.features.store import Key
 from imgclf_gui.core.images.augment import augment_for_network
 from imgclf_gui.core.images.decode import CROP_POLICIES, ImageError, decode_for_network, read_error_reason
+from imgclf_gui.core.support.notes import Note
 from imgclf_gui.core.support.tasks_api import Cancelled, ProgressFn, StopFn
 
 __all__ = ["ExtractionResult", "extract_features"]
@@ -48,7 +49,7 @@ class ExtractionResult:
     augmented: np.ndarray | None = None  #: float32 (N, variants, dim), or None when variants == 0
     computed: int = 0  #: images that went through the backbone in this run
     from_cache: int = 0  #: images whose vectors were all reused (cache, or a duplicate in this run)
-    warnings: list[str] = field(default_factory=list)  #: cache problems, in words (never fatal)
+    warnings: list[Note] = field(default_factory=list)  #: cache problems (never fatal); ``describe`` words them
     cache_file: Path | None = None  #: where the vectors were cached (None: not cached at all)
 
 
@@ -252,7 +253,7 @@ def extract_features(
 
     ``variants=k`` also gives k augmented variants per image (``result.augmented``, cached too).
     Unreadable images are skipped and listed in ``result.failed``; cache trouble (read-only folder,
-    full disk, damaged file) only adds ``result.warnings``. ``on_progress(done, total)`` is called at
+    full disk, damaged file) only adds ``result.warnings`` (``Note`` s). ``on_progress(done, total)`` is called at
     most ~10 times a second and once at the end; when ``should_stop()`` turns true, what was computed
     is saved and :class:`~imgclf_gui.core.support.tasks_api.Cancelled` is raised.
     Raises ``KeyError`` for an unknown backbone and ``BackboneUnavailable`` when its weights are missing.

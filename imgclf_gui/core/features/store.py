@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from imgclf_gui.core.support.notes import CACHE_IGNORED, CACHE_RECORDS_DROPPED, CACHE_RESTARTED, CACHE_TAIL_CUT, Note
+
 MAGIC = b"IMGCLFFV"
 FORMAT_VERSION = 1
 HEADER_SIZE = 128
@@ -99,7 +101,7 @@ class _FileLock:
 class FeatureStore:
     """Bottleneck vectors by (content digest, variant) in one record file. Thread-safe.
 
-    Open with :meth:`open`; ``notes`` then says, in words, what had to be repaired.
+    Open with :meth:`open`; ``notes`` (``core/support/notes.Note``) then say what had to be repaired.
     """
 
     def __init__(self, path: Path, dim: int, identity: str, augment_version: int, writable: bool) -> None:
@@ -108,7 +110,7 @@ class FeatureStore:
         self.identity = identity
         self.augment_version = augment_version
         self.writable = writable
-        self.notes: list[str] = []
+        self.notes: list[Note] = []
         self._record = record_size(dim)
         self._dtype = np.dtype("<f4")
         self._index: dict[Key, int] = {}
@@ -141,7 +143,7 @@ class FeatureStore:
         else:
             store._file = open(store.path, "rb")
             if not store._header_ok():
-                store.notes.append(f"The feature cache {store.path} is damaged or from another version; it is ignored.")
+                store.notes.append(Note(CACHE_IGNORED, {"path": str(store.path)}))
                 store._end = HEADER_SIZE
             else:
                 store._scan(os.fstat(store._file.fileno()).st_size, repair=False)
@@ -157,9 +159,7 @@ class FeatureStore:
             self._end = HEADER_SIZE
             return
         if not self._header_ok():
-            self.notes.append(
-                "The feature cache was damaged or written by another version of imgclf; it was started afresh."
-            )
+            self.notes.append(Note(CACHE_RESTARTED))
             self._replace_with([])
             return
         self._scan(size, repair=True)
@@ -204,16 +204,14 @@ class FeatureStore:
         if not repair:
             return
         if bad:
-            self.notes.append(
-                f"The feature cache had {len(bad)} damaged record(s); they were dropped and will be recomputed."
-            )
+            self.notes.append(Note(CACHE_RECORDS_DROPPED, {"count": len(bad)}))
             keep = sorted(set(self._index.values()))
             self._replace_with(keep)
         elif torn:
             # Only a writer holding the lock gets here, so this tail is a crashed write, not one in progress.
             self._file.truncate(self._end)
             self._file.flush()
-            self.notes.append("The feature cache ended in a half-written record (interrupted run); it was cut off.")
+            self.notes.append(Note(CACHE_TAIL_CUT))
 
     def _replace_with(self, numbers: list[int]) -> None:
         """Atomically rewrite the file with only the given (valid) records, then reopen it."""

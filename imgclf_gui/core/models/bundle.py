@@ -24,12 +24,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from imgclf_gui.core.support.tasks_api import ProgressFn, StopFn, check_stop
 from imgclf_gui.core.training.head import HeadModel
+
+if TYPE_CHECKING:
+    from imgclf_gui.core.training.trainer import TrainResult
 
 SCHEMA_VERSION = 1
 MODEL_SUFFIX = ".imgclf-model"
@@ -70,10 +73,19 @@ class ModelBundle:
         if head.num_classes != len(class_names):
             raise ValueError("the head and the class names disagree on the number of classes")
         return cls(head=head, class_names=list(class_names), backbone_id=spec.id, backbone_version=spec.version,
-                   input_size=int(spec.input_size), crop=getattr(config, "crop", "squash"),
+                   input_size=int(spec.input_size), crop=config.crop,
                    preprocessing=spec.preprocessing, config=config, metrics=dict(metrics or {}),
                    created=datetime.now(UTC).isoformat(timespec="seconds"),
                    validation_paths=list(validation_paths), train_hashes=sorted(set(train_hashes)))
+
+    @classmethod
+    def from_training(cls, result: TrainResult) -> ModelBundle:
+        """The model a ``train(...)`` run made; raises ``ValueError`` when it stopped before any epoch ended."""
+        if result.head is None:
+            raise ValueError("training stopped before the first epoch ended: there is no model")
+        return cls.create(head=result.head, class_names=result.class_names, spec=result.spec,
+                          config=result.config, metrics=result.metrics, validation_paths=result.validation_paths,
+                          train_hashes=result.train_hashes)
 
     # ----------------------------------------------------------------------------------- disk
     def to_json_dict(self) -> dict[str, Any]:
@@ -123,7 +135,7 @@ class ModelBundle:
     @classmethod
     def load(cls, folder: str | os.PathLike[str], *, check_backbone: bool = True) -> ModelBundle:
         """Read a bundle; refuses unknown schemas and (with ``check_backbone``) another backbone version."""
-        from imgclf_gui.core.training.trainer import TrainConfig
+        from imgclf_gui.core.training.config import TrainConfig
 
         folder = Path(folder)
         try:

@@ -25,6 +25,7 @@ from typing import Any
 
 from imgclf_gui.core.project import layout
 from imgclf_gui.core.support.atomic import atomic_write_json
+from imgclf_gui.core.support.notes import describe
 
 __all__ = ["RunInfo", "RunError", "list_runs", "get_run", "save_run", "delete_run", "active_run_id",
            "active_model_path", "set_active_run", "runs_folder", "record_training"]
@@ -161,29 +162,34 @@ def set_active_run(project_root: str | os.PathLike[str], run_id: str) -> Path:
     return run.model_path
 
 
-def record_training(project_root: str | os.PathLike[str], result: Any, config: Any) -> RunInfo:
-    """Store a finished ``train(...)`` result as a new run and make it the project's active model: what
-    both the Training tab and ``imgclf train DIR`` do with a trained model."""
+def record_training(project_root: str | os.PathLike[str], result: Any, *, bundle: Any = None) -> RunInfo:
+    """Keep a finished ``train(...)`` result as a new run and make it the project's active model: what both
+    the Training tab and ``imgclf train DIR`` do. ``bundle`` is ``ModelBundle.from_training(result)`` when
+    the caller made it already. Raises ``RunError`` when training stopped before the first epoch ended."""
     from dataclasses import asdict
 
-    bundle = result.bundle
-    if bundle is None:
+    from imgclf_gui.core.models.bundle import ModelBundle
+
+    if result.head is None:
         raise RunError("Training stopped before the first epoch ended; there is no model to keep.")
+    if bundle is None:
+        bundle = ModelBundle.from_training(result)
     report = result.report
     figures = {
         "accuracy": report.accuracy if report else None,
         "macro_f1": report.macro_f1 if report else None,
         "scored_on": report.part if report else None,
         "scored_images": report.count if report else 0,
-        "best_epoch": bundle.metrics.get("best_epoch"),
+        "best_epoch": result.metrics.get("best_epoch"),
         "epochs_run": len(result.history),
         "cancelled": result.cancelled,
         "split_counts": result.split.counts(),
-        "classes": list(bundle.class_names),
-        "warnings": list(result.warnings),
+        "classes": list(result.class_names),
+        # Both: the words as shown then, and the notes as data for whoever reads runs later.
+        "warnings": [describe(n) for n in result.notes],
+        "notes": [n.to_dict() for n in result.notes],
     }
-    settings = bundle.config.to_dict() if hasattr(bundle.config, "to_dict") else config.to_dict()
-    run = save_run(project_root, bundle, settings=settings, figures=figures,
+    run = save_run(project_root, bundle, settings=result.config.to_dict(), figures=figures,
                    history=[asdict(m) for m in result.history])
     set_active_run(project_root, run.run_id)
     return run

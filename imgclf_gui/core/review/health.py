@@ -18,17 +18,22 @@ import numpy as np
 
 from imgclf_gui.core.project import layout
 from imgclf_gui.core.project import scan as dataset
+from imgclf_gui.core.support.notes import describe
 from imgclf_gui.core.support.tasks_api import ProgressFn, StopFn, check_stop
+from imgclf_gui.core.training.checks import (
+    class_size_advice,
+    few_images_note,
+    judge_class_sizes,
+    unbalanced_note,
+)
 
-MIN_IMAGES = 20  # below this a class cannot be trained sensibly (retrain.py warns under 20)
-RECOMMENDED_IMAGES = 100
-UNBALANCED_RATIO = 5.0  # largest class / smallest class
 NEAR_DUPLICATE_COSINE = 0.985
 
 
 @dataclass
 class Finding:
-    """One problem: ``kind`` in unreadable / duplicate / near_duplicate / small_class / unbalanced."""
+    """One problem: ``kind`` in unreadable / duplicate / near_duplicate / tiny_class (too few images to train) /
+    small_class (enough to train, fewer than recommended) / unbalanced."""
 
     kind: str
     title: str
@@ -249,20 +254,24 @@ def _near_groups(features) -> list[list[int]]:
 
 
 def _class_size_findings(root: Path, samples: list[dataset.Sample]) -> list[Finding]:
-    counts: dict[str, list[Path]] = {name: [] for name in dataset.class_names(root)}
+    """Classes too small or too unbalanced, judged by the same thresholds and words as training
+    (``core/training/checks.py``)."""
+    images: dict[str, list[Path]] = {name: [] for name in dataset.class_names(root)}
     for s in samples:
-        counts.setdefault(s.label, []).append(s.path)
+        images.setdefault(s.label, []).append(s.path)
+    sizes = judge_class_sizes({name: len(paths) for name, paths in images.items()})
     found = []
-    for name, paths in counts.items():
-        if len(paths) < MIN_IMAGES:
-            found.append(Finding("small_class", f"Class {name} has only {len(paths)} images",
-                                 f"At least {MIN_IMAGES} are needed to train; {RECOMMENDED_IMAGES}+ work well.",
-                                 sorted(paths)))
-    sizes = {n: len(p) for n, p in counts.items() if p}
-    if len(sizes) >= 2:
-        big, small = max(sizes, key=sizes.get), min(sizes, key=sizes.get)
-        if sizes[big] >= UNBALANCED_RATIO * sizes[small]:
-            found.append(Finding("unbalanced", f"Unbalanced: {big} ({sizes[big]}) vs {small} ({sizes[small]})",
-                                 "Add images to the small class, or training will favour the big one.",
-                                 sorted(counts[small])))
+    for name in sizes.empty + sizes.too_few:
+        count = sizes.counts[name]
+        have = "no images" if count == 0 else f"only {count} image{'s' if count != 1 else ''}"
+        found.append(Finding("tiny_class", f"Class {name} has {have}",
+                             f"Too few to train: it takes {class_size_advice()}.", sorted(images[name])))
+    for name in sizes.few:
+        found.append(Finding("small_class", f"Class {name} has only {sizes.counts[name]} images",
+                             describe(few_images_note(sizes, [name])), sorted(images[name])))
+    unbalanced = unbalanced_note(sizes)
+    if unbalanced is not None:
+        big, small = sizes.unbalanced
+        found.append(Finding("unbalanced", f"Unbalanced: {big} ({sizes.counts[big]}) vs {small} "
+                             f"({sizes.counts[small]})", describe(unbalanced), sorted(images[small])))
     return found

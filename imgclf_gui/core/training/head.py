@@ -19,29 +19,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from imgclf_gui.core.support.notes import L2_CHOSEN, NO_VALIDATION, STAGE_CHOOSING_L2, STAGE_TRAINING, Note
 from imgclf_gui.core.support.tasks_api import StopFn
+from imgclf_gui.core.training.config import L2_CANDIDATES, L2_WITHOUT_VALIDATION, HeadOptions
 
-#: L2 strengths tried when none is given (loss = mean cross-entropy + l2 * sum of squared weights)
-L2_CANDIDATES = (1e-4, 1e-3, 1e-2, 3e-2, 1e-1)
+__all__ = ["HeadOptions", "EpochMetrics", "HeadModel", "HeadResult", "L2_CANDIDATES", "train_head",
+           "labels_to_indices"]
+
 _EPS_STD = 1e-6
 STD_FLOOR_FRACTION = 0.1
-
-
-@dataclass
-class HeadOptions:
-    """Everything ``train_head`` needs; ``TrainConfig`` carries the same names."""
-
-    epochs: int = 100
-    batch_size: int = 128
-    learning_rate: float = 1e-3
-    l2: float | None = None  # None: choose among L2_CANDIDATES on the validation part
-    label_smoothing: float = 0.0
-    hidden_units: int = 0
-    dropout: float = 0.2
-    class_weights: bool = True
-    early_stopping: bool = True
-    patience: int = 10
-    seed: int = 0
 
 
 @dataclass
@@ -113,10 +99,11 @@ class HeadResult:
     l2: float
     #: validation loss reached by each L2 candidate tried (empty when l2 was given)
     l2_search: dict[float, float] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
 
 
 EpochFn = Callable[[EpochMetrics], None] | None
+StageFn = Callable[[Note], None] | None
 
 
 def train_head(
@@ -130,7 +117,7 @@ def train_head(
     *,
     num_classes: int | None = None,
     standardize_on: np.ndarray | None = None,
-    on_stage: Callable[[str], None] | None = None,
+    on_stage: StageFn = None,
 ) -> HeadResult:
     """Train the head on feature arrays; same data + same seed gives the same weights.
 
@@ -139,7 +126,7 @@ def train_head(
     un-augmented training features). Without a validation part early stopping and the L2 search are off
     (a note says so) and the last epoch is kept. ``on_epoch`` streams the final run's epochs;
     ``should_stop`` is polled between batches: the result then has ``cancelled=True`` and keeps the best
-    weights so far.
+    weights so far. ``on_stage(note)`` announces the L2 search steps and the final run (``core/support/notes``).
     """
     with _single_thread_blas():
         return _train_head(train_x, train_y, val_x, val_y, options, on_epoch, should_stop, num_classes,
@@ -165,12 +152,11 @@ def _train_head(train_x, train_y, val_x, val_y, options, on_epoch, should_stop, 
     train_y = np.asarray(train_y, np.int64)
     k = int(num_classes if num_classes is not None else train_y.max() + 1)
     have_val = val_x is not None and val_y is not None and len(val_y) > 0
-    notes: list[str] = []
+    notes: list[Note] = []
     if not have_val:
         val_x = val_y = None
         if opts.early_stopping or opts.l2 is None:
-            notes.append("No validation images: early stopping is off and the L2 strength is the default "
-                         f"{L2_CANDIDATES[1]:g}; the last epoch is kept.")
+            notes.append(Note(NO_VALIDATION, {"l2": opts.l2 if opts.l2 is not None else L2_WITHOUT_VALIDATION}))
     else:
         val_x = np.ascontiguousarray(val_x, np.float32)
         val_y = np.asarray(val_y, np.int64)
@@ -195,12 +181,12 @@ def _train_head(train_x, train_y, val_x, val_y, options, on_epoch, should_stop, 
 
     search: dict[float, float] = {}
     if opts.l2 is not None or not have_val:
-        l2 = opts.l2 if opts.l2 is not None else L2_CANDIDATES[1]
+        l2 = opts.l2 if opts.l2 is not None else L2_WITHOUT_VALIDATION
     else:
         best = None
         for i, cand in enumerate(L2_CANDIDATES):
             if on_stage:
-                on_stage(f"Choosing regularisation ({i + 1}/{len(L2_CANDIDATES)}, L2 {cand:g})")
+                on_stage(Note(STAGE_CHOOSING_L2, {"step": i + 1, "steps": len(L2_CANDIDATES), "l2": cand}))
             run = _fit(xs, train_y, sample_weight, vs, val_y, k, opts, cand, None, should_stop)
             if run.best_val_loss is not None:
                 search[cand] = run.best_val_loss
@@ -212,10 +198,9 @@ def _train_head(train_x, train_y, val_x, val_y, options, on_epoch, should_stop, 
                 return HeadResult(head, chosen.history, chosen.best_epoch, True,
                                   best[0] if best else cand, search, notes)
         l2 = best[0]
-        notes.append("L2 chosen on the validation part: "
-                     + ", ".join(f"{c:g} -> loss {v:.4f}" for c, v in search.items()) + f"; using {l2:g}.")
+        notes.append(Note(L2_CHOSEN, {"losses": {f"{c:g}": v for c, v in search.items()}, "chosen": l2}))
     if on_stage:
-        on_stage("Training")
+        on_stage(Note(STAGE_TRAINING))
     run = _fit(xs, train_y, sample_weight, vs, val_y, k, opts, l2, on_epoch, should_stop)
     head = HeadModel(mean, std, run.layers) if run.layers else None
     return HeadResult(head, run.history, run.best_epoch, run.cancelled, l2, search, notes)

@@ -56,8 +56,8 @@ def unit_value(key: str) -> float:
 
 def split_samples(
     samples: Sequence[object],
-    validation_percent: float = 10,
-    test_percent: float = 10,
+    validation_percent: float,
+    test_percent: float,
     hashes: Sequence[str | None] | None = None,
     *,
     labels: Sequence[str] | None = None,

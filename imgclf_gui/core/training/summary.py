@@ -15,7 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from imgclf_gui.core.project import layout
-from imgclf_gui.core.training.trainer import DatasetError, TrainConfig, _load_split_memory, check_dataset
+from imgclf_gui.core.support.notes import SPLIT_FAILED, Note
+from imgclf_gui.core.training.checks import DatasetError, check_dataset
+from imgclf_gui.core.training.config import TrainConfig
+from imgclf_gui.core.training.trainer import _load_split_memory
 
 __all__ = ["TrainingSummary", "summarize"]
 
@@ -32,7 +35,10 @@ class TrainingSummary:
     total: int = 0
     cached: int | None = None  # images whose bottleneck is cached (None: could not tell)
     unreadable: int = 0  # images whose very bytes failed to decode before: skipped, never "to compute"
-    warnings: list[str] = field(default_factory=list)
+    #: augmented copies still to compute, over all images with a known content (0 without augmentation);
+    #: counted apart from ``cached`` so that asking for more copies never makes cached images look lost
+    copies_to_compute: int = 0
+    notes: list[Note] = field(default_factory=list)
     error: str | None = None
 
     @property
@@ -50,7 +56,7 @@ def summarize(root: str | os.PathLike[str], config: TrainConfig) -> TrainingSumm
     except DatasetError as exc:
         return TrainingSummary(error=str(exc))
     summary = TrainingSummary(class_counts=dict(checked.counts), total=len(checked.samples),
-                              warnings=list(checked.warnings))
+                              notes=list(checked.notes))
     from imgclf_gui.core.features.cache import cached_backbone_ids
 
     # Reading files only tells which bottlenecks are cached: pointless when none are.
@@ -62,13 +68,17 @@ def summarize(root: str | os.PathLike[str], config: TrainConfig) -> TrainingSumm
                               previous=previous)
         summary.parts = split.counts()
     except ValueError as exc:
-        summary.warnings.append(str(exc))
-    summary.cached = _count_cached(root, config, hashes, summary.warnings)
-    if summary.cached is not None:
-        from imgclf_gui.core.features.cache import unreadable_memory
+        summary.notes.append(Note(SPLIT_FAILED, {"reason": str(exc)}))
+    from imgclf_gui.core.features.cache import unreadable_memory
 
-        memory = unreadable_memory(root)
-        summary.unreadable = sum(1 for h in hashes if memory.reason(h) is not None)
+    memory = unreadable_memory(root)
+    unreadable = [h is not None and memory.reason(h) is not None for h in hashes]
+    # Unreadable contents are skipped, never computed: their copies are not "to compute" either.
+    counted = _count_cached(root, config, [None if bad else h for h, bad in zip(hashes, unreadable)],
+                            summary.notes)
+    if counted is not None:
+        summary.cached, summary.copies_to_compute = counted
+        summary.unreadable = sum(unreadable)
     return summary
 
 
@@ -96,7 +106,9 @@ def _known_hashes(root: Path, paths: list[Path], *, may_read: bool = True) -> li
     return out
 
 
-def _count_cached(root: Path, config: TrainConfig, hashes: list[str | None], warnings: list[str]) -> int | None:
+def _count_cached(root: Path, config: TrainConfig, hashes: list[str | None],
+                  notes: list[Note]) -> tuple[int, int] | None:
+    """(images whose bottleneck is cached, augmented copies not cached yet), or None when unknown."""
     from imgclf_gui.core.backbones import get_spec
     from imgclf_gui.core.features.cache import open_project_cache
 
@@ -108,11 +120,18 @@ def _count_cached(root: Path, config: TrainConfig, hashes: list[str | None], war
         store = open_project_cache(root, spec, config.crop)
     except OSError:
         return None
+    copies = int(config.augment_variants)
     if store is None:
-        return 0
+        return 0, copies * sum(1 for h in hashes if h is not None)
     try:
-        variants = range(int(config.augment_variants) + 1)
-        return sum(1 for h in hashes if h is not None and all((bytes.fromhex(h), v) in store for v in variants))
+        cached = missing = 0
+        for h in hashes:
+            if h is None:
+                continue
+            raw = bytes.fromhex(h)
+            cached += (raw, 0) in store
+            missing += sum(1 for v in range(1, copies + 1) if (raw, v) not in store)
+        return cached, missing
     finally:
-        warnings.extend(store.notes)
+        notes.extend(store.notes)
         store.close()

@@ -1,10 +1,13 @@
 """Retrain the head on a project's class folders: check the data, extract (cached), split, train, score.
 
 ``train`` is what the Training tab and ``imgclf train`` drive. Its stages, in order: check the dataset
-(``check_dataset``), extract bottlenecks with the features cache (``on_extract_progress``), split by content
-hash (``core/splits.py``; the assignment is remembered in ``.imgclf/split.json`` so an image never changes
-part between runs), train the head on the training part (``core/head.py``; ``on_epoch`` after every epoch),
-and score it on the test part, or on validation when there is no test part (``core/evaluation.py``).
+(``core/training/checks.py``), prepare the backbone on its first use, extract bottlenecks with the
+features cache (``on_extract_progress``), split by content hash (``core/training/splits.py``; the
+assignment is remembered in ``.imgclf/split.json`` so an image never changes part between runs), train the
+head on the training part (``core/training/head.py``; ``on_epoch`` after every epoch), and score it on the
+test part, or on validation when there is no test part (``core/training/evaluation.py``).
+It returns what was trained as data (``TrainResult``); ``core/models`` makes a model of it and keeps it,
+so this package never imports ``core/models``. What the person should know comes back as ``Note``s.
 """
 from __future__ import annotations
 
@@ -12,129 +15,63 @@ import json
 import os
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from imgclf_gui.core.backbones.spec import BackboneSpec
 from imgclf_gui.core.project import layout
-from imgclf_gui.core.project.scan import Sample, scan_samples
-from imgclf_gui.core.support.tasks_api import ProgressFn, StopFn
+from imgclf_gui.core.project.scan import Sample
+from imgclf_gui.core.support.notes import (
+    NOT_SCORED,
+    STAGE_CHECKING,
+    STAGE_EVALUATING,
+    STAGE_EXTRACTING,
+    STAGE_PREPARING_BACKBONE,
+    UNREADABLE_SKIPPED,
+    Note,
+)
+from imgclf_gui.core.support.tasks_api import ProgressFn, StopFn, check_stop
+from imgclf_gui.core.training.checks import DatasetError, check_dataset, judge_class_sizes, refusal
+from imgclf_gui.core.training.config import TrainConfig
 from imgclf_gui.core.training.evaluation import EvaluationReport, evaluate_probabilities
-from imgclf_gui.core.training.head import EpochMetrics, HeadOptions, labels_to_indices, train_head
+from imgclf_gui.core.training.head import EpochMetrics, HeadModel, labels_to_indices, train_head
 from imgclf_gui.core.training.splits import Split, split_samples
 
-__all__ = ["DatasetError", "DatasetCheck", "EpochMetrics", "TrainConfig", "TrainResult", "check_dataset",
-           "train", "train_head", "MIN_IMAGES_PER_CLASS", "RECOMMENDED_IMAGES_PER_CLASS"]
+__all__ = ["TrainResult", "train", "EpochMetrics", "StageFn"]
 
-MIN_IMAGES_PER_CLASS = 2
-RECOMMENDED_IMAGES_PER_CLASS = 20
-
-
-class DatasetError(Exception):
-    """The folder cannot be trained on as it is; the message says what to change."""
-
-
-@dataclass
-class TrainConfig:
-    """Every choice of a training run; JSON-able and stored in the bundle. Defaults need no tuning."""
-
-    backbone: str = "efficientnet-lite0"
-    epochs: int = 100
-    batch_size: int = 128
-    learning_rate: float = 0.001
-    l2: float | None = None  # None: chosen on the validation part among a few strengths
-    label_smoothing: float = 0.0
-    hidden_units: int = 0  # 0: a softmax layer on the bottlenecks; N: one hidden ReLU layer of N units
-    dropout: float = 0.2  # on the hidden layer only
-    class_weights: bool = True
-    early_stopping: bool = True
-    patience: int = 10
-    augment_variants: int = 0  # k augmented copies (flip, crop-and-scale, brightness) per training image
-    validation_percent: float = 10.0
-    test_percent: float = 10.0
-    seed: int = 0
-    crop: str = "squash"  # how images become squares: "squash" (whole image) or "center"
-
-    def head_options(self) -> HeadOptions:
-        return HeadOptions(epochs=self.epochs, batch_size=self.batch_size, learning_rate=self.learning_rate,
-                           l2=self.l2, label_smoothing=self.label_smoothing, hidden_units=self.hidden_units,
-                           dropout=self.dropout, class_weights=self.class_weights,
-                           early_stopping=self.early_stopping, patience=self.patience, seed=self.seed)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        """Unknown keys (from a newer version) are ignored rather than refused."""
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
-
-
-@dataclass
-class DatasetCheck:
-    """What ``check_dataset`` found: the samples to use, class names, and warnings to show."""
-
-    samples: list[Sample]
-    class_names: list[str]
-    counts: dict[str, int]
-    warnings: list[str] = field(default_factory=list)
+StageFn = Callable[[Note], None] | None
 
 
 @dataclass
 class TrainResult:
-    """Outcome of ``train``. ``bundle`` is None only when cancelled before the first epoch ended."""
+    """What ``train`` made, as plain data. ``head`` is None only when stopped before the first epoch ended.
 
-    bundle: Any  # ModelBundle | None (imported lazily to keep this module light)
+    ``core/models`` keeps it: ``ModelBundle.from_training(result)`` is the model, and
+    ``runs.record_training(root, result)`` stores it as the project's new active run.
+    """
+
+    head: HeadModel | None
+    class_names: list[str]
+    spec: BackboneSpec  #: the backbone the bottlenecks came from
+    config: TrainConfig  #: as used: ``l2`` is the strength actually trained with
     history: list[EpochMetrics]
-    report: EvaluationReport | None
+    report: EvaluationReport | None  #: on the test part, else on validation; None when nothing to score
     cancelled: bool
     split: Split
-    samples: list[Sample]
-    warnings: list[str] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)  # unreadable images, skipped: path -> reason
+    samples: list[Sample]  #: the readable samples; the indices of ``split`` refer to them
+    #: report (dict), best_epoch, epochs_run, l2_search, split_counts, cancelled, history: what a model keeps
+    metrics: dict[str, Any] = field(default_factory=dict)
+    validation_paths: list[str] = field(default_factory=list)
+    train_hashes: list[str] = field(default_factory=list)  #: content hashes of the images trained on
+    notes: list[Note] = field(default_factory=list)  #: what the person should know (``describe(note)``)
+    failed: dict[str, str] = field(default_factory=dict)  #: unreadable images, skipped: path -> reason
 
-
-def check_dataset(root: str | os.PathLike[str]) -> DatasetCheck:
-    """Validate a folder of class folders before any work; raises ``DatasetError`` naming the classes.
-
-    Hidden files, ``.imgclf/`` and the ``unsorted/`` inbox are ignored. At least two classes with at least
-    ``MIN_IMAGES_PER_CLASS`` images each are required; classes under ``RECOMMENDED_IMAGES_PER_CLASS`` give
-    a warning.
-    """
-    root = Path(root)
-    if not root.is_dir():
-        raise DatasetError(f"{root} is not a folder.")
-    samples = scan_samples(root)
-    counts = Counter(s.label for s in samples)
-    from imgclf_gui.core.project.scan import class_names as folder_classes
-
-    names = folder_classes(root)
-    empty = [n for n in names if counts[n] == 0]
-    too_few = [n for n in names if 0 < counts[n] < MIN_IMAGES_PER_CLASS]
-    usable = [n for n in names if counts[n] >= MIN_IMAGES_PER_CLASS]
-    if len(names) < 2:
-        found = f"only {names[0]!r}" if names else "none"
-        raise DatasetError(f"{root} needs at least two class folders with images in them (found {found}). "
-                           "Make one sub-folder per kind of image.")
-    problems = []
-    if empty:
-        problems.append("no images in " + ", ".join(repr(n) for n in empty))
-    if too_few:
-        problems.append(f"fewer than {MIN_IMAGES_PER_CLASS} images in "
-                        + ", ".join(f"{n!r} ({counts[n]})" for n in too_few))
-    if problems:
-        raise DatasetError("Cannot train: " + "; ".join(problems) + ". Add images to these classes "
-                           "or remove their folders.")
-    warnings = []
-    small = [n for n in usable if counts[n] < RECOMMENDED_IMAGES_PER_CLASS]
-    if small:
-        warnings.append(f"Few images in {', '.join(f'{n!r} ({counts[n]})' for n in small)}: "
-                        f"{RECOMMENDED_IMAGES_PER_CLASS} or more per class (ideally 100) give a more reliable "
-                        "model and score.")
-    return DatasetCheck(samples, names, {n: counts[n] for n in names}, warnings)
+    @property
+    def best_epoch(self) -> int | None:
+        return self.metrics.get("best_epoch")
 
 
 def train(
@@ -144,39 +81,47 @@ def train(
     on_epoch: Callable[[EpochMetrics], None] | None = None,
     should_stop: StopFn = None,
     on_extract_progress: ProgressFn = None,
-    on_stage: Callable[[str], None] | None = None,
+    on_stage: StageFn = None,
 ) -> TrainResult:
-    """Train a model on the class folders of ``dataset_root`` and score it on images it never saw.
+    """Train a head on the class folders of ``dataset_root`` and score it on images it never saw.
 
-    Raises ``DatasetError`` for an unusable folder and ``tasks_api.Cancelled`` when stopped during
-    extraction. Stopped during training, it returns ``cancelled=True`` with the best head so far (scored
-    on the test part all the same). ``on_stage(text)`` names each stage for a status line.
+    Raises ``DatasetError`` for an unusable folder and ``tasks_api.Cancelled`` when stopped before the
+    head training starts (preparing the backbone, extraction). Stopped during training, it returns
+    ``cancelled=True`` with the best head so far (scored on the test part all the same). ``on_stage(note)``
+    announces each stage as a ``Note`` (``core/support/notes``: ``stage.*`` kinds) for a status line.
     """
+    from imgclf_gui.core.backbones import get_spec, needs_preparation, prepare_backbone
     from imgclf_gui.core.features.extraction import extract_features
-    from imgclf_gui.core.models.bundle import ModelBundle
 
     root = Path(dataset_root)
-    stage = on_stage or (lambda text: None)
+    stage = on_stage or (lambda note: None)
+    stage(Note(STAGE_CHECKING))
     checked = check_dataset(root)
-    warnings = list(checked.warnings)
-    stage("Extracting features")
+    notes = list(checked.notes)
+    spec = get_spec(config.backbone)
+    if needs_preparation(config.backbone):
+        # Once per machine (10-30 s): its own step, so extraction's clock measures only extraction.
+        stage(Note(STAGE_PREPARING_BACKBONE, {"backbone": spec.display_name}))
+        prepare_backbone(config.backbone)
+        check_stop(should_stop)
+    stage(Note(STAGE_EXTRACTING))
     variants = max(0, int(config.augment_variants))
     extraction = extract_features([s.path for s in checked.samples], config.backbone, root, variants=variants,
                                   crop=config.crop, on_progress=on_extract_progress, should_stop=should_stop)
+    notes.extend(extraction.warnings)
     ok = np.asarray(extraction.ok, bool)
     failed = {str(p): r for p, r in extraction.failed.items()}
     samples = [s for s, good in zip(checked.samples, ok) if good]
     if failed:
-        warnings.append(f"{len(failed)} image(s) could not be read and were skipped.")
+        notes.append(Note(UNREADABLE_SKIPPED, {"count": len(failed)}))
     features = np.asarray(extraction.features, np.float32)[ok]
     hashes = [h for h, good in zip(extraction.hashes, ok) if good]
     augmented = extraction.augmented[ok] if extraction.augmented is not None and variants else None
-    # Classes may have lost images to unreadable files: check again on what is usable.
+    # Classes may have lost images to unreadable files: judge again on what is usable.
     remaining = Counter(s.label for s in samples)
-    short = [n for n in checked.class_names if remaining[n] < MIN_IMAGES_PER_CLASS]
-    if short:
-        raise DatasetError("Cannot train: after skipping unreadable images, fewer than "
-                           f"{MIN_IMAGES_PER_CLASS} remain in " + ", ".join(repr(n) for n in short) + ".")
+    sizes = judge_class_sizes({n: remaining[n] for n in checked.class_names})
+    if not sizes.trainable:
+        raise DatasetError(refusal(sizes, after_skipping=True))
 
     class_names = checked.class_names
     split_file = layout.split_file(root)
@@ -192,48 +137,38 @@ def train(
         extra = augmented[tr].reshape(-1, augmented.shape[-1])
         train_x = np.concatenate([train_x, extra])
         train_y = np.concatenate([train_y, np.repeat(y[tr], augmented.shape[1])])
-    if len(va) == 0:
-        warnings.append("Too few images for a validation part: trained for the full number of epochs "
-                        "without early stopping or automatic regularisation.")
-    result = train_head(train_x, train_y, features[va] if len(va) else None, y[va] if len(va) else None,
-                        config.head_options(), on_epoch, should_stop, num_classes=len(class_names),
-                        standardize_on=features[tr], on_stage=stage)
-    warnings.extend(result.notes)
-    if result.head is None:
-        return TrainResult(None, result.history, None, True, split, samples, warnings, failed)
+    head_result = train_head(train_x, train_y, features[va] if len(va) else None, y[va] if len(va) else None,
+                             config.head_options(), on_epoch, should_stop, num_classes=len(class_names),
+                             standardize_on=features[tr], on_stage=stage)
+    notes.extend(head_result.notes)
+    config_used = TrainConfig.from_dict({**config.to_dict(), "l2": head_result.l2})
+    result = TrainResult(
+        head=head_result.head, class_names=list(class_names), spec=spec, config=config_used,
+        history=head_result.history, report=None, cancelled=head_result.cancelled, split=split, samples=samples,
+        validation_paths=[str(samples[i].path) for i in va], train_hashes=[hashes[i] for i in tr if hashes[i]],
+        notes=notes, failed=failed)
+    if head_result.head is None:
+        result.cancelled = True
+        return result
 
-    stage("Evaluating")
-    spec = _backbone_spec(config.backbone)
+    stage(Note(STAGE_EVALUATING))
     score_idx, part = (te, "test") if len(te) else (va, "validation")
-    report = None
     if len(score_idx):
-        probs = result.head.predict_proba(features[score_idx])
-        report = evaluate_probabilities(probs, y[score_idx], class_names,
-                                        [str(samples[i].path) for i in score_idx], part=part)
+        probs = head_result.head.predict_proba(features[score_idx])
+        result.report = evaluate_probabilities(probs, y[score_idx], class_names,
+                                               [str(samples[i].path) for i in score_idx], part=part)
     else:
-        warnings.append("No test or validation images: the model could not be scored.")
-    config_used = TrainConfig.from_dict({**config.to_dict(), "l2": result.l2})
-    bundle = ModelBundle.create(
-        head=result.head, class_names=class_names, spec=spec, config=config_used,
-        metrics={
-            "report": report.to_dict() if report else None,
-            "best_epoch": result.best_epoch,
-            "epochs_run": len(result.history),
-            "l2_search": {f"{k:g}": v for k, v in result.l2_search.items()},
-            "split_counts": split.counts(),
-            "cancelled": result.cancelled,
-            "history": [asdict(m) for m in result.history],
-        },
-        validation_paths=[str(samples[i].path) for i in va],
-        train_hashes=[hashes[i] for i in tr if hashes[i]],
-    )
-    return TrainResult(bundle, result.history, report, result.cancelled, split, samples, warnings, failed)
-
-
-def _backbone_spec(backbone_id: str) -> Any:
-    from imgclf_gui.core.backbones import get_spec
-
-    return get_spec(backbone_id)
+        notes.append(Note(NOT_SCORED))
+    result.metrics = {
+        "report": result.report.to_dict() if result.report else None,
+        "best_epoch": head_result.best_epoch,
+        "epochs_run": len(head_result.history),
+        "l2_search": {f"{k:g}": v for k, v in head_result.l2_search.items()},
+        "split_counts": split.counts(),
+        "cancelled": head_result.cancelled,
+        "history": [asdict(m) for m in head_result.history],
+    }
+    return result
 
 
 def _load_split_memory(path: Path, config: TrainConfig) -> dict[str, str] | None:

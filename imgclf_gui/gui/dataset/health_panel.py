@@ -28,7 +28,8 @@ GROUPS = [
     ("unreadable", "Unreadable files"),
     ("duplicate", "Exact duplicates"),
     ("near_duplicate", "Near duplicates"),
-    ("small_class", "Classes too small to train"),
+    ("tiny_class", "Classes too small to train"),
+    ("small_class", "Classes with few images"),
     ("unbalanced", "Unbalanced classes"),
 ]
 FindingRole = Qt.ItemDataRole.UserRole + 1

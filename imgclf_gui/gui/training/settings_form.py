@@ -1,16 +1,22 @@
-"""The settings of a training run: backbone, the common engine settings, and an "Advanced" fold.
+"""The settings of a training run, built from their declarations (``core/training/config.SETTINGS``).
 
-Each setting has a one-line explanation under it in plain words. Backbones that cannot be used offline
-are listed greyed out with the reason as tooltip and in the line below the list. The panel only edits a
-``TrainConfig``; the session stores it per project.
+Each declared setting becomes one field with its label, range, unit and its one line of help under it;
+basic ones are always shown, advanced ones sit in a fold. Backbones that cannot be used offline are
+listed greyed out with the reason as tooltip. The panel only edits a ``TrainConfig``; the session stores
+it per project.
+
+The mouse wheel only changes a field that has the keyboard focus: scrolling the panel over a spin box
+or a list must scroll the panel, never change the setting under the pointer (it once set Validation
+from 10 % to 0 and switched the backbone while a person scrolled).
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -24,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from imgclf_gui.core.training.trainer import TrainConfig
+from imgclf_gui.core.training.config import ADVANCED, BASIC, SETTINGS, Setting, TrainConfig
 
 
 def _hint(text: str, parent: QWidget) -> QLabel:
@@ -32,6 +38,21 @@ def _hint(text: str, parent: QWidget) -> QLabel:
     label.setWordWrap(True)
     label.setStyleSheet("color: palette(mid); font-size: 8.5pt;")
     return label
+
+
+def _select_data(combo: QComboBox, value: Any) -> None:
+    combo.setCurrentIndex(max(0, combo.findData(value)))
+
+
+class WheelOnlyWhenFocused(QObject):
+    """Event filter: a wheel turn over a field without focus goes to the field's parents (the scroll
+    area scrolls) instead of changing the value."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.Wheel and isinstance(watched, QWidget) and not watched.hasFocus():
+            event.ignore()  # not accepted: QApplication hands it on to the parent widgets
+            return True
+        return False
 
 
 class TrainingSettingsPanel(QWidget):
@@ -42,23 +63,12 @@ class TrainingSettingsPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._loading = False
+        self._wheel_guard = WheelOnlyWhenFocused(self)
+        #: setting name -> (main widget, read its value, show a value)
         self._fields: dict[str, tuple[QWidget, Callable[[], Any], Callable[[Any], None]]] = {}
-        self.backbone = QComboBox(self)
         self.backbone_note = _hint("", self)
-        self._fill_backbones()
         basic = QFormLayout()
         basic.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        self._row(basic, "Backbone", self.backbone, "The pretrained network that turns each image into numbers "
-                  "once; the first choice is accurate, SqueezeNet is faster on old machines.")
-        basic.addRow(self.backbone_note)
-        self._spin(basic, "epochs", "Epochs", 1, 2000, "Passes over the training images at most; training "
-                   "stops earlier when validation stops improving.")
-        self._spin(basic, "augment_variants", "Augmented copies", 0, 10, "Flipped/cropped/brighter copies "
-                   "per training image: helps with few images; each costs one more extraction.")
-        self._double(basic, "validation_percent", "Validation %", 0, 50, 1, "Images held out to choose the "
-                     "best epoch and regularisation.")
-        self._double(basic, "test_percent", "Test %", 0, 50, 1, "Images never used for training, "
-                     "only to score the model at the end.")
         self.advanced_button = QToolButton(self)
         self.advanced_button.setText("Advanced")
         self.advanced_button.setCheckable(True)
@@ -68,46 +78,11 @@ class TrainingSettingsPanel(QWidget):
         self.advanced = QWidget(self)
         adv = QFormLayout(self.advanced)
         adv.setContentsMargins(0, 0, 0, 0)
-        self._double(adv, "learning_rate", "Learning rate", 0.00001, 1.0, 5, "Step size of the optimiser.",
-                     step=0.001)
-        self._spin(adv, "batch_size", "Batch size", 1, 4096, "Images per optimiser step.")
-        self._spin(adv, "patience", "Patience", 1, 500, "Epochs without improvement before stopping early.")
-        self._check(adv, "early_stopping", "Early stopping", "Stop when validation loss stops improving "
-                    "and keep the best epoch.")
-        self._check(adv, "class_weights", "Balance classes", "Weigh rare classes up so they count as "
-                    "much as common ones.")
-        self.l2_auto = QCheckBox("choose automatically", self)
-        self.l2_value = QDoubleSpinBox(self, decimals=6, minimum=0.0, maximum=1.0, singleStep=0.0001)
-        self.l2_value.setValue(1e-4)
-        self.l2_auto.toggled.connect(lambda on: self.l2_value.setEnabled(not on))
-        box = QWidget(self)
-        row = QVBoxLayout(box)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.l2_auto)
-        row.addWidget(self.l2_value)
-        self._row(adv, "L2 penalty", box, "Discourages large weights; automatic tries four strengths on "
-                  "the validation images.")
-        self._fields["l2"] = (box, lambda: None if self.l2_auto.isChecked() else self.l2_value.value(),
-                              self._set_l2)
-        self.l2_auto.toggled.connect(self._emit)
-        self.l2_value.valueChanged.connect(self._emit)
-        self._double(adv, "label_smoothing", "Label smoothing", 0, 0.5, 2, "Makes the model less "
-                     "over-confident.", step=0.05)
-        self._spin(adv, "hidden_units", "Hidden units", 0, 4096, "0: one linear layer on the bottlenecks; "
-                   "N: a hidden layer of N units.")
-        self._double(adv, "dropout", "Dropout", 0, 0.9, 2, "Share of hidden units dropped while "
-                     "training (hidden layer only).", step=0.05)
-        self._spin(adv, "seed", "Seed", 0, 2**31 - 1, "Same seed and data give the same model.")
-        crop = QComboBox(self)
-        crop.addItem("Whole image (squash)", "squash")
-        crop.addItem("Centre square", "center")
-        self._row(adv, "Image to square", crop, "How an image becomes the square the backbone sees.")
-        self._fields["crop"] = (crop, lambda: crop.currentData(),
-                                lambda v: crop.setCurrentIndex(max(0, crop.findData(v))))
-        crop.currentIndexChanged.connect(self._emit)
+        forms = {BASIC: basic, ADVANCED: adv}
+        for setting in SETTINGS:
+            self._add_field(forms[setting.level], setting)
         self.advanced.setVisible(False)
         self.advanced_button.toggled.connect(self._on_advanced_toggled)
-        self.backbone.currentIndexChanged.connect(self._on_backbone_changed)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(basic)
@@ -116,58 +91,102 @@ class TrainingSettingsPanel(QWidget):
         self._config = TrainConfig()
         self.set_config(self._config)
 
-    # -- building rows --------------------------------------------------------------------------
-    def _row(self, form: QFormLayout, label: str, widget: QWidget, hint: str) -> None:
+    # -- building fields from the declarations --------------------------------------------------
+    def field(self, name: str) -> QWidget:
+        """The widget that edits setting ``name`` (for the L2 setting: its value box)."""
+        return self._fields[name][0]
+
+    def _guard(self, widget: QWidget) -> QWidget:
+        widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # never take the focus from a passing wheel
+        widget.installEventFilter(self._wheel_guard)
+        return widget
+
+    def _add_field(self, form: QFormLayout, s: Setting) -> None:
+        """One row for ``s``: its widget (from its type), the help under it, and how to read and show it."""
+        if s.name == "backbone":  # the choices are the registered backbones, with their availability
+            widget = self.backbone = self._backbone_box()
+            self.backbone.currentIndexChanged.connect(self._on_backbone_changed)
+            self._fields[s.name] = (widget, self._current_backbone, partial(_select_data, widget))
+            self._row(form, s, widget)
+            form.addRow(self.backbone_note)
+        elif s.type is bool:
+            box = QCheckBox(self)
+            box.toggled.connect(self._emit)
+            self._fields[s.name] = (box, box.isChecked, lambda v: box.setChecked(bool(v)))
+            self._row(form, s, box)
+        elif s.choices:
+            combo = self._guard(QComboBox(self))
+            for value, label in s.choices:
+                combo.addItem(label, value)
+            combo.currentIndexChanged.connect(self._emit)
+            self._fields[s.name] = (combo, combo.currentData, partial(_select_data, combo))
+            self._row(form, s, combo)
+        elif s.optional:  # a value, or "automatic" (None)
+            spin = self._spin_box(s)
+            auto = QCheckBox(s.auto_label or "automatic", self)
+            auto.toggled.connect(lambda on: spin.setEnabled(not on))
+            auto.toggled.connect(self._emit)
+            setattr(self, f"{s.name}_auto", auto)
+            box = QWidget(self)
+            column = QVBoxLayout(box)
+            column.setContentsMargins(0, 0, 0, 0)
+            column.addWidget(auto)
+            column.addWidget(spin)
+            self._fields[s.name] = (spin, lambda: None if auto.isChecked() else spin.value(),
+                                    partial(self._put_optional, auto, spin, s))
+            self._row(form, s, box, tooltip_on=spin)
+        else:
+            spin = self._spin_box(s)
+            self._fields[s.name] = (spin, spin.value, lambda v: spin.setValue(s.type(v)))
+            self._row(form, s, spin)
+
+    def _current_backbone(self) -> str:
+        return self.backbone.currentData() or self._config.backbone
+
+    def _spin_box(self, s: Setting) -> QSpinBox | QDoubleSpinBox:
+        if s.type is int:
+            spin: QSpinBox | QDoubleSpinBox = QSpinBox(self, minimum=int(s.minimum), maximum=int(s.maximum))
+        else:
+            spin = QDoubleSpinBox(self, minimum=s.minimum, maximum=s.maximum, decimals=s.decimals,
+                                  singleStep=s.step or 1.0)
+        if s.unit:
+            spin.setSuffix(f" {s.unit}")
+        spin.valueChanged.connect(self._emit)
+        return self._guard(spin)
+
+    def _row(self, form: QFormLayout, s: Setting, widget: QWidget, tooltip_on: QWidget | None = None) -> None:
         box = QWidget(self)
-        col = QVBoxLayout(box)
-        col.setContentsMargins(0, 0, 0, 4)
-        col.setSpacing(1)
-        col.addWidget(widget)
-        col.addWidget(_hint(hint, box))
-        widget.setToolTip(hint)
-        form.addRow(label, box)
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 0, 0, 4)
+        column.setSpacing(1)
+        column.addWidget(widget)
+        column.addWidget(_hint(s.help, box))
+        (tooltip_on or widget).setToolTip(s.help)
+        form.addRow(s.label, box)
 
-    def _spin(self, form: QFormLayout, key: str, label: str, lo: int, hi: int, hint: str) -> None:
-        spin = QSpinBox(self, minimum=lo, maximum=hi)
-        self._row(form, label, spin, hint)
-        self._fields[key] = (spin, spin.value, lambda v: spin.setValue(int(v)))
-        spin.valueChanged.connect(self._emit)
+    def _put_optional(self, auto: QCheckBox, spin: QDoubleSpinBox | QSpinBox, s: Setting, value: Any) -> None:
+        auto.setChecked(value is None)
+        spin.setValue(s.type(value if value is not None else (s.manual_default or 0)))
+        spin.setEnabled(value is not None)
 
-    def _double(self, form: QFormLayout, key: str, label: str, lo: float, hi: float, decimals: int, hint: str,
-                step: float = 1.0) -> None:
-        spin = QDoubleSpinBox(self, minimum=lo, maximum=hi, decimals=decimals, singleStep=step)
-        self._row(form, label, spin, hint)
-        self._fields[key] = (spin, spin.value, lambda v: spin.setValue(float(v)))
-        spin.valueChanged.connect(self._emit)
-
-    def _check(self, form: QFormLayout, key: str, label: str, hint: str) -> None:
-        box = QCheckBox(self)
-        self._row(form, label, box, hint)
-        self._fields[key] = (box, box.isChecked, lambda v: box.setChecked(bool(v)))
-        box.toggled.connect(self._emit)
-
-    def _set_l2(self, value: float | None) -> None:
-        self.l2_auto.setChecked(value is None)
-        if value is not None:
-            self.l2_value.setValue(float(value))
-        self.l2_value.setEnabled(value is not None)
-
-    def _fill_backbones(self) -> None:
+    def _backbone_box(self) -> QComboBox:
         from imgclf_gui.core.backbones import availability, list_specs
 
-        model = QStandardItemModel(self)
-        self.backbone.setModel(model)
+        combo = self._guard(QComboBox(self))
+        model = QStandardItemModel(combo)
+        combo.setModel(model)
         for spec in list_specs():
             try:
                 ok, reason = availability(spec.id)
             except Exception as exc:  # noqa: BLE001 - a broken backbone entry must not break the tab
                 ok, reason = False, str(exc)
-            self.backbone.addItem(spec.display_name, spec.id)
-            item = model.item(self.backbone.count() - 1)
+            combo.addItem(spec.display_name, spec.id)
+            item = model.item(combo.count() - 1)
             item.setToolTip(spec.description if ok else reason)
             item.setData(reason, Qt.ItemDataRole.UserRole + 1)
             if not ok:
                 item.setEnabled(False)
+        return combo
 
     # -- config in and out ----------------------------------------------------------------------
     def set_config(self, config: TrainConfig) -> None:
@@ -175,17 +194,14 @@ class TrainingSettingsPanel(QWidget):
         self._loading = True
         try:
             self._config = config
-            index = self.backbone.findData(config.backbone)
-            self.backbone.setCurrentIndex(max(0, index))
-            for key, (_widget, _get, put) in self._fields.items():
-                put(getattr(config, key))
+            for name, (_widget, _get, put) in self._fields.items():
+                put(getattr(config, name))
         finally:
             self._loading = False
         self._update_backbone_note()
 
     def config(self) -> TrainConfig:
-        values = {key: get() for key, (_widget, get, _put) in self._fields.items()}
-        return replace(self._config, backbone=self.backbone.currentData() or self._config.backbone, **values)
+        return replace(self._config, **{name: get() for name, (_widget, get, _put) in self._fields.items()})
 
     def _emit(self, *_args: object) -> None:
         if not self._loading:
@@ -197,12 +213,9 @@ class TrainingSettingsPanel(QWidget):
         self._emit()
 
     def _update_backbone_note(self) -> None:
-        unavailable = []
         model = self.backbone.model()
-        for row in range(self.backbone.count()):
-            item = model.item(row)
-            if not item.isEnabled():
-                unavailable.append(item.text())
+        unavailable = [model.item(row).text() for row in range(self.backbone.count())
+                       if not model.item(row).isEnabled()]
         # Names only: the reasons (which weights file, where to put it) are long, they sit in the tooltips.
         self.backbone_note.setText(f"Greyed out (weights not installed; point at one for what to get): "
                                    f"{', '.join(unavailable)}." if unavailable else "")

@@ -7,8 +7,6 @@ A run that fails or is cancelled during extraction saves nothing, so the active 
 """
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,11 +15,12 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from imgclf_gui.core.models import runs
-from imgclf_gui.core.project import layout
-from imgclf_gui.core.support.atomic import atomic_write_json
+from imgclf_gui.core.support.clock import RateClock
+from imgclf_gui.core.support.notes import L2_CHOSEN, STAGE_CHECKING, UNREADABLE_SKIPPED, Note, describe
+from imgclf_gui.core.training.config import TrainConfig, load_project_config, save_project_config
 from imgclf_gui.core.training.evaluation import EvaluationReport
 from imgclf_gui.core.training.head import EpochMetrics
-from imgclf_gui.core.training.trainer import TrainConfig, TrainResult
+from imgclf_gui.core.training.trainer import TrainResult
 from imgclf_gui.gui.common.project_model import ProjectModel
 from imgclf_gui.gui.common.tasks import TaskFailure, TaskHandle, TaskRunner
 
@@ -41,13 +40,17 @@ def _train_work(state, config: TrainConfig, root: Path) -> TrainResult:
 
     return train(config, root,
                  on_epoch=lambda m: state.set_partial_result(("epoch", m)),
-                 on_stage=lambda text: state.set_partial_result(("stage", text)),
+                 on_stage=lambda note: state.set_partial_result(("stage", note)),
                  on_extract_progress=state.progress_callback, should_stop=state.stop_callback)
 
 
-def _save_work(state, root: Path, result: TrainResult, config: TrainConfig) -> runs.RunInfo:
-    """Worker: store the run (model folder + run.json) and make it the project's active model."""
-    return runs.record_training(root, result, config)
+def _save_work(state, root: Path, result: TrainResult) -> tuple[runs.RunInfo, Any]:
+    """Worker: make the model, store it as a run (model folder + run.json) and make it the project's
+    active model; returns the run and the ``ModelBundle``."""
+    from imgclf_gui.core.models.bundle import ModelBundle
+
+    bundle = ModelBundle.from_training(result)
+    return runs.record_training(root, result, bundle=bundle), bundle
 
 
 class TrainingSession(QObject):
@@ -56,7 +59,8 @@ class TrainingSession(QObject):
     - ``config_changed(object)``: the ``TrainConfig`` shown (after load or a change).
     - ``summary_changed(object)``: a ``core.train_summary.TrainingSummary`` (or None: no project).
     - ``running_changed(bool)``; ``stage_changed(str)``: a sentence for the status line.
-    - ``extract_progress(int, int, float, float)``: done, total, images per second, seconds left (-1: unknown).
+    - ``stage_started(object)``: the ``Note`` of each stage of a run (``core/support/notes`` ``stage.*``).
+    - ``extract_progress(object)``: a ``core.support.clock.ClockReading`` (done, total, rate, time left).
     - ``epoch_added(object)``: one ``EpochMetrics``, in order; ``history_reset()`` before a new run.
     - ``run_finished(object)``: a ``RunOutcome``; ``run_failed(str, str)``: message and traceback.
     - ``report_changed(object)``: the ``EvaluationReport`` shown (None: nothing to show).
@@ -68,7 +72,8 @@ class TrainingSession(QObject):
     summary_changed = Signal(object)
     running_changed = Signal(bool)
     stage_changed = Signal(str)
-    extract_progress = Signal(int, int, float, float)
+    stage_started = Signal(object)
+    extract_progress = Signal(object)
     epoch_added = Signal(object)
     history_reset = Signal()
     run_finished = Signal(object)
@@ -95,8 +100,7 @@ class TrainingSession(QObject):
         # A count must not arrive once this session is gone (the window's shutdown covers the app; this
         # covers a tab deleted while its runner lives on, as in tests).
         self.destroyed.connect(lambda *_a, slot=self._summary_slot: tasks.cancel_slot(slot))
-        self._extract_started: float | None = None
-        self._extract_first = 0
+        self._clock = RateClock()
         self._summary_timer = QTimer(self, singleShot=True, interval=300)
         self._summary_timer.timeout.connect(self._start_summary)
         project.project_changed.connect(self._on_project_changed)
@@ -104,30 +108,21 @@ class TrainingSession(QObject):
         project.images_moved.connect(self._on_images_moved)  # a bound slot: disconnected with self
 
     # -- settings -------------------------------------------------------------------------------
-    def _settings_path(self) -> Path | None:
-        return None if self.project.root is None else layout.training_settings_file(self.project.root)
-
     def set_config(self, config: TrainConfig) -> None:
         """Use ``config`` for the next run and remember it for this project."""
         if config == self.config:
             return
         self.config = config
-        path = self._settings_path()
-        if path is not None:
+        if self.project.root is not None:
             try:
-                atomic_write_json(path, {"schema": 1, "config": config.to_dict()})
+                save_project_config(self.project.root, config)
             except OSError as exc:
                 self.project.message.emit(f"Training settings could not be saved: {exc}")
         self.config_changed.emit(config)
         self.refresh_summary()
 
     def _load_config(self) -> TrainConfig:
-        path = self._settings_path()
-        try:
-            data = json.loads(path.read_text(encoding="utf-8")) if path else None
-            return TrainConfig.from_dict(data["config"]) if isinstance(data, dict) else TrainConfig()
-        except (OSError, ValueError, KeyError, TypeError):
-            return TrainConfig()
+        return load_project_config(self.project.root) if self.project.root is not None else TrainConfig()
 
     # -- project --------------------------------------------------------------------------------
     def _on_project_changed(self, root: object) -> None:
@@ -220,15 +215,15 @@ class TrainingSession(QObject):
             return None
         self.history = []
         self.history_reset.emit()
-        self._extract_started = None
+        self._clock.reset()
         root, config = self.project.root, self.config
         self._handle = self.tasks.start(
             _train_work, config, root, on_progress=self._on_task_progress, on_partial=self._on_task_partial,
-            on_done=lambda result: self._on_task_done(result, root, config),
+            on_done=lambda result: self._on_task_done(result, root),
             on_error=self._on_task_error, on_cancelled=self._on_task_cancelled,
             partial_mode="all", name="training")
         self.running_changed.emit(True)
-        self.stage_changed.emit("Checking the images…")
+        self._on_stage(Note(STAGE_CHECKING))
         return self._handle
 
     def cancel(self) -> None:
@@ -237,15 +232,7 @@ class TrainingSession(QObject):
             self.stage_changed.emit("Stopping…")
 
     def _on_task_progress(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if self._extract_started is None:
-            self._extract_started = now
-            self._extract_first = done  # cached images arrive at once: the rate counts only the rest
-        elapsed = now - self._extract_started
-        computed = done - self._extract_first
-        rate = computed / elapsed if elapsed > 0.5 and computed > 0 else 0.0
-        left = (total - done) / rate if rate > 0 else -1.0
-        self.extract_progress.emit(done, total, rate, left)
+        self.extract_progress.emit(self._clock.update(done, total))
 
     def _on_task_partial(self, item: tuple[str, Any]) -> None:
         kind, value = item
@@ -253,7 +240,11 @@ class TrainingSession(QObject):
             self.history.append(value)
             self.epoch_added.emit(value)
         else:
-            self.stage_changed.emit(value)
+            self._on_stage(value)
+
+    def _on_stage(self, note: Note) -> None:
+        self.stage_started.emit(note)
+        self.stage_changed.emit(f"{describe(note)}…")
 
     def _finish(self, outcome: RunOutcome) -> None:
         self.refresh_summary()  # bottlenecks were cached by the run, whatever its end
@@ -261,21 +252,21 @@ class TrainingSession(QObject):
         self.stage_changed.emit(outcome.message)
         self.run_finished.emit(outcome)
 
-    def _on_task_done(self, result: TrainResult, root: Path, config: TrainConfig) -> None:
-        if result.bundle is None:
+    def _on_task_done(self, result: TrainResult, root: Path) -> None:
+        if result.head is None:
             self._finish(RunOutcome(result, None, "Stopped before the first epoch ended; nothing was kept."))
             return
         if result.cancelled and not self.ask_keep_best():
             self._finish(RunOutcome(result, None, "Stopped; the model of this run was discarded."))
             return
         self.stage_changed.emit("Saving the model…")
-        self.tasks.start(_save_work, root, result, config, name="save run",
-                         on_done=lambda run: self._on_saved(result, run),
+        self.tasks.start(_save_work, root, result, name="save run",
+                         on_done=lambda saved: self._on_saved(result, *saved),
                          on_error=lambda f: self._finish(RunOutcome(result, None,
                                                                     f"The model could not be saved: {f.message}")))
 
-    def _on_saved(self, result: TrainResult, run: runs.RunInfo) -> None:
-        self.shown_run_id, self.bundle, self.report = run.run_id, result.bundle, result.report
+    def _on_saved(self, result: TrainResult, run: runs.RunInfo, bundle: Any) -> None:
+        self.shown_run_id, self.bundle, self.report = run.run_id, bundle, result.report
         self.report_changed.emit(result.report)
         self.runs_changed.emit()
         self._announce_active(run.model_path)
@@ -312,9 +303,10 @@ class TrainingSession(QObject):
 
 
 def _notes(result: TrainResult) -> str:
-    """What the user should know about the run: skipped files (named, with the reason) and other warnings."""
-    # The L2 search detail is for the command line's log; the run's figures keep it for the history.
-    notes = [w for w in result.warnings if "could not be read" not in w and not w.startswith("L2 chosen")]
+    """What the user should know about the run: skipped files (named, with the reason) and other notes."""
+    # The L2 search detail is for the command line's log (the run's figures keep it); skipped files are
+    # named below, with their reasons, instead of only counted.
+    notes = [describe(n) for n in result.notes if n.kind not in (L2_CHOSEN, UNREADABLE_SKIPPED)]
     if result.failed:
         named = [f"{Path(path).name}: {reason}" for path, reason in list(result.failed.items())[:3]]
         more = f" and {len(result.failed) - 3} more" if len(result.failed) > 3 else ""

@@ -26,6 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from imgclf_gui.core.support.clock import ClockReading
+from imgclf_gui.core.support.notes import STAGE_EXTRACTING, STAGE_PREPARING_BACKBONE, Note, describe
 from imgclf_gui.core.training.head import EpochMetrics
 from imgclf_gui.gui.common.project_model import ProjectModel
 from imgclf_gui.gui.common.tasks import TaskRunner
@@ -40,13 +42,6 @@ _IDLE_STYLE = "QLabel { padding: 4px 8px; border-radius: 4px; background: palett
 _RUNNING_STYLE = "QLabel { padding: 4px 8px; border-radius: 4px; background: #fff3cd; color: #664d03; }"
 _EXPORT_FORMATS = [("TensorFlow Lite (.tflite)", "tflite", ".tflite"), ("Keras (.keras)", "keras", ".keras"),
                    ("SavedModel (folder)", "savedmodel", "")]
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 0:
-        return "estimating…"
-    seconds = int(round(seconds))
-    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
 
 
 class TrainingTab(QWidget):
@@ -108,7 +103,7 @@ class TrainingTab(QWidget):
         QVBoxLayout(summary_box).addWidget(self.summary)
         left_layout.addWidget(settings_box)
         left_layout.addStretch(1)
-        scroll = QScrollArea(self)
+        scroll = self.settings_scroll = QScrollArea(self)
         scroll.setWidget(left)
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -182,6 +177,7 @@ class TrainingTab(QWidget):
         s.summary_changed.connect(self._on_summary_changed)
         s.running_changed.connect(self._on_running_changed)
         s.stage_changed.connect(self.status.setText)
+        s.stage_started.connect(self._on_stage_started)
         s.extract_progress.connect(self._on_extract_progress)
         s.history_reset.connect(self._on_history_reset)
         s.epoch_added.connect(self._on_epoch_added)
@@ -233,6 +229,9 @@ class TrainingTab(QWidget):
         self.settings.setEnabled(not running)
         self.status.setStyleSheet(_RUNNING_STYLE if running else _IDLE_STYLE)
         self.progress.setVisible(running)
+        if running:
+            self.progress.setRange(0, 0)  # busy until there is something to count
+            self.rate.setText("")
         self.rate.setVisible(running)
         for button in (self.save_button, self.export_button, self.history_view.activate_button):
             button.setEnabled(not running and (button is not self.history_view.activate_button
@@ -254,16 +253,30 @@ class TrainingTab(QWidget):
                  f"{parts.get('validation', 0)} validation, {parts.get('test', 0)} test"]
         if summary.cached is not None:
             line = f"Bottlenecks cached: {summary.cached}; to compute: {summary.remaining}"
+            if summary.copies_to_compute:
+                line += f"; augmented copies to compute: {summary.copies_to_compute}"
             if summary.unreadable:
                 line += f"; unreadable, skipped: {summary.unreadable} (Dataset tab ▸ Check Data lists them)"
             lines.append(line)
-        lines += [f"<span style='color:#8a6d00'>⚠ {w}</span>" for w in summary.warnings]
+        lines += [f"<span style='color:#8a6d00'>⚠ {describe(note)}</span>" for note in summary.notes]
         self.summary.setText("<br>".join(lines))
 
-    def _on_extract_progress(self, done: int, total: int, rate: float, left: float) -> None:
-        self.progress.setMaximum(max(total, 1))
-        self.progress.setValue(done)
-        self.rate.setText(f"{rate:.1f} images/s, {_duration(left)} left" if done < total else "all done")
+    def _on_stage_started(self, note: Note) -> None:
+        if note.kind == STAGE_PREPARING_BACKBONE:
+            # Converting the network cannot say how far it is: a busy bar, and no time left promised.
+            self.progress.setRange(0, 0)
+            self.progress.setVisible(True)
+            self.rate.setText("once per computer")
+            self.rate.setVisible(True)
+        elif note.kind == STAGE_EXTRACTING:
+            self.rate.setText("estimating time left…")  # the bar gets its range with the first count
+
+    def _on_extract_progress(self, reading: ClockReading) -> None:
+        self.progress.setRange(0, max(reading.total, 1))
+        self.progress.setValue(reading.done)
+        self.progress.setVisible(True)
+        self.rate.setVisible(True)
+        self.rate.setText(reading.describe())
 
     def _on_history_reset(self) -> None:
         self.plots.clear()

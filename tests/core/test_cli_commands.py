@@ -54,7 +54,9 @@ def _modules_loaded_by(argv: list[str]) -> set[str]:
         "from imgclf_gui import cli\n"
         "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
         f"    cli.main({argv!r})\n"
-        "print(' '.join(n for n in sys.modules if n.startswith('imgclf_gui.commands.')"
+        # Shared helpers (commands/_settings.py, _progress.py) may load; other sub-commands may not.
+        "print(' '.join(n for n in sys.modules if (n.startswith('imgclf_gui.commands.')"
+        " and not n.startswith('imgclf_gui.commands._'))"
         " or n.split('.')[0] in ('tensorflow', 'keras', 'PySide6')))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

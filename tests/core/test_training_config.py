@@ -23,12 +23,9 @@ from imgclf_gui.core.training.config import (
 
 
 def _train_parser() -> argparse.ArgumentParser:
-    from imgclf_gui.commands import train
+    from imgclf_gui import cli
 
-    parser = argparse.ArgumentParser()
-    sub = parser.add_subparsers()
-    train.register(sub)
-    return parser
+    return cli.build_parser("train")
 
 
 def test_the_config_and_the_head_options_are_the_declared_settings_with_their_defaults():

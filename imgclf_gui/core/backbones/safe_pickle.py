@@ -65,8 +65,8 @@ class _PendingTensor:
 
 
 def _rebuild_tensor_v2(storage: _StorageRef, storage_offset: int, size: tuple[int, ...],
-                       stride: tuple[int, ...], requires_grad: bool = False,
-                       backward_hooks: Any = None, metadata: Any = None) -> _PendingTensor:
+                       stride: tuple[int, ...], _requires_grad: bool = False,
+                       _backward_hooks: Any = None, metadata: Any = None) -> _PendingTensor:
     # Same argument list as torch._utils._rebuild_tensor_v2; gradients and hooks mean nothing here.
     if not isinstance(storage, _StorageRef):
         raise UnsafeWeightsError("a tensor in the weights file does not refer to a storage")

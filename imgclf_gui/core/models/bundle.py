@@ -35,7 +35,6 @@ if TYPE_CHECKING:
     from imgclf_gui.core.training.trainer import TrainResult
 
 SCHEMA_VERSION = 1
-MODEL_SUFFIX = ".imgclf-model"
 _JSON = "model.json"
 _WEIGHTS = "head.npz"
 _TRAINED_ON = "trained_on.txt"

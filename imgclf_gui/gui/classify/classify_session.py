@@ -81,7 +81,6 @@ class Classifier(QObject):
         self._batch_task: TaskHandle | None = None
         self._waiting_single: Path | np.ndarray | None = None
         self._waiting_batch: list[Path] | None = None
-        self.last_result: SingleResult | None = None
 
     # -- the model ------------------------------------------------------------------------------
     @property
@@ -158,7 +157,6 @@ class Classifier(QObject):
     def _on_single_done(self, result: SingleResult) -> None:
         if self._next_single():
             return  # a newer image is already on its way; showing this one would only flicker
-        self.last_result = result
         self.busy_changed.emit(False)
         self.prediction_ready.emit(result)
 
@@ -202,19 +200,12 @@ class Classifier(QObject):
     def _on_batch_done(self, count: int) -> None:
         self.batch_finished.emit(f"Classified {count} file(s)." if count else "No images found there.")
 
-    def batch_running(self) -> bool:
-        return (self._batch_task is not None and self._batch_task.is_running()) or self._waiting_batch is not None
-
     def cancel_batch(self) -> None:
         if self._waiting_batch is not None:
             self._waiting_batch = None
             self.batch_finished.emit("Cancelled.")
         if self._batch_task is not None and self._batch_task.is_running():
             self._batch_task.cancel()
-
-    @property
-    def batch_task(self) -> TaskHandle | None:
-        return self._batch_task
 
 
 __all__ = ["Classifier"]

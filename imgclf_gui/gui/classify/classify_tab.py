@@ -8,7 +8,6 @@ show what it reports.
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -263,7 +262,6 @@ class ClassifyTab(QWidget):
             event.ignore()
             return
         event.acceptProposedAction()
-        self.drop_time = time.perf_counter()  # read by the latency benchmark
         if isinstance(payload, np.ndarray):
             self.classify_array(payload)
         else:

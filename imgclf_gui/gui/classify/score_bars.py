@@ -57,7 +57,6 @@ class ScoreBars(pg.PlotWidget):
         order = np.argsort(-scores, kind="stable")[:count]
         self.shown = [(names[i], float(scores[i])) for i in order]
         self.hidden_count = len(scores) - count
-        self._threshold = threshold
         ys = np.arange(count)[::-1].astype(float)  # best at the top
         brushes = [pg.mkBrush(_OTHER) for _ in range(count)]
         if count:
@@ -87,7 +86,6 @@ class ScoreBars(pg.PlotWidget):
 
     def set_threshold(self, threshold: float) -> None:
         """Move the "unsure below" line and recolour the top bar."""
-        self._threshold = threshold
         self.threshold_line.setPos(threshold)
         if self.shown:
             brushes = list(self.bars.opts.get("brushes") or [])

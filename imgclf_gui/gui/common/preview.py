@@ -40,12 +40,10 @@ class PreviewDialog(QDialog):
         layout.addWidget(self.label, 1)
         layout.addWidget(self.caption)
         self._pixmap = QPixmap()
-        self.shown_path: Path | None = None  # the image named in the caption (shown, or being decoded)
         self._slot = ("preview", id(self))
 
     def show_image(self, path: Path) -> None:
         path = Path(path)
-        self.shown_path = path
         self.caption.setText(str(path))
         self._pixmap = QPixmap()  # a resize while decoding must not bring back the previous picture
         self.label.clear()

@@ -130,9 +130,6 @@ class ProjectModel(QObject):
     def class_for_key(self, key: str) -> str | None:
         return next((c.name for c in self._classes if c.key == key), None)
 
-    def is_busy(self) -> bool:
-        return self._busy
-
     # -- undo / redo ----------------------------------------------------------------------------
     def can_undo(self) -> bool:
         return bool(self._journal and self._journal.can_undo()) and not self._busy
@@ -302,7 +299,7 @@ class ProjectModel(QObject):
             self.refresh()
 
         self._set_busy(True)
-        self._last_task = self._runner.start(  # type: ignore[attr-defined]
+        self._runner.start(  # type: ignore[attr-defined]
             work, label, ops, on_progress=self._on_action_progress, on_done=done, on_error=failed,
             on_cancelled=lambda: self._set_busy(False), name=label)
         self.message.emit(f"{label.capitalize()}…")

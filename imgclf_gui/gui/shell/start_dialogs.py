@@ -34,7 +34,7 @@ def create_demo(window: MainWindow, folder: Path, *, on_ready=None) -> None:
             on_ready(root)
 
     window.statusBar().showMessage(f"Drawing the demo project in {folder}…")
-    window.demo_task = window.tasks.start(
+    window.tasks.start(
         work, folder, on_done=done,
         on_progress=lambda d, t: window.statusBar().showMessage(f"Drawing the demo project: {d} of {t}"),
         on_error=lambda f: window.report_failure("Could not create the demo project", f))

@@ -91,7 +91,6 @@ class TrainingSession(QObject):
         self.history: list[EpochMetrics] = []
         self.report: EvaluationReport | None = None
         self.bundle: Any = None  # ModelBundle of the run shown (last trained, or chosen in the history)
-        self.shown_run_id: str | None = None
         self.summary: Any = None
         #: asked after a cancelled head training: keep the best model so far? (the tab shows a dialog)
         self.ask_keep_best: Callable[[], bool] = lambda: True
@@ -189,7 +188,7 @@ class TrainingSession(QObject):
         """Show the report and epoch curves of a stored run (None: nothing)."""
         from imgclf_gui.core.models.bundle import BundleError, ModelBundle
 
-        self.shown_run_id, self.bundle, self.report = run_id, None, None
+        self.bundle, self.report = None, None
         if run_id is not None and self.project.root is not None:
             try:
                 run = runs.get_run(self.project.root, run_id)
@@ -266,7 +265,7 @@ class TrainingSession(QObject):
                                                                     f"The model could not be saved: {f.message}")))
 
     def _on_saved(self, result: TrainResult, run: runs.RunInfo, bundle: Any) -> None:
-        self.shown_run_id, self.bundle, self.report = run.run_id, bundle, result.report
+        self.bundle, self.report = bundle, result.report
         self.report_changed.emit(result.report)
         self.runs_changed.emit()
         self._announce_active(run.model_path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sysconfig
 from configparser import ConfigParser
 from pathlib import Path
 
@@ -26,7 +27,10 @@ def _desktop_entry(path: Path) -> dict[str, str]:
 
 
 def _install(data_home: Path, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, XDG_DATA_HOME=str(data_home))
+    # The installer looks for imgclf-gui in the checkout's .venv, then on PATH: put the scripts folder of
+    # the environment running the tests first on PATH, as activating it would, wherever that environment lives.
+    path = os.pathsep.join([sysconfig.get_path("scripts"), os.environ.get("PATH", "")])
+    env = dict(os.environ, XDG_DATA_HOME=str(data_home), PATH=path)
     return subprocess.run(["bash", str(INSTALLER), *args], capture_output=True, text=True, env=env, timeout=60)
 
 
@@ -94,6 +98,7 @@ def test_installer_defaults_to_the_installed_imgclf_gui(tmp_path):
     assert result.returncode == 0, result.stderr
     entry = _desktop_entry(tmp_path / "applications" / f"{APP_ID}.desktop")
     command = Path(entry["Exec"].strip('"'))
-    assert command.name == "imgclf-gui" and command.is_absolute(), entry["Exec"]
+    installed = {ROOT / ".venv" / "bin" / "imgclf-gui", Path(sysconfig.get_path("scripts")) / "imgclf-gui"}
+    assert command.is_absolute() and command.resolve() in {p.resolve() for p in installed}, entry["Exec"]
     assert os.access(command, os.X_OK)
     assert entry["TryExec"] == str(command)

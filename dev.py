@@ -2,8 +2,13 @@
 """Set-up and everyday commands for imgclf, with nothing but Python 3.11+ installed.
 
     python3 dev.py run      create .venv if needed, install imgclf into it, launch the app
-    python3 dev.py test     the same set-up with the test extras, then the default test suite
+    python3 dev.py test     the same set-up with the test extras, then everything CI checks but the slow
+                            tests: the house checks, the default test suite, and the core tests again
+                            with Qt made unimportable
+    python3 dev.py test ARGS     only pytest with ARGS (a focused run: a file, -k NAME, -x ...)
     python3 dev.py test --slow   only the slow tests (real backbones, exports); CI runs both
+    python3 dev.py check    only the house checks: lint (ruff), import contracts (import-linter), unused
+                            code (vulture), no module over 400 lines
 
 Extra arguments after the command go to the app or to pytest.
 """
@@ -20,6 +25,9 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / ("python.exe" if os.name == "nt" else "python")
+MAX_MODULE_LINES = 400  # a module past this usually holds two ideas (STYLE.md)
+#: Folders whose Python modules count towards the line limit (the whole project, without the environment).
+SOURCE_FOLDERS = ("imgclf_gui", "tests", "tools", "benchmarks", "packaging")
 
 
 def _stamp_for(extras: str) -> str:
@@ -44,8 +52,77 @@ def ensure_env(extras: str) -> None:
     stamp_file.write_text(stamp)
 
 
+def long_modules(root: Path = ROOT, limit: int = MAX_MODULE_LINES) -> list[tuple[Path, int]]:
+    """Every Python module of the project over ``limit`` lines, with its length."""
+    files = [root / "dev.py", *(p for folder in SOURCE_FOLDERS for p in sorted((root / folder).rglob("*.py")))]
+    lengths = [(path, len(path.read_text(encoding="utf-8").splitlines())) for path in files if path.is_file()]
+    return [(path.relative_to(root), n) for path, n in lengths if n > limit]
+
+
+def _check_module_lengths() -> int:
+    too_long = long_modules()
+    for path, lines in too_long:
+        print(f"{path}: {lines} lines (at most {MAX_MODULE_LINES})")
+    return 1 if too_long else 0
+
+
+#: The house checks: name, command (or function), and what to do when it fails.
+CHECKS = (
+    ("lint", [str(BIN / "ruff"), "check", "."],
+     "ruff found problems (above): fix them ('.venv/bin/ruff check --fix .' fixes many); a '# noqa: CODE - "
+     "reason' only where the code is right. Settings: [tool.ruff] in pyproject.toml."),
+    ("import contracts", [str(BIN / "lint-imports")],
+     "an import breaks a contract of [tool.importlinter] in pyproject.toml (above): core imports no Qt, gui "
+     "or commands; gui and commands do not import each other; a package imports only the layers below it."),
+    ("unused code", [str(BIN / "vulture")],
+     "vulture found code nothing uses (above): delete it; if it is used in a way vulture cannot see (a Qt "
+     "override, API kept on purpose), add it to vulture_allowlist.py with the reason."),
+    ("module length", _check_module_lengths,
+     f"a module is over {MAX_MODULE_LINES} lines (above): split it by idea (see STYLE.md)."),
+)
+
+
+def run_checks() -> int:
+    """Run every house check, say which failed and what to do; 0 when all pass."""
+    failed = []
+    for name, command, advice in CHECKS:
+        print(f"== {name}", flush=True)
+        code = command() if callable(command) else subprocess.call(command, cwd=ROOT)
+        if code != 0:
+            failed.append((name, advice))
+    for name, advice in failed:
+        print(f"\nFAILED {name}: {advice}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def run_tests(rest: list[str]) -> int:
+    """pytest with ``rest``; without arguments, the whole default suite, then the core tests with Qt blocked."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    pytest = [str(PY), "-m", "pytest"]
+    if "--slow" in rest:
+        code = subprocess.call([*pytest, "-m", "slow", *(a for a in rest if a != "--slow")], cwd=ROOT, env=env)
+        if code == 5:  # pytest: nothing selected; no slow test is not a failure
+            print("No slow tests selected.")
+            return 0
+        return code
+    if rest:
+        return subprocess.call([*pytest, "-m", "not slow", *rest], cwd=ROOT, env=env)
+    if run_checks() != 0:
+        print("Tests not run: fix the house checks above first ('python3 dev.py check' runs only them).",
+              file=sys.stderr)
+        return 1
+    code = subprocess.call([*pytest, "-m", "not slow"], cwd=ROOT, env=env)
+    if code != 0:
+        return code
+    # The core must import and work with no Qt installed (the CLI and headless users depend on it): run
+    # its tests again with PySide6, shiboken6 and pyqtgraph unimportable (pytest-qt loads Qt, so it is off).
+    print("\n== core tests with Qt blocked", flush=True)
+    return subprocess.call([*pytest, "-p", "no:pytest-qt", "-p", "tests.qt_blocker", "-m", "not slow",
+                            "tests/core"], cwd=ROOT, env=env)
+
+
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"run", "test"}:
+    if not argv or argv[0] not in {"run", "test", "check"}:
         print(__doc__)
         return 2
     command, rest = argv[0], argv[1:]
@@ -53,17 +130,9 @@ def main(argv: list[str]) -> int:
         ensure_env("")
         return subprocess.call([str(PY), "-m", "imgclf_gui", *rest], cwd=ROOT)
     ensure_env("test")
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    if "--slow" in rest:
-        rest = [a for a in rest if a != "--slow"]
-        marker = ["-m", "slow"]
-    else:
-        marker = ["-m", "not slow"]
-    code = subprocess.call([str(PY), "-m", "pytest", *marker, *rest], cwd=ROOT, env=env)
-    if code == 5 and marker[1] == "slow":  # pytest: nothing selected; no slow test is not a failure
-        print("No slow tests selected.")
-        return 0
-    return code
+    if command == "check":
+        return run_checks()
+    return run_tests(rest)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ _.optionxform  # tests/test_packaging_desktop.py: ConfigParser calls it to fold 
 _.find_spec  # tests/qt_blocker.py: the import system calls it on every finder in sys.meta_path
 pytest_sessionstart  # tests/qt_blocker.py: a pytest hook
 pytest_report_header  # tests/qt_blocker.py: a pytest hook
+_.__module__  # core/training/config.py: makes the generated settings dataclasses pickle and print as ours
 _.__traceback__  # gui/common/tasks.py: cleared so a failed task's frames (and QObjects in them) are freed
 
 # -- Qt virtual functions, which Qt calls -----------------------------------------------------------------
@@ -22,6 +23,7 @@ _.dragMoveEvent  # gui/common/thumbnail_grid.py, gui/dataset/class_list.py
 _.mimeTypes  # gui/common/thumbnail_grid.py (the model's drag types)
 _.supportedDragActions  # gui/common/thumbnail_grid.py
 _.filterAcceptsRow  # gui/classify/batch_results.py (proxy model)
+_.eventFilter  # gui/training/settings_form.py (installed with installEventFilter)
 source_parent  # gui/classify/batch_results.py: filterAcceptsRow's argument, unused by our filter
 
 # -- loaded by name -------------------------------------------------------------------------------------

@@ -97,10 +97,11 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         with Image.open(path) as image:
             rgb = image.convert("RGB")
-        small = rgb.resize((predictor.input_size,) * 2, Image.Resampling.BILINEAR)
+        size = predictor.inputs[0].size
+        small = rgb.resize((size, size), Image.Resampling.BILINEAR)
         import numpy as np
 
-        predictor.scores(np.asarray(small)[None])
+        predictor.score([np.asarray(small)[None]])
         return (time.perf_counter() - t0) * 1000
 
     for f in files:  # warm the file cache and every code path once

@@ -53,9 +53,17 @@ def fake_features(batch: np.ndarray) -> np.ndarray:
 
 
 def fake_probabilities(batch: np.ndarray) -> np.ndarray:
-    """A deterministic softmax over 1000 classes, so ImageNet code paths have something to show."""
+    """A deterministic softmax over 1000 classes, so ImageNet code paths have something to show.
+
+    Row by row, as the real LiteRT networks behave: an image's scores never depend on its batch (one
+    BLAS call for the whole batch picks other kernels for other batch sizes).
+    """
     weights, bias = _imagenet_weights()
-    logits = fake_features(batch) @ weights + bias
+    features = fake_features(batch)
+    logits = np.zeros((len(features), weights.shape[1]), np.float32)
+    for i in range(len(features)):
+        logits[i] = features[i] @ weights
+    logits += bias
     logits -= logits.max(axis=1, keepdims=True)
     e = np.exp(logits)
     return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)

@@ -5,12 +5,11 @@ import argparse
 import sys
 from pathlib import Path
 
-UNSURE = "unsure"  # the same name as core.classify.UNSURE; kept literal so the CLI starts without numpy
-
 
 def register(p: argparse.ArgumentParser) -> None:
     """Give the sub-command's parser its description and arguments; :func:`run` handles it."""
-    from imgclf_gui.commands.evaluate import MODEL_HELP
+    from imgclf_gui.commands._model import MODEL_HELP
+    from imgclf_gui.core.models.predict import UNSURE, UNSURE_BELOW
 
     p.description = ("Print the top classes of each image. Originals are never moved or "
                       "deleted: --sort-into copies them.")
@@ -19,8 +18,9 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--top", type=int, default=3, help="classes shown per image (default 3)")
     p.add_argument("--csv", type=Path, metavar="FILE", help="write path, label, confidence and every class score")
     p.add_argument("--sort-into", type=Path, metavar="DIR", help="copy each image into DIR/<predicted class>/")
-    p.add_argument("--min-confidence", type=float, default=0.0, metavar="P",
-                   help=f"with --sort-into: below P (0..1) copy into DIR/{UNSURE}/ instead")
+    p.add_argument("--min-confidence", type=float, default=UNSURE_BELOW, metavar="P",
+                   help=f"with --sort-into: below P (0..1, default {UNSURE_BELOW:g}, as in the app) copy into "
+                        f"DIR/{UNSURE}/ instead; 0 never does")
     p.add_argument("--quiet", action="store_true", help="no per-image lines")
     p.set_defaults(func=run)
 
@@ -29,21 +29,18 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from imgclf_gui.cli import UserError
-    from imgclf_gui.commands.evaluate import _load
-    from imgclf_gui.core.models.predict import ResultRow, sort_into, write_csv
-    from imgclf_gui.core.project.scan import is_image_name, list_images
+    from imgclf_gui.commands._model import open_model
+    from imgclf_gui.core.models.outputs import sort_into, write_csv
+    from imgclf_gui.core.models.predict import ResultRow, find_images, score_files
+    from imgclf_gui.core.project.scan import is_image_name
 
     if not 0.0 <= args.min_confidence <= 1.0:
         raise UserError("--min-confidence is a probability between 0 and 1.")
-    bundle = _load(args.model)
-    files: list[Path] = []
+    predictor = open_model(args.model)
     for p in args.paths:
-        if p.is_dir():
-            files.extend(list_images(p, recursive=True))
-        elif p.is_file():
-            files.append(p)
-        else:
+        if not p.exists():
             raise UserError(f"{p} does not exist.")
+    files = find_images(args.paths)
     if args.sort_into is not None:
         target = args.sort_into.resolve()
         # never re-classify the copies we are about to make
@@ -51,19 +48,21 @@ def run(args: argparse.Namespace) -> int:
     if not files:
         raise UserError("no images found in the given paths.")
     skipped = [f for f in files if not is_image_name(f.name)]
-    probs, failed = bundle.predict_paths(files)
-    names = bundle.class_names
-    rows: list[ResultRow] = []
-    for f, pr in zip(files, probs):
-        if np.isnan(pr).any():
-            continue
-        rows.append(ResultRow(f, pr))
-        if not args.quiet:
-            order = np.argsort(-pr, kind="stable")
-            top = ", ".join(f"{names[i]} {pr[i]:.1%}" for i in order[:max(1, args.top)])
-            print(f"{f}: {top}")
-    for path, reason in failed.items():
-        print(f"{path}: cannot read ({reason})", file=sys.stderr)
+    names = predictor.class_names
+    failed = 0
+
+    def show(batch: list[ResultRow]) -> None:
+        nonlocal failed
+        for row in batch:
+            if row.scores is None:
+                failed += 1
+                print(f"{row.path}: cannot read ({row.error})", file=sys.stderr)
+            elif not args.quiet:
+                order = np.argsort(-row.scores, kind="stable")
+                top = ", ".join(f"{names[i]} {row.scores[i]:.1%}" for i in order[:max(1, args.top)])
+                print(f"{row.path}: {top}")
+
+    rows = [r for r in score_files(predictor, files, on_rows=show) if r.scores is not None]
     if args.csv:
         write_csv(args.csv, rows, names)
         print(f"Wrote {len(rows)} rows to {args.csv}")

@@ -8,6 +8,8 @@ from pathlib import Path
 
 def register(p: argparse.ArgumentParser) -> None:
     """Give the sub-command's parser its description and arguments; :func:`run` handles it."""
+    from imgclf_gui.commands._model import MODEL_HELP
+
     p.description = ("Score MODEL on DIR (one sub-folder per class, named like the model's "
                      "classes): accuracy, per-class table, confusion matrix, misclassified "
                      "files. Images the model was trained on are left out.")
@@ -22,14 +24,17 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from imgclf_gui.cli import UserError
+    from imgclf_gui.commands._model import open_model
     from imgclf_gui.core.features.hashing import content_hash
+    from imgclf_gui.core.models.predict import score_files
     from imgclf_gui.core.project.scan import scan_samples
     from imgclf_gui.core.support.atomic import atomic_write_text
     from imgclf_gui.core.training.evaluation import evaluate_probabilities
 
-    bundle = _load(args.model)
     if not args.dir.is_dir():
         raise UserError(f"{args.dir} is not a folder.")
+    predictor = open_model(args.model)
+    bundle = predictor.bundle
     samples = scan_samples(args.dir)
     known = {n: i for i, n in enumerate(bundle.class_names)}
     unknown = sorted({s.label for s in samples} - set(known))
@@ -44,18 +49,19 @@ def run(args: argparse.Namespace) -> int:
             if content_hash(s.path) in trained:
                 continue
         except OSError:
-            pass  # unreadable: predict_paths reports it
+            pass  # unreadable: score_files reports it
         kept.append(s)
     if len(kept) < len(samples):
         print(f"Note: left out {len(samples) - len(kept)} image(s) the model was trained on.", file=sys.stderr)
     if not kept:
         raise UserError(f"no images to score in {args.dir} (class folders must be named like the model's "
                         f"classes: {', '.join(bundle.class_names)}).")
-    probs, failed = bundle.predict_paths([s.path for s in kept])
-    ok = ~np.isnan(probs).any(axis=1)
-    report = evaluate_probabilities(probs[ok], np.array([known[s.label] for s in kept])[ok], bundle.class_names,
-                                    [str(s.path) for s, good in zip(kept, ok) if good], part="folder")
-    report.failed = failed
+    rows = score_files(predictor, [s.path for s in kept])
+    scored = [(s, r) for s, r in zip(kept, rows) if r.scores is not None]
+    probs = np.array([r.scores for _, r in scored], np.float32).reshape(len(scored), len(bundle.class_names))
+    report = evaluate_probabilities(probs, np.array([known[s.label] for s, _ in scored], int), bundle.class_names,
+                                    [str(s.path) for s, _ in scored], part="folder")
+    report.failed = {str(r.path): r.error for r in rows if r.scores is None}
     if args.json and str(args.json) == "-":
         print(report.to_json())
         return 0
@@ -63,27 +69,3 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         atomic_write_text(args.json, report.to_json() + "\n")
     return 0
-
-
-MODEL_HELP = "a model folder, or a project folder (its active model: the last one trained or chosen)"
-
-
-def _load(path: Path):
-    """The model at ``path``; a project folder stands for its active model."""
-    from imgclf_gui.cli import UserError
-    from imgclf_gui.core.models.bundle import BundleError, ModelBundle
-    from imgclf_gui.core.project import layout
-    from imgclf_gui.core.project.scan import class_names
-
-    if path.is_dir() and not (path / "model.json").exists() and (
-            layout.state_dir(path).is_dir() or class_names(path)):
-        from imgclf_gui.core.models.runs import active_model_path
-
-        active = active_model_path(path)
-        if active is None:
-            raise UserError(f"The project {path} has no trained model yet: run 'imgclf train {path}' first.")
-        path = active
-    try:
-        return ModelBundle.load(path)
-    except BundleError as exc:
-        raise UserError(str(exc)) from None

@@ -7,7 +7,7 @@ from pathlib import Path
 
 def register(p: argparse.ArgumentParser) -> None:
     """Give the sub-command's parser its description and arguments; :func:`run` handles it."""
-    from imgclf_gui.commands.evaluate import MODEL_HELP
+    from imgclf_gui.commands._model import MODEL_HELP
 
     p.description = ("Write MODEL as one self-contained network (image in, class "
                       "probabilities out, preprocessing included), with labels.txt and a "
@@ -21,10 +21,10 @@ def register(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from imgclf_gui.cli import UserError
-    from imgclf_gui.commands.evaluate import _load
+    from imgclf_gui.commands._model import load_bundle
     from imgclf_gui.core.models.exporter import ExportError
 
-    bundle = _load(args.model)
+    bundle = load_bundle(args.model)
     try:
         result = bundle.export(args.format, args.out)
     except ExportError as exc:

@@ -26,7 +26,7 @@ def register(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from imgclf_gui.cli import UserError
     from imgclf_gui.core import backbones
-    from imgclf_gui.core.images.decode import ImageError, load_for_network
+    from imgclf_gui.core.models.predict import ModelLoadError, ModelSource, ResultRow, open_predictor, score_files
 
     backbone_id = args.backbone or backbones.DEFAULT_BACKBONE
     if args.top < 1:
@@ -36,27 +36,26 @@ def run(args: argparse.Namespace) -> int:
     except KeyError:
         known = ", ".join(s.id for s in backbones.list_specs())
         raise UserError(f"unknown backbone {backbone_id!r}; choose one of: {known}") from None
-    if not spec.has_imagenet_head:
-        raise UserError(f"{spec.display_name} has no ImageNet classifier")
     try:
-        extractor = backbones.open_extractor(backbone_id)
-    except backbones.BackboneUnavailable as exc:
+        predictor = open_predictor(ModelSource.imagenet(spec.id, args.crop))
+    except ModelLoadError as exc:
         raise UserError(str(exc)) from None
-    names = backbones.imagenet_class_names()
+    names = predictor.class_names
     top = min(args.top, len(names))
-
     classified = 0
-    for path in args.images:
-        try:
-            pixels = load_for_network(path, spec.input_size, args.crop)
-        except ImageError as exc:
-            print(f"{path}: skipped: {exc.reason}", file=sys.stderr)
-            continue
-        probabilities = extractor.imagenet_probabilities(pixels[None])[0]
-        print(f"{path}:")
-        for index in probabilities.argsort()[::-1][:top]:
-            print(f"  {names[index]} (score = {probabilities[index]:.5f})")
-        classified += 1
+
+    def show(batch: list[ResultRow]) -> None:
+        nonlocal classified
+        for row in batch:
+            if row.scores is None:
+                print(f"{row.path}: skipped: {row.error}", file=sys.stderr)
+                continue
+            print(f"{row.path}:")
+            for index in row.scores.argsort()[::-1][:top]:
+                print(f"  {names[index]} (score = {row.scores[index]:.5f})")
+            classified += 1
+
+    score_files(predictor, args.images, on_rows=show)
     if classified == 0:
         raise UserError("no image could be read")
     return 0

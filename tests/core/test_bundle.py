@@ -76,15 +76,3 @@ def test_refuses_other_backbone_version(tmp_path, fake_spec):
 def test_refuses_non_model_folder(tmp_path):
     with pytest.raises(BundleError, match="not an imgclf model"):
         ModelBundle.load(tmp_path)
-
-
-def test_predict_paths_reports_unreadable(tmp_path, fake_spec):
-    from tests.conftest import write_image
-
-    bundle, _ = _bundle(fake_spec)
-    good = write_image(tmp_path / "x.png")
-    bad = tmp_path / "broken.jpg"
-    bad.write_bytes(b"not an image")
-    probs, failed = bundle.predict_paths([good, bad])
-    assert np.allclose(probs[0].sum(), 1.0) and np.isnan(probs[1]).all()
-    assert list(failed) == [str(bad)]

@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from imgclf_gui.core.support.tasks_api import ProgressFn, StopFn, check_stop
 from imgclf_gui.core.training.head import HeadModel
 
 if TYPE_CHECKING:
@@ -196,47 +195,15 @@ class ModelBundle:
         return get_spec(self.backbone_id)
 
     def predict_features(self, features: np.ndarray) -> np.ndarray:
-        """Class probabilities (N, classes) for bottleneck vectors (N, dim) of this bundle's backbone."""
-        return self.head.predict_proba(features)
+        """Class probabilities (N, classes) for bottleneck vectors (N, dim) of this bundle's backbone.
 
-    def network_inputs(self, paths: Sequence[str | os.PathLike[str]]) -> tuple[np.ndarray, list[int], dict[str, str]]:
-        """Decode ``paths`` to uint8 (M, S, S, 3) as training did; returns (batch, ok indices, failed)."""
-        from imgclf_gui.core.images.decode import ImageError, load_for_network
-
-        arrays, ok, failed = [], [], {}
-        for i, p in enumerate(paths):
-            try:
-                arrays.append(load_for_network(p, self.input_size, self.crop))
-                ok.append(i)
-            except ImageError as exc:
-                failed[str(p)] = exc.reason
-        batch = np.stack(arrays) if arrays else np.zeros((0, self.input_size, self.input_size, 3), np.uint8)
-        return batch, ok, failed
-
-    def predict_paths(self, paths: Sequence[str | os.PathLike[str]], *, batch_size: int = 32,
-                      on_progress: ProgressFn = None, should_stop: StopFn = None
-                      ) -> tuple[np.ndarray, dict[str, str]]:
-        """Probabilities (N, classes) for image files, rows aligned with ``paths``.
-
-        Images that cannot be read are listed in the returned ``failed`` (path -> reason) and their rows
-        are NaN; they never stop the others. ``should_stop`` raises ``tasks_api.Cancelled`` between batches.
+        Each row is scored on its own: BLAS picks other kernels for other batch sizes, and an image must
+        get the same scores alone (the Classify tab) as in a batch (a folder, ``imgclf classify``).
         """
-        from imgclf_gui.core.backbones import open_extractor
-
-        extractor = open_extractor(self.backbone_id)
-        probs = np.full((len(paths), len(self.class_names)), np.nan, np.float32)
-        failed: dict[str, str] = {}
-        for start in range(0, len(paths), batch_size):
-            check_stop(should_stop)
-            chunk = list(paths[start:start + batch_size])
-            batch, ok, bad = self.network_inputs(chunk)
-            failed.update(bad)
-            if ok:
-                feats = extractor.features(batch)
-                probs[[start + i for i in ok]] = self.predict_features(feats)
-            if on_progress:
-                on_progress(min(start + batch_size, len(paths)), len(paths))
-        return probs, failed
+        features = np.asarray(features, np.float32)
+        if len(features) == 0:
+            return np.zeros((0, len(self.class_names)), np.float32)
+        return np.concatenate([self.head.predict_proba(features[i:i + 1]) for i in range(len(features))])
 
     def export(self, format: str, out: str | os.PathLike[str], **kwargs: Any) -> Any:
         """Write a self-contained model (``keras``, ``savedmodel`` or ``tflite``); see ``core/export.py``."""

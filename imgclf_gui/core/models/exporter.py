@@ -5,8 +5,10 @@ layers -> softmax. Input: float32 (N, S, S, 3), RGB, 0..255, already resized to 
 (README.txt beside the export says how); output: class probabilities in the order of labels.txt.
 
 Every export is loaded back from disk (Keras in safe mode, SavedModel, TFLite through LiteRT) and run on
-the model's validation images; if any probability differs from ``ModelBundle`` by more than ``TOLERANCE``
+the model's validation images; if any probability differs from the app's own scores for them
+(:func:`self_test_reference`, through ``predict.py`` like every other caller) by more than ``TOLERANCE``,
 the export is deleted and ``ExportError`` raised, so a user never ships a model that disagrees with the app.
+Another format (ONNX, int8) adds its writer and runner and is checked against the same reference.
 """
 from __future__ import annotations
 
@@ -74,8 +76,8 @@ def export_bundle(bundle: Any, format: str, out: str | os.PathLike[str], *, max_
         out = out.with_suffix(_DEFAULT_SUFFIX[format])
     if format == "keras" and out.suffix != ".keras":
         raise ExportError("a Keras export must end in .keras")
-    images, checked_on = _check_images(bundle, max_images)
-    expected = _app_predictions(bundle, images)
+    reference = self_test_reference(bundle, max_images)
+    images, expected = reference.images, reference.probabilities
 
     model = build_keras_model(bundle)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -110,25 +112,43 @@ def export_bundle(bundle: Any, format: str, out: str | os.PathLike[str], *, max_
     from imgclf_gui.core.support.atomic import atomic_write_text
 
     atomic_write_text(labels, "".join(n + "\n" for n in bundle.class_names))
-    atomic_write_text(readme, _readme(bundle, format, out, diff, len(images), checked_on))
-    return ExportResult(out, format, labels, readme, diff, len(images), tolerance, checked_on)
+    atomic_write_text(readme, _readme(bundle, format, out, diff, len(images), reference.checked_on))
+    return ExportResult(out, format, labels, readme, diff, len(images), tolerance, reference.checked_on)
 
 
-def _check_images(bundle: Any, max_images: int) -> tuple[np.ndarray, str]:
-    """Up to ``max_images`` validation images as the network sees them, or seeded noise if they are gone."""
-    paths = [p for p in bundle.validation_paths if Path(p).is_file()][:max_images]
-    batch, ok, _ = bundle.network_inputs(paths)
-    if len(ok) >= 2:
-        return batch.astype(np.float32), "validation images"
+@dataclass
+class SelfTestReference:
+    """What every export is checked against: images as the network sees them, and the app's own scores."""
+
+    images: np.ndarray  #: float32 (N, S, S, 3), RGB 0..255: the export's input
+    probabilities: np.ndarray  #: float32 (N, classes): what imgclf itself says for them
+    paths: list[Path]  #: the validation images used (empty for synthetic images)
+    checked_on: str  #: "validation images" or "synthetic images"
+
+
+def self_test_reference(bundle: Any, max_images: int = 32) -> SelfTestReference:
+    """Up to ``max_images`` of the model's validation images, decoded and scored by the app's one path
+    (``predict.decode_file`` then ``Predictor.score_decoded``, as ``imgclf classify`` and the Classify tab
+    do); seeded noise if fewer than two of them can still be read."""
+    from imgclf_gui.core.images.decode import ImageError
+    from imgclf_gui.core.models.predict import bundle_predictor, decode_file
+
+    predictor = bundle_predictor(bundle)
+    decoded, used = [], []
+    for p in [Path(p) for p in bundle.validation_paths if Path(p).is_file()][:max_images]:
+        try:
+            decoded.append(decode_file(predictor, p))
+        except ImageError:
+            continue
+        used.append(p)
+    if len(decoded) >= 2:
+        images = np.stack([d.inputs[0] for d in decoded])
+        return SelfTestReference(images.astype(np.float32), predictor.score_decoded(decoded), used,
+                                 "validation images")
     rng = np.random.default_rng(0)
     s = bundle.input_size
-    return rng.integers(0, 256, (8, s, s, 3)).astype(np.float32), "synthetic images"
-
-
-def _app_predictions(bundle: Any, images: np.ndarray) -> np.ndarray:
-    from imgclf_gui.core.backbones import open_extractor
-
-    return bundle.predict_features(open_extractor(bundle.backbone_id).features(images))
+    images = rng.integers(0, 256, (8, s, s, 3)).astype(np.uint8)
+    return SelfTestReference(images.astype(np.float32), predictor.score([images]), [], "synthetic images")
 
 
 def _run_keras(path: Path, images: np.ndarray) -> np.ndarray:

@@ -1,16 +1,35 @@
-"""Classifying images with a trained model or the backbone's own ImageNet classes (no Qt).
+"""The one path from an image file to class scores (no Qt), and what a score means to a user.
 
-Shared by the Classify tab and ``imgclf classify``: open a model (:func:`open_predictor`), score one
-image (:func:`classify_file`) or many in batches (:func:`classify_files`), write the results as CSV
-(:func:`write_csv`) and copy images into class folders (:func:`sort_into`). Originals are never moved or
-deleted; a copy never overwrites a file.
+Every caller goes through it: ``imgclf classify``, ``imgclf evaluate``, ``imgclf imagenet``, the Classify
+tab (one image and many) and the export self-test.
+
+- :func:`open_predictor` loads a :class:`ModelSource` (a saved model, or a backbone's own ImageNet
+  classes) into a :class:`Predictor`.
+- :func:`score_files`: many files -> one :class:`ResultRow` each, aligned with the input, in batches;
+  a file that cannot be read gets its one-sentence reason and never stops the others. Rows stream out
+  through ``on_rows``; ``should_stop`` cancels between batches. A Dask worker will call it on its share
+  (``score_files(open_predictor(source), chunk)``: a ``ModelSource`` and the rows pickle).
+- :func:`classify_file` / :func:`classify_picture`: one image for display (the decoded picture and its
+  scores), with the same decode and the same scores as :func:`score_files`.
+- The "unsure" rule: :data:`UNSURE_BELOW`, :func:`is_unsure`, :func:`verdict`, :func:`describe`.
+
+How a file becomes scores, each step in one place:
+
+1. :func:`decode_file` decodes it ONCE, as training does: ``load_rgb(path, max_side=...)`` (a JPEG in
+   draft mode, down to the largest input the model's networks take), then :func:`network_inputs` makes
+   what each network is fed (squash or centre crop to its size, Pillow BILINEAR). For a one-backbone
+   model that is exactly ``load_for_network``, the decode of the bottleneck cache.
+2. :meth:`Predictor.score_decoded` stacks the inputs of a batch, runs the network(s) and the head. An
+   image gets the same scores alone, in a batch of 16 or in a folder's last batch: the LiteRT networks
+   run fixed batch shapes, and a bundle's head scores each row on its own
+   (``ModelBundle.predict_features``).
+
+A model made of several backbones plugs in at :class:`NetworkInput` (one per backbone, all made from the
+same decode) and :func:`bundle_predictor` (bottlenecks concatenated before the head).
 """
 from __future__ import annotations
 
-import csv
-import io
 import os
-import shutil
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -21,13 +40,47 @@ import numpy as np
 
 from imgclf_gui.core.support.tasks_api import ProgressFn, StopFn, check_stop
 
+#: the word for a verdict below the threshold, and the folder sort-into copies such images into
 UNSURE = "unsure"
+#: the default "unsure below" threshold (0..1): the Classify tab and ``imgclf classify --min-confidence``
+UNSURE_BELOW = 0.5
+#: images per network call; also how many rows the Classify tab's table receives at a time
+BATCH_SIZE = 16
 #: longest side of the picture kept for display after classifying one image
 PREVIEW_SIDE = 720
 #: ImageNet mode shows this many of its 1000 classes
 IMAGENET_TOP = 5
 
 
+# ------------------------------------------------------------------------------------ the unsure rule
+def is_unsure(confidence: float, threshold: float = UNSURE_BELOW) -> bool:
+    """THE "unsure" rule: a top score below ``threshold`` is a guess, not an answer."""
+    return confidence < threshold
+
+
+def verdict(scores: np.ndarray, class_names: Sequence[str], threshold: float = UNSURE_BELOW
+            ) -> tuple[str, float, bool]:
+    """(top class, its score, unsure) for one image's scores."""
+    best = int(np.argmax(scores))
+    confidence = float(scores[best])
+    return class_names[best], confidence, is_unsure(confidence, threshold)
+
+
+def percent(p: float) -> str:
+    """``93%``; one decimal where rounding would claim a certainty the model does not have (99.7%, 0.3%)."""
+    text = f"{p:.0%}"
+    return f"{p:.1%}" if text in ("100%", "0%") and 0.0 < p < 1.0 else text
+
+
+def describe(scores: np.ndarray, class_names: Sequence[str], threshold: float = UNSURE_BELOW) -> str:
+    """The verdict in words: "cat (93% sure)" or "unsure: perhaps cat (41%)"."""
+    name, confidence, unsure = verdict(scores, class_names, threshold)
+    if unsure:
+        return f"{UNSURE}: perhaps {name} ({percent(confidence)})"
+    return f"{name} ({percent(confidence)} sure)"
+
+
+# ------------------------------------------------------------------------------------------ models
 class ModelLoadError(Exception):
     """A model that cannot be used (damaged bundle, missing backbone); the message says what to do."""
 
@@ -39,46 +92,119 @@ class ModelSource:
     kind: Literal["bundle", "imagenet"]
     path: Path | None = None  #: the bundle folder (kind "bundle")
     backbone_id: str | None = None  #: kind "imagenet"
+    crop: str = "squash"  #: kind "imagenet" (a bundle uses the crop it was trained with)
 
     @classmethod
     def bundle(cls, path: str | os.PathLike[str]) -> ModelSource:
         return cls("bundle", path=Path(path))
 
     @classmethod
-    def imagenet(cls, backbone_id: str | None = None) -> ModelSource:
+    def imagenet(cls, backbone_id: str | None = None, crop: str = "squash") -> ModelSource:
         from imgclf_gui.core.backbones import DEFAULT_BACKBONE
 
-        return cls("imagenet", backbone_id=backbone_id or DEFAULT_BACKBONE)
+        return cls("imagenet", backbone_id=backbone_id or DEFAULT_BACKBONE, crop=crop)
+
+
+@dataclass(frozen=True)
+class NetworkInput:
+    """What one backbone of a model is fed: a ``size`` x ``size`` RGB picture (uint8) made with ``crop``."""
+
+    size: int
+    crop: str = "squash"
+
+
+#: (one uint8 (N, S, S, 3) batch per network input) -> float32 (N, classes) probabilities
+ScoreFn = Callable[[Sequence[np.ndarray]], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """One image decoded once: the picture (kept for display only) and what each network is fed."""
+
+    picture: np.ndarray | None  #: uint8 (H, W, 3) as decoded (a JPEG in draft mode), or None
+    inputs: tuple[np.ndarray, ...]  #: one uint8 (S, S, 3) per :class:`NetworkInput` of the predictor
 
 
 class Predictor:
-    """A loaded model: class names, input geometry and a thread-safe ``scores(batch)``.
+    """A loaded model: class names, the inputs its networks take, and thread-safe scoring.
 
     The backbone extractor allows one call at a time, and the GUI may classify a single image while a
     batch runs, so calls are serialised with a lock.
     """
 
-    def __init__(self, *, title: str, class_names: Sequence[str], input_size: int, crop: str,
-                 score_fn: Callable[[np.ndarray], np.ndarray], show_top: int | None,
-                 source: ModelSource) -> None:
+    def __init__(self, *, title: str, class_names: Sequence[str], inputs: Sequence[NetworkInput],
+                 score_fn: ScoreFn, show_top: int | None = None, source: ModelSource | None = None,
+                 bundle: Any = None) -> None:
+        if not inputs:
+            raise ValueError("a predictor needs at least one network input")
         self.title = title
         self.class_names = list(class_names)
-        self.input_size = int(input_size)
-        self.crop = crop
+        self.inputs = tuple(inputs)
+        #: files are decoded to at least this side (draft mode): the largest network input
+        self.decode_side = max(i.size for i in self.inputs)
         #: how many classes a view should show (None: all of them)
         self.show_top = show_top
         self.source = source
+        #: the ``ModelBundle`` behind it (None in ImageNet mode)
+        self.bundle = bundle
         self._score_fn = score_fn
         self._lock = threading.Lock()
 
-    def scores(self, batch: np.ndarray) -> np.ndarray:
-        """float32 (N, classes) probabilities for uint8 (N, S, S, 3) network inputs."""
+    def score(self, batches: Sequence[np.ndarray]) -> np.ndarray:
+        """float32 (N, classes) probabilities for N images: one uint8 (N, S, S, 3) batch per input."""
+        if len(batches) != len(self.inputs):
+            raise ValueError(f"{self.title} takes {len(self.inputs)} network input(s), got {len(batches)}")
         with self._lock:
-            return np.asarray(self._score_fn(batch), np.float32)
+            return np.asarray(self._score_fn(batches), np.float32)
+
+    def score_decoded(self, decoded: Sequence[Decoded]) -> np.ndarray:
+        """float32 (N, classes) for images decoded by :func:`decode_file` / :func:`network_inputs`."""
+        if not decoded:
+            return np.zeros((0, len(self.class_names)), np.float32)
+        return self.score([np.stack([d.inputs[k] for d in decoded]) for k in range(len(self.inputs))])
 
     def warm_up(self) -> None:
         """Run one blank image through, so converting/loading the network happens now, not on the first drop."""
-        self.scores(np.zeros((1, self.input_size, self.input_size, 3), np.uint8))
+        self.score([np.zeros((1, i.size, i.size, 3), np.uint8) for i in self.inputs])
+
+
+def bundle_predictor(bundle: Any, source: ModelSource | None = None) -> Predictor:
+    """A predictor for a loaded ``ModelBundle``: backbone bottleneck(s), then the bundle's head.
+
+    Raises ``BackboneUnavailable`` (and ``KeyError`` for an unknown backbone).
+    """
+    from imgclf_gui.core import backbones
+
+    # One backbone today; a model of several feeds each its own input from the same decode and
+    # concatenates their bottlenecks, in the order the head was trained on.
+    extractors = [backbones.open_extractor(bundle.backbone_id)]
+    inputs = [NetworkInput(bundle.input_size, bundle.crop)]
+
+    def score(batches: Sequence[np.ndarray]) -> np.ndarray:
+        features = [extractor.features(batch) for extractor, batch in zip(extractors, batches)]
+        return bundle.predict_features(features[0] if len(features) == 1 else np.concatenate(features, axis=1))
+
+    path = bundle.path
+    title = "model" if path is None else path.name.removesuffix(".imgclf-model") or str(path)
+    if path is not None and title == "model":  # a training run's folder: .imgclf/runs/<run-id>/model
+        title = f"run {path.parent.name}"
+    return Predictor(title=title, class_names=bundle.class_names, inputs=inputs, score_fn=score,
+                     source=source, bundle=bundle)
+
+
+def imagenet_predictor(backbone_id: str, crop: str = "squash", source: ModelSource | None = None) -> Predictor:
+    """A predictor for a backbone's own 1000 ImageNet classes. Raises ``ModelLoadError``,
+    ``BackboneUnavailable`` and ``KeyError`` (unknown backbone)."""
+    from imgclf_gui.core import backbones
+
+    spec = backbones.get_spec(backbone_id)
+    if not spec.has_imagenet_head:
+        raise ModelLoadError(f"{spec.display_name} has no ImageNet classifier.")
+    extractor = backbones.open_extractor(spec.id)
+    return Predictor(title=f"ImageNet classes of {spec.display_name}", class_names=backbones.imagenet_class_names(),
+                     inputs=[NetworkInput(spec.input_size, crop)],
+                     score_fn=lambda batches: extractor.imagenet_probabilities(batches[0]),
+                     show_top=IMAGENET_TOP, source=source)
 
 
 def open_predictor(source: ModelSource) -> Predictor:
@@ -89,31 +215,34 @@ def open_predictor(source: ModelSource) -> Predictor:
     try:
         if source.kind == "bundle":
             assert source.path is not None
-            bundle = ModelBundle.load(source.path)
-            extractor = backbones.open_extractor(bundle.backbone_id)
-            title = source.path.name.removesuffix(".imgclf-model") or str(source.path)
-            if title == "model":  # a training run's folder: .imgclf/runs/<run-id>/model
-                title = f"run {source.path.parent.name}"
-            predictor = Predictor(
-                title=title,
-                class_names=bundle.class_names, input_size=bundle.input_size, crop=bundle.crop,
-                score_fn=lambda batch: bundle.predict_features(extractor.features(batch)),
-                show_top=None, source=source)
+            predictor = bundle_predictor(ModelBundle.load(source.path), source)
         else:
-            spec = backbones.get_spec(source.backbone_id or backbones.DEFAULT_BACKBONE)
-            if not spec.has_imagenet_head:
-                raise ModelLoadError(f"{spec.display_name} has no ImageNet classifier.")
-            extractor = backbones.open_extractor(spec.id)
-            predictor = Predictor(
-                title=f"ImageNet classes of {spec.display_name}", class_names=backbones.imagenet_class_names(),
-                input_size=spec.input_size, crop="squash", score_fn=extractor.imagenet_probabilities,
-                show_top=IMAGENET_TOP, source=source)
+            predictor = imagenet_predictor(source.backbone_id or backbones.DEFAULT_BACKBONE, source.crop, source)
         predictor.warm_up()
         return predictor
     except (BundleError, backbones.BackboneUnavailable) as exc:
         raise ModelLoadError(str(exc)) from None
     except KeyError:
         raise ModelLoadError(f"The backbone {source.backbone_id!r} is not known to this imgclf.") from None
+
+
+# ------------------------------------------------------------------------------------------ decoding
+def network_inputs(predictor: Predictor, picture: np.ndarray) -> tuple[np.ndarray, ...]:
+    """What each network of ``predictor`` is fed, made from one decoded picture (uint8 (H, W, 3))."""
+    from imgclf_gui.core.images.decode import to_network_input
+
+    return tuple(to_network_input(picture, i.size, i.crop) for i in predictor.inputs)
+
+
+def decode_file(predictor: Predictor, path: str | os.PathLike[str], *, keep_picture: bool = False) -> Decoded:
+    """Decode ``path`` once for ``predictor`` (draft mode: a 12-megapixel JPEG decodes at 1/8 scale).
+
+    Raises ``ImageError`` (its ``.reason`` is one sentence) for anything that is not a readable image.
+    """
+    from imgclf_gui.core.images.decode import load_rgb
+
+    picture = load_rgb(path, max_side=predictor.decode_side)
+    return Decoded(picture if keep_picture else None, network_inputs(predictor, picture))
 
 
 # ------------------------------------------------------------------------------------------ results
@@ -135,27 +264,6 @@ class ResultRow:
         return float(self.scores[self.best]) if self.scores is not None else float("nan")
 
 
-def verdict(scores: np.ndarray, class_names: Sequence[str], threshold: float) -> tuple[str, float, bool]:
-    """(top class, its score, unsure) where ``unsure`` means the score is below ``threshold``."""
-    best = int(np.argmax(scores))
-    confidence = float(scores[best])
-    return class_names[best], confidence, confidence < threshold
-
-
-def percent(p: float) -> str:
-    """``93%``; one decimal where rounding would claim a certainty the model does not have (99.7%, 0.3%)."""
-    text = f"{p:.0%}"
-    return f"{p:.1%}" if text in ("100%", "0%") and 0.0 < p < 1.0 else text
-
-
-def describe(scores: np.ndarray, class_names: Sequence[str], threshold: float) -> str:
-    """The verdict in words: "cat (93% sure)" or "unsure: perhaps cat (41%)"."""
-    name, confidence, unsure = verdict(scores, class_names, threshold)
-    if unsure:
-        return f"unsure: perhaps {name} ({percent(confidence)})"
-    return f"{name} ({percent(confidence)} sure)"
-
-
 @dataclass(frozen=True)
 class SingleResult:
     """One image classified for display: the decoded (shrunk) picture and every class score."""
@@ -166,32 +274,67 @@ class SingleResult:
     size: tuple[int, int]  #: (width, height) of the decoded picture before shrinking
 
 
-def classify_rgb(predictor: Predictor, rgb: np.ndarray, path: Path | None = None) -> SingleResult:
-    """Classify an already-decoded picture (a pasted image, or the decode of :func:`classify_file`)."""
-    from PIL import Image
+def score_files(predictor: Predictor, paths: Sequence[str | os.PathLike[str]], *, batch_size: int = BATCH_SIZE,
+                on_rows: Callable[[list[ResultRow]], None] | None = None, on_progress: ProgressFn = None,
+                should_stop: StopFn = None) -> list[ResultRow]:
+    """Score image files in batches: one :class:`ResultRow` per path, in the order given.
 
-    from imgclf_gui.core.images.decode import to_network_input
+    Each file is decoded once (:func:`decode_file`). A file that cannot be read gets a row with
+    ``error`` set and never stops the others. ``on_rows`` gets each batch's rows as soon as they are
+    scored; ``on_progress(done, total)`` follows each batch (``(0, total)`` first); ``should_stop``
+    raises ``tasks_api.Cancelled`` between batches (the rows so far were delivered).
+    """
+    from imgclf_gui.core.images.decode import ImageError
 
-    scores = predictor.scores(to_network_input(rgb, predictor.input_size, predictor.crop)[None])[0]
-    h, w = rgb.shape[:2]
-    preview = rgb
-    if max(h, w) > PREVIEW_SIDE:
-        image = Image.fromarray(rgb)
-        image.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.BILINEAR)
-        preview = np.asarray(image)
-    return SingleResult(path, np.ascontiguousarray(preview), scores, (w, h))
+    files = [Path(p) for p in paths]
+    total = len(files)
+    rows: list[ResultRow] = []
+    if on_progress is not None:
+        on_progress(0, total)
+    for start in range(0, total, max(1, batch_size)):
+        check_stop(should_stop)
+        chunk = files[start:start + max(1, batch_size)]
+        decoded: dict[int, Decoded] = {}
+        errors: dict[int, str] = {}
+        for i, path in enumerate(chunk):
+            try:
+                decoded[i] = decode_file(predictor, path)
+            except ImageError as exc:
+                errors[i] = exc.reason
+        scored = dict(zip(decoded, predictor.score_decoded(list(decoded.values()))))
+        batch = [ResultRow(path, scored.get(i), errors.get(i, "")) for i, path in enumerate(chunk)]
+        rows.extend(batch)
+        if on_rows is not None:
+            on_rows(batch)
+        if on_progress is not None:
+            on_progress(start + len(chunk), total)
+    return rows
 
 
 def classify_file(predictor: Predictor, path: str | os.PathLike[str]) -> SingleResult:
-    """Decode ``path`` once (draft mode: a 12-megapixel JPEG decodes at 1/8 scale) and classify it.
+    """Decode ``path`` once and score it for display: the same decode and scores as :func:`score_files`,
+    and the picture shown is that decode. Raises ``ImageError``."""
+    return _single(predictor, decode_file(predictor, path, keep_picture=True), Path(path))
 
-    The decode is the same as training's (``load_for_network`` = draft to the input size, then resize),
-    so the scores equal those of a batch run; the picture shown is that decode. Raises ``ImageError``.
-    """
-    from imgclf_gui.core.images.decode import load_rgb
 
-    rgb = load_rgb(path, max_side=predictor.input_size)
-    return classify_rgb(predictor, rgb, Path(path))
+def classify_picture(predictor: Predictor, picture: np.ndarray, path: Path | None = None) -> SingleResult:
+    """Score a picture that is already decoded (a pasted image), for display."""
+    return _single(predictor, Decoded(picture, network_inputs(predictor, picture)), path)
+
+
+def _single(predictor: Predictor, decoded: Decoded, path: Path | None) -> SingleResult:
+    from PIL import Image
+
+    scores = predictor.score_decoded([decoded])[0]
+    picture = decoded.picture
+    assert picture is not None
+    h, w = picture.shape[:2]
+    preview = picture
+    if max(h, w) > PREVIEW_SIDE:
+        image = Image.fromarray(picture)
+        image.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.BILINEAR)
+        preview = np.asarray(image)
+    return SingleResult(path, np.ascontiguousarray(preview), scores, (w, h))
 
 
 def find_images(paths: Iterable[str | os.PathLike[str]], *, should_stop: StopFn = None) -> list[Path]:
@@ -209,121 +352,9 @@ def find_images(paths: Iterable[str | os.PathLike[str]], *, should_stop: StopFn 
     return found
 
 
-def classify_files(predictor: Predictor, paths: Sequence[str | os.PathLike[str]], *, batch_size: int = 16,
-                   on_rows: Callable[[list[ResultRow]], None] | None = None, on_progress: ProgressFn = None,
-                   should_stop: StopFn = None) -> list[ResultRow]:
-    """Classify files in batches; ``on_rows`` gets each batch's rows as soon as they are scored.
-
-    A file that cannot be read gets a row with ``error`` set and never stops the others.
-    ``should_stop`` raises ``tasks_api.Cancelled`` between batches (rows so far were delivered).
-    """
-    from imgclf_gui.core.images.decode import ImageError, load_for_network
-
-    rows: list[ResultRow] = []
-    total = len(paths)
-    size = predictor.input_size
-    for start in range(0, total, batch_size):
-        check_stop(should_stop)
-        chunk = [Path(p) for p in paths[start:start + batch_size]]
-        inputs, ok, errors = [], [], {}
-        for i, p in enumerate(chunk):
-            try:
-                inputs.append(load_for_network(p, size, predictor.crop))
-                ok.append(i)
-            except ImageError as exc:
-                errors[i] = exc.reason
-        scores = predictor.scores(np.stack(inputs)) if inputs else np.zeros((0, len(predictor.class_names)))
-        by_index = dict(zip(ok, scores))
-        batch = [ResultRow(p, by_index.get(i), errors.get(i, "")) for i, p in enumerate(chunk)]
-        rows.extend(batch)
-        if on_rows is not None:
-            on_rows(batch)
-        if on_progress is not None:
-            on_progress(min(start + batch_size, total), total)
-    return rows
-
-
-# ------------------------------------------------------------------------------------------ output
-def write_csv(path: str | os.PathLike[str], rows: Iterable[ResultRow], class_names: Sequence[str], *,
-              error_column: bool = False) -> int:
-    """Write ``path,label,confidence,<every class score>`` (atomically); returns the rows written.
-
-    Without ``error_column`` unreadable files are left out (the command's format); with it they are
-    written with empty scores and their reason in a last ``error`` column (the tab's table, as shown).
-    """
-    from imgclf_gui.core.support.atomic import atomic_write_text
-
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(["path", "label", "confidence", *class_names] + (["error"] if error_column else []))
-    count = 0
-    for row in rows:
-        if row.scores is None:
-            if error_column:
-                writer.writerow([str(row.path), "", "", *([""] * len(class_names)), row.error])
-                count += 1
-            continue
-        best = row.best
-        line = [str(row.path), class_names[best], f"{row.scores[best]:.6f}", *(f"{v:.6f}" for v in row.scores)]
-        writer.writerow(line + ([""] if error_column else []))
-        count += 1
-    atomic_write_text(path, buf.getvalue())
-    return count
-
-
-def safe_folder_name(name: str) -> str:
-    """A class name usable as a folder name (ImageNet names may hold '/')."""
-    cleaned = name.replace(os.sep, "-").replace("/", "-").strip().strip(".")
-    return cleaned or "unnamed"
-
-
-def sort_into(rows: Sequence[ResultRow], target: str | os.PathLike[str], class_names: Sequence[str],
-              threshold: float = 0.0, *, on_progress: ProgressFn = None, should_stop: StopFn = None
-              ) -> dict[str, int]:
-    """Copy each readable image into ``target/<predicted class>/`` (``target/unsure/`` below ``threshold``).
-
-    Originals are never moved or deleted; a name already taken gets `` (2)`` etc. Returns copies per
-    folder. ``should_stop`` raises ``Cancelled`` between files (copies so far stay).
-    """
-    target = Path(target)
-    counts: dict[str, int] = {}
-    readable = [r for r in rows if r.scores is not None]
-    for done, row in enumerate(readable, 1):
-        check_stop(should_stop)
-        name, _, unsure = verdict(row.scores, class_names, threshold)  # type: ignore[arg-type]
-        folder = UNSURE if unsure else safe_folder_name(name)
-        copy_no_overwrite(row.path, target / folder)
-        counts[folder] = counts.get(folder, 0) + 1
-        if on_progress is not None:
-            on_progress(done, len(readable))
-    return counts
-
-
-def copy_no_overwrite(src: Path, folder: Path) -> Path:
-    """Copy ``src`` into ``folder`` under its name, or ``name (2).ext`` etc. if taken; never overwrites."""
-    folder.mkdir(parents=True, exist_ok=True)
-    stem, suffix = src.stem, src.suffix
-    n = 1
-    while True:
-        dest = folder / (src.name if n == 1 else f"{stem} ({n}){suffix}")
-        try:
-            # O_EXCL: the name is ours even if another process copies into the same folder right now
-            fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        except FileExistsError:
-            n += 1
-            continue
-        try:
-            with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
-                shutil.copyfileobj(inp, out)
-            shutil.copystat(src, dest)
-        except BaseException:
-            dest.unlink(missing_ok=True)
-            raise
-        return dest
-
-
-__all__: list[Any] = [
-    "UNSURE", "ModelLoadError", "ModelSource", "Predictor", "open_predictor", "ResultRow", "SingleResult",
-    "verdict", "describe", "percent", "classify_rgb", "classify_file", "find_images", "classify_files", "write_csv",
-    "sort_into", "copy_no_overwrite", "safe_folder_name",
+__all__ = [
+    "UNSURE", "UNSURE_BELOW", "BATCH_SIZE", "is_unsure", "verdict", "describe", "percent",
+    "ModelLoadError", "ModelSource", "NetworkInput", "Decoded", "Predictor", "bundle_predictor",
+    "imagenet_predictor", "open_predictor", "network_inputs", "decode_file", "ResultRow", "SingleResult",
+    "score_files", "classify_file", "classify_picture", "find_images",
 ]

@@ -35,7 +35,7 @@ RESORT_MS = 1500  # while rows pour in, a sorted table is re-sorted at most this
 
 
 def _sort_into(state, rows: list[ResultRow], target: Path, names: list[str], threshold: float) -> dict[str, int]:
-    from imgclf_gui.core.models.predict import sort_into
+    from imgclf_gui.core.models.outputs import sort_into
 
     return sort_into(rows, target, names, threshold, on_progress=state.progress_callback,
                      should_stop=state.should_stop)
@@ -190,7 +190,7 @@ class BatchPage(QWidget):
     # -- output ---------------------------------------------------------------------------------
     def export_csv(self, path: Path) -> int:
         """Write the rows as shown (filter and order) to ``path``; returns how many."""
-        from imgclf_gui.core.models.predict import write_csv
+        from imgclf_gui.core.models.outputs import write_csv
 
         return write_csv(path, self.proxy.visible_rows(), self.model.class_names, error_column=True)
 

@@ -24,7 +24,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QImage, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
-from imgclf_gui.core.models.predict import ResultRow
+from imgclf_gui.core.models.predict import UNSURE, UNSURE_BELOW, ResultRow, is_unsure
 from imgclf_gui.core.support.tasks_api import Cancelled
 from imgclf_gui.gui.common.tasks import TaskRunner
 
@@ -103,7 +103,7 @@ class BatchResultsModel(QAbstractTableModel):
         super().__init__(parent)
         self.rows: list[ResultRow] = []
         self.class_names: list[str] = []
-        self.threshold = 0.5
+        self.threshold = UNSURE_BELOW
         self.sort_column = -1
         self.sort_order = Qt.SortOrder.AscendingOrder
         self._thumbs = thumbnails
@@ -139,7 +139,7 @@ class BatchResultsModel(QAbstractTableModel):
         return len(self.class_names) if len(self.class_names) <= MAX_SCORE_COLUMNS else 1
 
     def is_unsure(self, row: ResultRow) -> bool:
-        return row.scores is not None and row.confidence < self.threshold
+        return row.scores is not None and is_unsure(row.confidence, self.threshold)
 
     def label(self, row: ResultRow) -> str:
         return self.class_names[row.best] if row.scores is not None else ""
@@ -191,7 +191,7 @@ class BatchResultsModel(QAbstractTableModel):
         if col == PREDICTED:
             if row.scores is None:
                 return f"cannot read: {row.error}"
-            return f"unsure ({self.label(row)}?)" if self.is_unsure(row) else self.label(row)
+            return f"{UNSURE} ({self.label(row)}?)" if self.is_unsure(row) else self.label(row)
         if row.scores is None:
             return None
         if col == CONFIDENCE:

@@ -1,8 +1,9 @@
 """Classifier: the small model the Classify tab binds to (which model, its loading, predictions, batches).
 
-Everything slow runs through :class:`TaskRunner`: loading a model (TensorFlow/LiteRT import, backbone
-conversion the first time), classifying one image, classifying a folder. Requests made while the model
-loads wait for it; a newer single image replaces an older one still waiting.
+Everything slow runs through :class:`TaskRunner`, each kind in its own slot: loading a model (TensorFlow/
+LiteRT import, backbone conversion the first time), classifying one image, classifying a folder. A newer
+request supersedes the older one in its slot, so a stale result never arrives; requests made while the
+model loads wait for it. The scores come from ``core.models.predict``, the one file -> scores path.
 """
 from __future__ import annotations
 
@@ -12,10 +13,9 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from imgclf_gui.core.models.predict import ModelSource, ResultRow, SingleResult
-from imgclf_gui.gui.common.tasks import TaskFailure, TaskHandle, TaskRunner
-
-ROWS_PER_PARTIAL = 16
+from imgclf_gui.core.models.predict import UNSURE_BELOW, ModelSource, SingleResult
+from imgclf_gui.core.support.tasks_api import check_stop
+from imgclf_gui.gui.common.tasks import TaskFailure, TaskRunner
 
 
 def _load(state, source: ModelSource) -> Any:
@@ -25,22 +25,22 @@ def _load(state, source: ModelSource) -> Any:
 
 
 def _classify_one(state, predictor, item: Path | np.ndarray) -> SingleResult:
-    from imgclf_gui.core.models.predict import classify_file, classify_rgb
+    from imgclf_gui.core.models.predict import classify_file, classify_picture
 
+    check_stop(state.should_stop)  # superseded by a newer image before it started
     if isinstance(item, np.ndarray):
-        return classify_rgb(predictor, item)
+        return classify_picture(predictor, item)
     return classify_file(predictor, item)
 
 
 def _classify_many(state, predictor, paths: list[Path]) -> int:
-    from imgclf_gui.core.models.predict import classify_files, find_images
+    from imgclf_gui.core.models.predict import find_images, score_files
 
     files = find_images(paths, should_stop=state.should_stop)
-    state.set_progress(0, len(files))
     # Each batch of rows is one partial result (partial_mode="all"), so a 50,000-file folder fills the
     # table as it goes instead of all at the end.
-    classify_files(predictor, files, batch_size=ROWS_PER_PARTIAL, on_rows=state.set_partial_result,
-                   on_progress=state.progress_callback, should_stop=state.should_stop)
+    score_files(predictor, files, on_rows=state.set_partial_result, on_progress=state.progress_callback,
+                should_stop=state.should_stop)
     return len(files)
 
 
@@ -75,10 +75,11 @@ class Classifier(QObject):
         self.predictor: Any = None
         self.state = "none"
         self.error = ""
-        self.threshold = 0.5
+        self.threshold = UNSURE_BELOW
         self._load_slot = ("load model", id(self))  # a newer choice of model supersedes a load running
-        self._single_task: TaskHandle | None = None
-        self._batch_task: TaskHandle | None = None
+        self._single_slot = ("classify image", id(self))  # a newer image supersedes the one in flight
+        self._batch_slot = ("classify images", id(self))  # a newer folder supersedes the batch running
+        self._single_item: Path | np.ndarray | None = None  # the image in flight
         self._waiting_single: Path | np.ndarray | None = None
         self._waiting_batch: list[Path] | None = None
 
@@ -93,14 +94,28 @@ class Classifier(QObject):
             return
         self.source = source
         self.predictor = None
+        self._stop_work_of_previous_model()
         if source is None:
             self.tasks.cancel_slot(self._load_slot)
+            if self._waiting_single is not None:
+                self._waiting_single = None
+                self.busy_changed.emit(False)
             self._set_state("none")
             self.model_changed.emit()
             return
         self._set_state("loading")
         self.tasks.start(_load, source, on_done=self._on_loaded, on_error=self._on_load_failed,
                          on_cancelled=lambda: None, name="load model", slot=self._load_slot)
+
+    def _stop_work_of_previous_model(self) -> None:
+        """Scores of the previous model must not reach views that now show this one's classes."""
+        if self.tasks.slot_task(self._single_slot) is not None:
+            self.tasks.cancel_slot(self._single_slot)
+            if self._waiting_single is None:
+                self._waiting_single = self._single_item  # classified again once this model is loaded
+        if self.tasks.slot_task(self._batch_slot) is not None:
+            self.tasks.cancel_slot(self._batch_slot)
+            self.batch_finished.emit("Stopped: another model was chosen; the rows so far are kept.")
 
     def _on_loaded(self, predictor: Any) -> None:
         self.predictor = predictor
@@ -145,40 +160,26 @@ class Classifier(QObject):
             self.prediction_failed.emit(self.error or "Choose a model first.")
 
     def _start_single(self, item: Path | np.ndarray) -> None:
-        if self._single_task is not None and self._single_task.is_running():
-            # One network call at a time anyway: the newest image waits and replaces an older waiting one.
-            self._waiting_single = item
-            return
         self.busy_changed.emit(True)
-        self._single_task = self.tasks.start(
-            _classify_one, self.predictor, item, on_done=self._on_single_done, on_error=self._on_single_failed,
-            on_cancelled=lambda: None, name="classify image")
+        self._single_item = item
+        self.tasks.start(_classify_one, self.predictor, item, on_done=self._on_single_done,
+                         on_error=self._on_single_failed, on_cancelled=lambda: None, name="classify image",
+                         slot=self._single_slot)
 
     def _on_single_done(self, result: SingleResult) -> None:
-        if self._next_single():
-            return  # a newer image is already on its way; showing this one would only flicker
         self.busy_changed.emit(False)
         self.prediction_ready.emit(result)
 
     def _on_single_failed(self, failure: TaskFailure) -> None:
-        if self._next_single():
-            return
         self.busy_changed.emit(False)
         reason = getattr(failure.exception, "reason", None) or failure.message
         self.prediction_failed.emit(reason)
 
-    def _next_single(self) -> bool:
-        waiting, self._waiting_single = self._waiting_single, None
-        if waiting is None or self.state != "ready":
-            return False
-        self._single_task = None
-        self._start_single(waiting)
-        return True
-
     # -- many images ----------------------------------------------------------------------------
     def classify_many(self, paths: list[Path]) -> None:
         """Classify files and folders (searched below) in the background; rows arrive in batches."""
-        self.cancel_batch()
+        self.tasks.cancel_slot(self._batch_slot)  # nothing of an older batch reaches the new table
+        self._waiting_batch = None
         self.batch_started.emit()
         if self.state == "ready":
             self._start_batch(list(paths))
@@ -188,24 +189,24 @@ class Classifier(QObject):
             self.batch_finished.emit(f"Not classified: {self.error or 'choose a model first.'}")
 
     def _start_batch(self, paths: list[Path]) -> None:
-        self._batch_task = self.tasks.start(
-            _classify_many, self.predictor, paths, on_partial=self._on_batch_rows, partial_mode="all",
+        self.tasks.start(
+            _classify_many, self.predictor, paths, on_partial=self.batch_rows.emit, partial_mode="all",
             on_progress=self.batch_progress.emit, on_done=self._on_batch_done,
             on_cancelled=lambda: self.batch_finished.emit("Cancelled; the rows so far are kept."),
-            on_error=lambda f: self.batch_finished.emit(f"Stopped: {f.message}"), name="classify images")
-
-    def _on_batch_rows(self, rows: list[ResultRow]) -> None:
-        self.batch_rows.emit(rows)
+            on_error=lambda f: self.batch_finished.emit(f"Stopped: {f.message}"), name="classify images",
+            slot=self._batch_slot)
 
     def _on_batch_done(self, count: int) -> None:
         self.batch_finished.emit(f"Classified {count} file(s)." if count else "No images found there.")
 
     def cancel_batch(self) -> None:
+        """Stop the batch (the Cancel button): the rows so far stay, ``batch_finished`` says so."""
         if self._waiting_batch is not None:
             self._waiting_batch = None
             self.batch_finished.emit("Cancelled.")
-        if self._batch_task is not None and self._batch_task.is_running():
-            self._batch_task.cancel()
+        handle = self.tasks.slot_task(self._batch_slot)
+        if handle is not None:
+            handle.cancel()
 
 
 __all__ = ["Classifier"]

@@ -55,7 +55,10 @@ class CorrectPanel(QWidget):
     def set_shown(self, result: SingleResult | None, guess: str = "") -> None:
         """The image on screen (None: nothing to add) and the model's guess, preselected when a class."""
         self.shown, self._guess = result, guess
-        self._fill()
+        # The classes are already listed (refilled when they change); only the choice follows the image.
+        if guess and self.combo.findText(guess) >= 0:
+            self.combo.setCurrentText(guess)
+        self._update()
 
     def _on_project_changed(self, _root) -> None:
         self._added.clear()

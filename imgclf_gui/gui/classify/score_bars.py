@@ -12,6 +12,8 @@ import pyqtgraph as pg
 from PySide6.QtGui import QColor, QFontMetrics
 from PySide6.QtWidgets import QWidget
 
+from imgclf_gui.core.models.predict import UNSURE_BELOW, is_unsure
+
 MAX_BARS = 20
 _SURE = QColor("#2e9d5b")
 _UNSURE = QColor("#e08a2c")
@@ -39,7 +41,7 @@ class ScoreBars(pg.PlotWidget):
         plot.getAxis("left").setStyle(tickLength=0)
         self.bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[], brushes=[])
         plot.addItem(self.bars)
-        self.threshold_line = pg.InfiniteLine(pos=0.5, angle=90, movable=False, pen=_THRESHOLD_PEN)
+        self.threshold_line = pg.InfiniteLine(pos=UNSURE_BELOW, angle=90, movable=False, pen=_THRESHOLD_PEN)
         plot.addItem(self.threshold_line)
         self.labels = [pg.TextItem("", color="#333", anchor=(0, 0.5)) for _ in range(MAX_BARS)]
         for label in self.labels:
@@ -60,7 +62,7 @@ class ScoreBars(pg.PlotWidget):
         ys = np.arange(count)[::-1].astype(float)  # best at the top
         brushes = [pg.mkBrush(_OTHER) for _ in range(count)]
         if count:
-            brushes[0] = pg.mkBrush(_UNSURE if self.shown[0][1] < threshold else _SURE)
+            brushes[0] = pg.mkBrush(_UNSURE if is_unsure(self.shown[0][1], threshold) else _SURE)
         self.bars.setOpts(x0=np.zeros(count), y=ys, width=[s for _, s in self.shown], height=0.7, brushes=brushes)
         for i, label in enumerate(self.labels):
             if i < count:
@@ -90,7 +92,7 @@ class ScoreBars(pg.PlotWidget):
         if self.shown:
             brushes = list(self.bars.opts.get("brushes") or [])
             if brushes:
-                brushes[0] = pg.mkBrush(_UNSURE if self.shown[0][1] < threshold else _SURE)
+                brushes[0] = pg.mkBrush(_UNSURE if is_unsure(self.shown[0][1], threshold) else _SURE)
                 self.bars.setOpts(brushes=brushes)
 
     def clear_scores(self) -> None:

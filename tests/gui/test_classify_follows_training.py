@@ -85,3 +85,28 @@ def test_a_model_the_user_chose_is_not_replaced_by_a_new_active_one(window, qtbo
     _wait_loaded(qtbot, classify, run.model_path)
     second = _train(qtbot, window)
     _wait_loaded(qtbot, classify, second.model_path)
+
+
+def test_the_announced_model_is_used_as_told_and_loaded_once(window, qtbot, monkeypatch):
+    from imgclf_gui.core.models import predict
+
+    classify = window.tabs["Classify"]
+    loads: list[ModelSource] = []
+    real_open = predict.open_predictor
+    monkeypatch.setattr(predict, "open_predictor", lambda source: (loads.append(source), real_open(source))[1])
+    first = _train(qtbot, window)
+    _wait_loaded(qtbot, classify, first.model_path)
+    assert loads == [ModelSource.bundle(first.model_path)]
+    # Told again about the model it has, or shown: it keeps the loaded one (a reload would say "loading").
+    window.project.announce_active_model(first.model_path)
+    assert classify.classifier.state == "ready"
+    window.tab_widget.setCurrentWidget(classify)
+    assert classify.classifier.state == "ready" and classify.model_status.text() == "Ready: 3 classes"
+    assert loads == [ModelSource.bundle(first.model_path)]
+    # The model it is told about is the one it uses: it does not read the project's choice back from disk.
+    window.tab_widget.setCurrentWidget(window.tabs["Training"])
+    second = _train(qtbot, window)
+    runs.set_active_run(window.project.root, first.run_id)  # on disk, something else meanwhile
+    window.project.announce_active_model(second.model_path)
+    _wait_loaded(qtbot, classify, second.model_path)
+    assert loads == [ModelSource.bundle(first.model_path), ModelSource.bundle(second.model_path)]

@@ -36,6 +36,7 @@ from imgclf_gui.gui.common.project_model import ProjectModel
 from imgclf_gui.gui.common.tasks import TaskRunner
 
 _OPEN_OTHER = "open"
+ACTIVE_ENTRY = "This project's active model"
 _IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
 
 
@@ -64,7 +65,7 @@ class ClassifyTab(QWidget):
         self.classifier = Classifier(tasks, self)
         self.shown: SingleResult | None = None
         self._opened_bundles: list[Path] = []
-        self._active: Path | None = None  # the project's active model when last looked at
+        self._active: Path | None = None  # the project's active model, as last read or announced
         # True once the user picked a model other than the project's active one: a new active model
         # must not take that choice away (the entry in the list still changes to it).
         self._chose_other = False
@@ -179,10 +180,10 @@ class ClassifyTab(QWidget):
         from imgclf_gui.core.backbones import availability, list_specs
 
         current = self.classifier.source
+        active = self._active
         self.model_combo.clear()
-        active = _active_model(self.project.root)
         if active is not None:
-            self.model_combo.addItem("This project's active model", ModelSource.bundle(active))
+            self.model_combo.addItem(ACTIVE_ENTRY, ModelSource.bundle(active))
         if current is not None and current.kind == "bundle" and current.path != active and \
                 current.path not in self._opened_bundles:
             self._opened_bundles.append(current.path)  # e.g. the previous project's model, still loaded
@@ -198,8 +199,8 @@ class ClassifyTab(QWidget):
         self.model_combo.setCurrentIndex(max(index, 0))
 
     def use_model(self, source: ModelSource) -> None:
-        """Classify with ``source`` from now on (it loads in the background)."""
-        active = _active_model(self.project.root)
+        """Classify with ``source`` from now on (it loads in the background, unless it is loaded already)."""
+        active = self._active
         self._chose_other = not (source.kind == "bundle" and source.path == active)
         if source.kind == "bundle" and source.path not in self._opened_bundles and source.path != active:
             self._opened_bundles.append(source.path)  # type: ignore[arg-type]
@@ -226,7 +227,8 @@ class ClassifyTab(QWidget):
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
-        self._sync_active_model()
+        # The active model may have changed outside the app (``imgclf train DIR``) while the tab was hidden.
+        self._follow_active(_active_model(self.project.root))
         # Loading starts when the tab is first seen, so the first drop rarely waits for it.
         self._ensure_model()
 
@@ -345,21 +347,21 @@ class ClassifyTab(QWidget):
 
     def _on_project_changed(self, root: Path | None) -> None:
         self._chose_other = False  # a choice made for another project's images does not carry over
-        self._sync_active_model(project_changed=True)
+        self._follow_active(_active_model(root), project_changed=True)
 
-    def _on_active_model_changed(self, _path: object) -> None:
-        # Read back from disk rather than trusting the signal, so a stale signal cannot win.
-        self._sync_active_model()
+    def _on_active_model_changed(self, path: object) -> None:
+        # The Training tab has just stored it and says which: use that, without reading it back.
+        self._follow_active(path if isinstance(path, Path) else None)
 
-    def _sync_active_model(self, project_changed: bool = False) -> None:
-        """Follow the project's active model: when a project opens, when the Training tab makes another run
-        active (``ProjectModel.active_model_changed``), and when the tab is shown again (the folder may have
-        changed outside the app), unless the user picked some other model here."""
-        active = _active_model(self.project.root)
+    def _follow_active(self, active: Path | None, project_changed: bool = False) -> None:
+        """Follow the project's active model ``active``: when a project opens, when the Training tab makes
+        another run active (``ProjectModel.active_model_changed``), and when the tab is shown again, unless
+        the user picked some other model here. A model already loaded (or loading) is not loaded again."""
         previous, self._active = self._active, active
         source = self.classifier.source
         following = project_changed or source is None or not self._chose_other or \
             (source.kind == "bundle" and source.path == previous)
-        self._fill_models()
-        if active is not None and following and (source is None or source.path != active):
-            self.use_model(ModelSource.bundle(active))
+        if active is not None and following:
+            self.use_model(ModelSource.bundle(active))  # Classifier.set_source keeps a model it has
+        elif active != previous:
+            self._fill_models()  # the list's "active model" entry names another folder now

@@ -75,6 +75,10 @@ def test_training_plots_one_point_per_epoch_and_becomes_the_active_model(tab, qt
     tab.session.refresh_summary()
     qtbot.waitUntil(lambda: tab.session.summary.cached == 36, timeout=5000)
     assert "to compute: 0" in tab.summary.text()
+    # Asking for augmented copies leaves every bottleneck cached; only the copies are new work.
+    tab.settings.field("augment_variants").setValue(2)
+    qtbot.waitUntil(lambda: tab.session.summary.copies_to_compute == 72, timeout=5000)
+    assert "Bottlenecks cached: 36; to compute: 0; augmented copies to compute: 72" in tab.summary.text()
 
 
 def test_cancel_during_head_training_asks_and_can_discard(tab, qtbot):

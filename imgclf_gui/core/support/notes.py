@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Note", "describe", "describe_all"]
+__all__ = ["Note", "describe"]
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,3 @@ def describe(note: Note) -> str:
             pass  # a note read back from an older or damaged file: say what we can
     details = ", ".join(f"{k} {v}" for k, v in note.values.items())
     return note.kind.rsplit(".", 1)[-1].replace("_", " ").capitalize() + (f": {details}" if details else "")
-
-
-def describe_all(notes: list[Note]) -> list[str]:
-    return [describe(n) for n in notes]

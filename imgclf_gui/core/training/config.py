@@ -195,21 +195,16 @@ def _head_options(self: Any) -> Any:
     return HeadOptions(**{n: getattr(self, n) for n in HEAD_SETTING_NAMES})
 
 
-def _problems(self: Any) -> list[str]:
-    """Sentences for values out of range (empty when every value can be used)."""
-    return [p for n in self.__dataclass_fields__ if (p := SETTING_BY_NAME[n].problem(getattr(self, n)))]
-
-
 #: Every choice of a training run (fields: the names in ``SETTINGS``); JSON-able, stored in each model.
 TrainConfig = _settings_dataclass(
     "TrainConfig", tuple(s.name for s in SETTINGS),
     "Every choice of a training run, one field per declared ``Setting``; defaults need no tuning.",
-    {"head_options": _head_options, "problems": _problems})
+    {"head_options": _head_options})
 
 #: What ``train_head`` needs: the settings declared with ``head=True``.
 HeadOptions = _settings_dataclass(
     "HeadOptions", HEAD_SETTING_NAMES, "Everything ``train_head`` needs; ``TrainConfig`` carries the same names.",
-    {"problems": _problems})
+    {})
 
 
 def load_project_config(project_root: str | os.PathLike[str]) -> Any:

@@ -1,24 +1,36 @@
 """A thread-safe dict persisted as one JSON file that is only ever a cache, never the truth.
 
-File shape: ``{"format": F, "version": V, ...header, "entries": {key: value}}``. A missing, damaged or
-foreign file (other format, version or header) loads as empty; every entry is checked on load, so a
-hand-edited file cannot feed callers a wrong type. Saving is atomic (``core/atomic.py``) and skipped
-when nothing changed. Used by the content-hash index and the memory of undecodable files.
+File shape: ``{"format": F, "version": V, ...header, "entries": {key: value}, "checksum": sha256}``; the
+checksum covers everything else (canonical JSON). A file whose checksum does not match, or that is not
+JSON, not an object, of another format, or holds an entry of the wrong shape is *damage, never data*:
+it is set aside as ``NAME.damaged`` (:mod:`core.support.damaged`), the cache starts empty and
+:attr:`JsonCache.damage` says so in one sentence. A file of an older version or made for another header
+(another decoder, another hash) is simply outdated: it loads as empty and is replaced at the next save.
+Saving is atomic (``core/support/atomic.py``) and skipped when nothing changed. Used by the
+content-hash index and the memory of undecodable files.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from imgclf_gui.core.support.atomic import atomic_write_json
+from imgclf_gui.core.support.atomic import atomic_write_bytes
+from imgclf_gui.core.support.damaged import DamagedFile, read_json, set_aside
+
+
+def _canonical(body: dict[str, Any]) -> bytes:
+    # ensure_ascii: file names that are not valid UTF-8 (kept by Python as lone surrogates) survive.
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
 
 
 class JsonCache:
     def __init__(self, file: Path | None, *, format: str, version: int, header: dict[str, Any] | None = None,
-                 valid: Callable[[str, Any], bool] = lambda key, value: True) -> None:
+                 valid: Callable[[str, Any], bool] = lambda key, value: True,
+                 what: str = "a cache file", consequence: str = "it will be made again") -> None:
         self.file = file
         self._format = format
         self._version = version
@@ -26,20 +38,40 @@ class JsonCache:
         self._entries: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._dirty = False
+        #: One sentence when the file was damaged and set aside on load, else None.
+        self.damage: str | None = None
         if file is not None:
-            self._load(file, valid)
+            problem = self._load(file, valid)
+            if problem is not None:
+                self._entries = {}
+                self.damage = set_aside(file, what, problem, consequence, root=file.parent.parent)
 
-    def _load(self, file: Path, valid: Callable[[str, Any], bool]) -> None:
+    def _load(self, file: Path, valid: Callable[[str, Any], bool]) -> str | None:
+        """Fill the entries from ``file``; the reason when the file is damaged, else None."""
         try:
-            raw = json.loads(file.read_text(encoding="utf-8"))
-        except (OSError, ValueError, UnicodeDecodeError):
-            return
-        if (not isinstance(raw, dict) or raw.get("format") != self._format or raw.get("version") != self._version
-                or any(raw.get(name) != value for name, value in self._header.items())):
-            return
+            raw = read_json(file)
+        except DamagedFile as exc:
+            return str(exc)
+        except OSError:
+            return None  # missing or unreadable now: an empty cache, nothing to set aside
+        if not isinstance(raw, dict):
+            return "it is not a JSON object"
+        if raw.get("format") != self._format:
+            return "it is not a file of this kind"
+        if raw.get("version") != self._version:
+            return None  # another version of imgclf wrote it: outdated, replaced at the next save
+        checksum = raw.pop("checksum", None)
+        if not isinstance(checksum, str) or checksum != hashlib.sha256(_canonical(raw)).hexdigest():
+            return "its checksum does not match its contents"
+        if any(raw.get(name) != value for name, value in self._header.items()):
+            return None  # made for another decoder or hash: outdated
         entries = raw.get("entries")
-        if isinstance(entries, dict):
-            self._entries = {k: v for k, v in entries.items() if isinstance(k, str) and valid(k, v)}
+        if not isinstance(entries, dict):
+            return "it has no entries"
+        if not all(isinstance(k, str) and valid(k, v) for k, v in entries.items()):
+            return "it holds entries of the wrong shape"
+        self._entries = entries
+        return None
 
     def get(self, key: str) -> Any:
         with self._lock:
@@ -59,11 +91,13 @@ class JsonCache:
         with self._lock:
             if not self._dirty or self.file is None:
                 return
-            payload = {"format": self._format, "version": self._version, **self._header,
-                       "entries": dict(self._entries)}
+            body = {"format": self._format, "version": self._version, **self._header,
+                    "entries": dict(self._entries)}
             self._dirty = False
+        data = _canonical(body)
+        body["checksum"] = hashlib.sha256(data).hexdigest()
         try:
-            atomic_write_json(self.file, payload)
+            atomic_write_bytes(self.file, _canonical(body) + b"\n")
         except OSError:
             with self._lock:
                 self._dirty = True

@@ -151,15 +151,17 @@ def test_rename_merge_delete_keep_every_image(window, monkeypatch):
     assert _all_images(root) == before
 
 
-def test_crash_mid_move_is_completed_when_the_project_opens(window, qtbot):
+def test_crash_mid_move_is_completed_when_the_project_opens(window, qtbot, monkeypatch):
+    from imgclf_gui.core.project.moves import plan_moves
+    from tests.core.test_journal import Crash, abandon, crash_on_rename
+
     root = window.project.root
     journal = window.project._journal
-    from imgclf_gui.core.project.moves import plan_moves
-
     ops = plan_moves([root / INBOX / "u0.png", root / INBOX / "u1.png"], root / "cat")
-    journal._write({"t": "begin", "id": 500, "kind": "do", "of": None, "label": "send 2 images to cat",
-                    "ops": [journal._op_json(op) for op in ops]}, sync=True)
-    shutil.move(ops[0].src, ops[0].dst)  # then the app "crashed"
+    with monkeypatch.context() as patch, pytest.raises(Crash):
+        crash_on_rename(patch, 0, after=True)  # the first file moved, then the app "crashed"
+        journal.run("send 2 images to cat", ops)
+    abandon(journal)
     window.project.close()
     with qtbot.waitSignal(window.project.message, timeout=2000) as blocker:
         window.open_project(root)

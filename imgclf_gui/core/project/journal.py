@@ -1,49 +1,68 @@
 """Undoable actions on a project, recorded in ``.imgclf/journal.jsonl`` so they survive a crash or restart.
 
-The journal is append-only JSON lines::
+The journal is append-only, one framed record per line (:mod:`core.project.journal_records`). An action
+runs like this: its ``begin`` record (the planned operations) is written; then, a chunk at a time, the
+identity (size + SHA-256) of every file the chunk touches is recorded and fsynced *before* any of them
+moves; each finished operation adds an ``op`` (or ``fail``) record; ``end`` closes the action. A name
+taken meanwhile, and a copy complete beside its destination, are fsynced (``to``, ``staged``) before
+the rename that depends on them, so after a crash the journal always knows where a file can be.
 
-    {"t": "begin", "id": 7, "kind": "do", "of": null, "label": "Send 3 images to cat", "ops": [[k, src, dst], ...]}
-    {"t": "op", "id": 7, "i": 0, "dst": "cat/a.jpg"}          # operation 0 done (dst as realised)
-    {"t": "op", "id": 7, "i": 1, "error": "a.jpg no longer exists"}
-    {"t": "end", "id": 7}
-
-The ``begin`` line is fsynced before anything is touched. On open, an action without ``end`` is
-*completed*: each operation without an ``op`` line is settled from the state of the files
-(:func:`moves.settle`), so a move interrupted by a crash is finished, never half-done.
-Undo runs the inverse operations as a new action (``kind="undo"``, ``of`` = the action undone); redo
-likewise. Replaying the journal rebuilds both stacks, so undo/redo work after a restart.
-Paths inside the project are stored relative to it (with ``/``), so a project folder can be moved.
+On open, a torn last line is cut off, damaged lines are set aside (the file is kept as
+``journal.jsonl.damaged``) and an old unframed journal is converted. An action without ``end`` is
+*settled* (:mod:`core.project.journal_execute`): each identified operation is found done, finished, or
+done now, and a file is only ever moved when it is the recorded one. Undo runs the inverse operations as
+a new action (``kind="undo"``, ``of`` = the action undone); redo likewise; replaying the journal
+rebuilds both stacks. A project opened read-only (another process holds its lock) loads the history but
+neither repairs nor writes it.
 """
 from __future__ import annotations
 
-import json
+import errno
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+from imgclf_gui.core.project import journal_records as records
 from imgclf_gui.core.project import layout
-from imgclf_gui.core.project.moves import MoveError, Op, execute, settle
-from imgclf_gui.core.support.atomic import atomic_write_text
+from imgclf_gui.core.project.journal_records import PathCodec
+from imgclf_gui.core.project.moves import MoveError, Op, explain, identify
+from imgclf_gui.core.support.file_hash import HashIndex
 from imgclf_gui.core.support.tasks_api import ProgressFn, StopFn
 
-KEEP_UNDO = 200  # undoable actions kept when the journal is compacted
-_COMPACT_BYTES = 4 << 20
+_CHUNK = 32  # operations identified (and fsynced) at a time before any of them moves
+_RESERVE_BYTES = 256 << 10
+_SAVE_INDEX_AFTER = 50  # file operations after which the hash index is saved at once
+
+
+class JournalWriteError(OSError):
+    """The journal itself could not be written (full disk, read-only folder); ``str()`` is a sentence."""
+
+
+class ReadOnlyJournal(Exception):
+    """The project is open read-only here; ``str()`` says why, for the user."""
 
 
 @dataclass
 class Action:
     """A group of operations the user sees as one step ("Send 3 images to cat")."""
 
-    id: int
+    id: str
     kind: str  # "do" | "undo" | "redo"
-    of: int | None
+    of: str | None
     label: str
     planned: list[Op]
     done: dict[int, Op] = field(default_factory=dict)
     errors: dict[int, str] = field(default_factory=dict)
     ended: bool = False
+    status: str = "done"
+    #: False when the action names a place outside the project without this user's signature:
+    #: it may then never touch anything outside the project.
+    trusted: bool = True
+    identified: set[int] = field(default_factory=set)  # ops whose identity was recorded before running
+    retarget: dict[int, Path] = field(default_factory=dict)
+    staged: dict[int, tuple[int, int]] = field(default_factory=dict)  # op -> (dev, inode) of its source
 
     @property
     def realised(self) -> list[Op]:
@@ -68,52 +87,87 @@ class ActionResult:
 
 
 class Journal:
-    """The undo/redo history of one project, backed by its journal file. Not thread-safe: one owner."""
+    """The undo/redo history of one project, backed by its journal file. Not thread-safe: one owner.
 
-    def __init__(self, root: str | os.PathLike[str], state_dir: str | os.PathLike[str] | None = None) -> None:
+    ``read_only=True`` (another process holds the project's lock) loads the history without repairing
+    or writing anything; every change then raises :class:`ReadOnlyJournal` with ``read_only_reason``.
+    """
+
+    def __init__(self, root: str | os.PathLike[str], state_dir: str | os.PathLike[str] | None = None, *,
+                 read_only: bool = False, read_only_reason: str = "") -> None:
         self.root = Path(root).resolve()
         self.state_dir = Path(state_dir) if state_dir else layout.state_dir(self.root)
         self.path = self.state_dir / layout.JOURNAL
         self.trash_dir = self.state_dir / layout.TRASH
-        self.actions: dict[int, Action] = {}
-        self.undo_stack: list[int] = []
-        self.redo_stack: list[int] = []
-        self._next_id = 1
-        self._handle: IO[str] | None = None
-        #: Sentences describing what recovery repaired when the project was opened.
-        self.recovered: list[str] = []
-        self._load()
-        self._recover()
-        self._compact_if_large()
+        self.read_only = read_only
+        self.read_only_reason = read_only_reason or "This project is open read-only."
+        self.codec = PathCodec(self.root)
+        self.actions: dict[str, Action] = {}
+        self.order: list[str] = []
+        self.undo_stack: list[str] = []
+        self.redo_stack: list[str] = []
+        self._fd: int | None = None
+        self._key: bytes | None | bool = False  # False: not looked up yet
+        self.index = HashIndex(None if read_only else layout.hash_index_file(self.state_dir), self.root)
+        self._unsaved_index = 0
+        #: Sentences for the user about what opening found and repaired (damage, interrupted actions).
+        self.recovered: list[str] = [self.index.damage] if self.index.damage else []
+        from imgclf_gui.core.project.journal_loading import compact_if_large, load
+
+        load(self)
+        if not read_only:
+            from imgclf_gui.core.project.journal_execute import recover
+
+            self._make_reserve()
+            recover(self)
+            compact_if_large(self)
 
     # -- public ---------------------------------------------------------------------------------
-    def run(self, label: str, ops: list[Op], *, kind: str = "do", of: int | None = None,
+    def run(self, label: str, ops: list[Op], *, kind: str = "do", of: str | None = None,
             on_progress: ProgressFn = None, should_stop: StopFn = None) -> ActionResult:
-        """Do ``ops`` as one undoable action. Failed operations are skipped and reported; a stop request
-        ends the action after the current operation (what was done stays done and undoable)."""
-        action = Action(self._next_id, kind, of, label, list(ops))
-        self._next_id += 1
-        self.actions[action.id] = action
-        self._write({"t": "begin", "id": action.id, "kind": kind, "of": of, "label": label,
-                     "time": round(time.time(), 3), "ops": [self._op_json(op) for op in ops]}, sync=True)
+        """Do ``ops`` as one undoable action. Failed operations are skipped and reported; a full disk
+        stops the action; a stop request ends it after the current operation (what was done stays
+        done and undoable). Raises :class:`ReadOnlyJournal` when the project is read-only here."""
+        if self.read_only:
+            raise ReadOnlyJournal(self.read_only_reason)
+        # Undo and redo of a history someone else wrote may not reach outside the project either.
+        trusted = of not in self.actions or self.actions[of].trusted
+        action = Action(records.new_action_id(), kind, of, label, list(ops), trusted=trusted)
         problems: list[str] = []
+        self.actions[action.id] = action
+        try:
+            self._write(self._begin_record(action), sync=kind == "do")
+        except JournalWriteError as exc:
+            del self.actions[action.id]
+            return ActionResult(action, [f"{exc} Nothing was changed."])
+        self.order.append(action.id)
+        try:
+            if kind != "do":  # undo / redo: every identity is known; record them all at once
+                self._identify(action, 0, len(ops), problems)
+        except JournalWriteError as exc:
+            return ActionResult(action, [f"{exc} Nothing was changed."])
         cancelled = False
-        for i, op in enumerate(ops):
-            if should_stop is not None and should_stop():
-                cancelled = True
-                break
-            try:
-                realised = execute(op)
-            except MoveError as exc:
-                action.errors[i] = str(exc)
-                problems.append(str(exc))
-                self._write({"t": "op", "id": action.id, "i": i, "error": str(exc)})
-            else:
-                action.done[i] = realised
-                self._write({"t": "op", "id": action.id, "i": i, "dst": self._rel(realised.dst)})
-            if on_progress is not None:
-                on_progress(i + 1, len(ops))
-        self._end(action)
+        try:
+            for i in range(len(ops)):
+                if should_stop is not None and should_stop():
+                    cancelled, action.status = True, "cancelled"
+                    break
+                if i not in action.identified:
+                    self._identify(action, i, min(i + _CHUNK, len(ops)), problems)
+                if i not in action.errors:
+                    self.perform(action, i, verify=kind != "do", problems=problems)
+                if on_progress is not None:
+                    on_progress(i + 1, len(ops))
+                if action.status == "failed":
+                    left = len(ops) - i - 1
+                    if left:
+                        problems.append(f"The other {left} operation(s) were not started; nothing was lost.")
+                    break
+            self.end(action)
+        except JournalWriteError as exc:
+            problems.append(f"{exc} The files are safe; imgclf settles this action the next time the project "
+                            "opens.")
+        self._maybe_save_index(len(ops))
         return ActionResult(action, problems, cancelled)
 
     def can_undo(self) -> bool:
@@ -133,7 +187,7 @@ class Journal:
         if not self.undo_stack:
             return None
         target = self.actions[self.undo_stack[-1]]
-        ops = [op.inverse(self.trash_dir / str(target.id)) for op in reversed(target.realised)]
+        ops = [op.inverse(self.trash_dir / target.id) for op in reversed(target.realised)]
         return self.run(target.label, ops, kind="undo", of=target.id, **kwargs)
 
     def redo(self, **kwargs: Any) -> ActionResult | None:
@@ -141,25 +195,72 @@ class Journal:
         if not self.redo_stack:
             return None
         target = self.actions[self.redo_stack[-1]]
-        ops = [op.inverse(self.trash_dir / str(target.id)) for op in reversed(target.realised)]
+        ops = [op.inverse(self.trash_dir / target.id) for op in reversed(target.realised)]
         return self.run(target.label, ops, kind="redo", of=target.id, **kwargs)
 
     def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
+        self.close_file()
+        if not self.read_only:
+            self._maybe_save_index(_SAVE_INDEX_AFTER)
 
-    # -- bookkeeping ----------------------------------------------------------------------------
-    def _end(self, action: Action) -> None:
+    def close_file(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    # -- running one operation ------------------------------------------------------------------
+    def _identify(self, action: Action, start: int, stop: int, problems: list[str]) -> None:
+        """Record (fsynced) the identity of ops ``start..stop`` before any of them runs."""
+        ids: list[list[Any] | None] = []
+        for i in range(start, stop):
+            op = action.planned[i]
+            if op.kind in ("move", "copy") and op.identity is None and op.src is not None:
+                try:
+                    op = action.planned[i] = op.with_identity(identify(op.src, self.index))
+                except OSError as exc:
+                    self.fail(action, i, explain(exc, op.src), problems)
+            ids.append(list(op.identity) if op.identity else None)
+            action.identified.add(i)
+        self._write({"t": "ids", "id": action.id, "at": start, "ids": ids}, sync=True)
+
+    def perform(self, action: Action, i: int, *, verify: bool, problems: list[str]) -> Op | None:
+        """Carry out op ``i`` of ``action`` and record it; None (and a problem) when it failed."""
+        from imgclf_gui.core.project.journal_execute import execute
+
+        try:
+            realised = execute(self, action, i, verify=verify)
+        except MoveError as exc:
+            self.fail(action, i, str(exc), problems)
+            return None
+        except OSError as exc:
+            if isinstance(exc, JournalWriteError):
+                raise
+            failing = Path(exc.filename) if getattr(exc, "filename", None) else (action.planned[i].src
+                                                                                or action.planned[i].dst)
+            self.fail(action, i, explain(exc, failing), problems)
+            if exc.errno == errno.ENOSPC:
+                action.status = "failed"
+            return None
+        action.done[i] = realised
+        self._write({"t": "op", "id": action.id, "i": i, "dst": self.codec.encode(realised.dst)})
+        return realised
+
+    def fail(self, action: Action, i: int, sentence: str, problems: list[str]) -> None:
+        action.errors[i] = sentence
+        problems.append(sentence)
+        self._write({"t": "fail", "id": action.id, "i": i, "error": sentence[:2000]})
+
+    def end(self, action: Action) -> None:
+        self._write({"t": "end", "id": action.id, "status": action.status}, sync=True)
         action.ended = True
-        self._write({"t": "end", "id": action.id}, sync=True)
-        self._apply_to_stacks(action)
+        self.apply_to_stacks(action)
 
-    def _apply_to_stacks(self, action: Action) -> None:
+    def apply_to_stacks(self, action: Action) -> None:
+        if not action.done:
+            return  # nothing happened: the stacks stay as they were (a refused undo can be tried again)
         if action.kind == "do":
-            if action.done:
-                self.undo_stack.append(action.id)
-                self.redo_stack.clear()
+            self.undo_stack.append(action.id)
+            self.redo_stack.clear()
         elif action.kind == "undo":
             if action.of in self.undo_stack:
                 self.undo_stack.remove(action.of)
@@ -169,121 +270,97 @@ class Journal:
                 self.redo_stack.remove(action.of)
             self.undo_stack.append(action.id)
 
-    def _load(self) -> None:
-        if not self.path.exists():
-            return
-        with open(self.path, encoding="utf-8") as handle:
-            for line in handle:
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # a line torn by a crash while it was written
-                self._replay(record)
+    # -- writing --------------------------------------------------------------------------------
+    def _begin_record(self, action: Action) -> dict[str, Any]:
+        return {"t": "begin", "id": action.id, "kind": action.kind, "of": action.of, "label": action.label[:500],
+                "time": round(time.time(), 3), "ops": [self.op_json(op) for op in action.planned]}
 
-    def _replay(self, record: dict[str, Any]) -> None:
-        kind = record.get("t")
-        if kind == "begin":
-            ops = [self._op_from_json(o) for o in record["ops"]]
-            action = Action(record["id"], record["kind"], record.get("of"), record["label"], ops)
-            self.actions[action.id] = action
-            self._next_id = max(self._next_id, action.id + 1)
-            return
-        action = self.actions.get(record.get("id", -1))
-        if action is None:
-            return
-        if kind == "op":
-            i = record["i"]
-            if "dst" in record:
-                planned = action.planned[i]
-                action.done[i] = Op(planned.kind, planned.src, self._abs(record["dst"]))
-            else:
-                action.errors[i] = record.get("error", "")
-        elif kind == "end" and not action.ended:
-            action.ended = True
-            self._apply_to_stacks(action)
+    def op_json(self, op: Op) -> list[Any]:
+        return [op.kind, self.codec.encode(op.src), self.codec.encode(op.dst), op.size, op.sha256]
 
-    def _recover(self) -> None:
-        for action in sorted(self.actions.values(), key=lambda a: a.id):
-            if action.ended:
-                continue
-            fixed = 0
-            for i, op in enumerate(action.planned):
-                if i in action.done or i in action.errors:
-                    continue
-                try:
-                    realised = settle(op)
-                except (MoveError, OSError) as exc:
-                    realised = None
-                    action.errors[i] = str(exc)
-                if realised is not None:
-                    action.done[i] = realised
-                    self._write({"t": "op", "id": action.id, "i": i, "dst": self._rel(realised.dst)})
-                    fixed += 1
-            self._end(action)
-            self.recovered.append(
-                f"Completed “{action.label}”, which was interrupted ({fixed} file operation(s) finished)."
-            )
+    def key(self) -> bytes | None:
+        if self._key is False:
+            self._key = records.user_key()
+        return self._key  # type: ignore[return-value]
 
-    def _compact_if_large(self) -> None:
-        """Rewrite the journal with only the actions the stacks still need, once it grows large."""
-        try:
-            if self.path.stat().st_size < _COMPACT_BYTES:
-                return
-        except FileNotFoundError:
-            return
-        self.close()
-        self.undo_stack = self.undo_stack[-KEEP_UNDO:]
-        keep = set(self.undo_stack) | set(self.redo_stack)
-        lines = []
-        for action_id in sorted(keep):
-            action = self.actions[action_id]
-            # Written as plain "do" actions so replay rebuilds the stacks in the same order.
-            lines.append({"t": "begin", "id": action.id, "kind": "do", "of": None, "label": action.label,
-                          "ops": [self._op_json(op) for op in action.realised]})
-            lines.extend({"t": "op", "id": action.id, "i": i, "dst": self._rel(op.dst)}
-                         for i, op in enumerate(action.realised))
-            lines.append({"t": "end", "id": action.id})
-        atomic_write_text(self.path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in lines))
-        redo = list(self.redo_stack)
-        self.actions, self.undo_stack, self.redo_stack = {}, [], []
-        self._load()
-        # A redo entry replayed as "do" landed on the undo stack; put it back where it was.
-        for action_id in redo:
-            if action_id in self.undo_stack:
-                self.undo_stack.remove(action_id)
-        self.redo_stack = redo
+    def write(self, record: dict[str, Any], sync: bool = False) -> None:
+        """Append one record (signed when it names a place outside the project)."""
+        self._write(record, sync)
 
     def _write(self, record: dict[str, Any], sync: bool = False) -> None:
-        if self._handle is None:
-            self.state_dir.mkdir(parents=True, exist_ok=True)
-            self._handle = open(self.path, "a", encoding="utf-8")
-        self._handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self._handle.flush()
-        if sync:
-            # fsync at action boundaries only: per-operation lines may be lost in a crash, but
-            # recovery judges undone operations from the files themselves.
-            os.fsync(self._handle.fileno())
-
-    def _rel(self, path: Path | None) -> str | None:
-        if path is None:
-            return None
-        path = Path(os.path.abspath(path))
+        action = self.actions.get(record.get("id", ""))
+        if records.names_outside(record) and (action is None or action.trusted):
+            record = records.sign(record, self.key())
+        data = records.frame(record)
         try:
-            return path.relative_to(self.root).as_posix()
-        except ValueError:
-            return str(path)
+            self._append(data, sync)
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC and self._release_reserve():
+                try:
+                    self._append(data, sync)
+                    return
+                except OSError as again:
+                    exc = again
+            raise JournalWriteError(exc.errno, _why_journal_failed(exc)) from exc
 
-    def _abs(self, text: str | None) -> Path | None:
-        if text is None:
-            return None
-        path = Path(text)
-        return path if path.is_absolute() else self.root / path
+    def _append(self, data: bytes, sync: bool) -> None:
+        if self._fd is None:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0),
+                               0o644)
+        start = os.fstat(self._fd).st_size
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view):]
+            if sync:
+                os.fsync(self._fd)
+        except OSError:
+            try:
+                os.ftruncate(self._fd, start)  # never leave half a line for the next record to join
+            except OSError:
+                pass
+            raise
 
-    def _op_json(self, op: Op) -> list[Any]:
-        return [op.kind, self._rel(op.src), self._rel(op.dst)]
+    def _make_reserve(self) -> None:
+        reserve = self.state_dir / layout.JOURNAL_RESERVE
+        try:
+            if reserve.exists():
+                return
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            with open(reserve, "wb") as handle:
+                handle.write(b"\0" * _RESERVE_BYTES)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError:
+            try:
+                reserve.unlink()
+            except OSError:
+                pass
 
-    def _op_from_json(self, item: list[Any]) -> Op:
-        kind, src, dst = item
-        dst_path = self._abs(dst)
-        assert dst_path is not None
-        return Op(kind, self._abs(src), dst_path)
+    def _release_reserve(self) -> bool:
+        try:
+            (self.state_dir / layout.JOURNAL_RESERVE).unlink()
+            return True
+        except OSError:
+            return False
+
+    def _maybe_save_index(self, count: int) -> None:
+        self._unsaved_index += count
+        if self._unsaved_index >= _SAVE_INDEX_AFTER:
+            try:
+                self.index.save()
+            except (OSError, ValueError):
+                pass  # a cache: it is rebuilt as needed
+            self._unsaved_index = 0
+
+
+def _why_journal_failed(exc: OSError) -> str:
+    if exc.errno == errno.ENOSPC:
+        return "The disk is full: imgclf could not record the change in its history."
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return "The project's history cannot be written (the folder is read-only)."
+    return f"The project's history cannot be written ({exc.strerror or exc})."
+
+
+__all__ = ["Action", "ActionResult", "Journal", "JournalWriteError", "ReadOnlyJournal"]

@@ -9,7 +9,8 @@ A project is a folder of class folders (the truth) plus the inbox ``unsorted/`` 
       .imgclf/
         manifest.json               schema version, labelling keys
         journal.jsonl               every move, for undo / redo and crash recovery
-        lock                        who is writing to the project now
+        journal.reserve             room kept free so a failure can still be recorded on a full disk
+        lock                        who is writing to the project now (pid, host, since, app)
         trash/<action>/             files an undo had to put aside
         quarantine/<class>/         unreadable files put aside by Check Data
         thumbs/                     thumbnail cache
@@ -36,6 +37,7 @@ INBOX_NAME = "unsorted"
 
 MANIFEST = "manifest.json"
 JOURNAL = "journal.jsonl"
+JOURNAL_RESERVE = "journal.reserve"
 LOCK = "lock"
 TRASH = "trash"
 QUARANTINE = "quarantine"

@@ -2,9 +2,7 @@
 
 Opening a FIFO for reading blocks until someone writes to it (for ever, in practice), and reading a
 device can be endless. :func:`open_regular` checks ``stat`` before opening, opens without blocking and
-checks the opened file again (a race could swap the file in between). :func:`why_unusable` explains in
-words why a directory entry cannot be used as a file (loops, dangling links, special files, paths the
-system refuses); the scanners report those reasons instead of failing.
+checks the opened file again (a race could swap the file in between).
 """
 from __future__ import annotations
 
@@ -60,31 +58,3 @@ def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
     except BaseException:
         os.close(fd)
         raise
-
-
-def why_unusable(path: str | os.PathLike[str]) -> str | None:
-    """None when ``path`` is a plain file (or a link to one); else why it cannot be used, in words."""
-    try:
-        st = os.stat(path)
-    except OSError as exc:
-        return describe_os_error(path, exc)
-    except ValueError:  # embedded NUL and the like
-        return "the name is not a valid file name on this system"
-    if stat.S_ISREG(st.st_mode):
-        return None
-    return f"it is {kind_of(st.st_mode)}, not an image file"
-
-
-def describe_os_error(path: str | os.PathLike[str], exc: OSError) -> str:
-    """Why a path could not be looked at, for a user (links, loops, over-long paths, permissions)."""
-    if exc.errno == errno.ELOOP:
-        return "it is a link that leads back to itself (a loop)"
-    if exc.errno == errno.ENAMETOOLONG:
-        return "the path is too long for the system"
-    if isinstance(exc, FileNotFoundError):
-        if os.path.islink(path):
-            return "it is a link whose target is missing"
-        return "it no longer exists (moved or deleted)"
-    if isinstance(exc, PermissionError):
-        return "permission denied"
-    return f"it cannot be read ({exc.strerror or exc})"

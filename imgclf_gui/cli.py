@@ -20,6 +20,7 @@ from imgclf_gui import __version__
 #: Every sub-command, in the order ``imgclf --help`` lists them: name (= module in
 #: :mod:`imgclf_gui.commands`) -> the one line shown in that list.
 COMMANDS: dict[str, str] = {
+    "check": "look for unreadable, duplicate and possibly mislabelled images in a project",
     "classify": "classify image files or folders with a model",
     "demo": "write a small demo project (circles, squares, pluses, triangles) to try everything",
     "doctor": "show versions, which backbones work offline, and where imgclf keeps its files",

@@ -5,7 +5,7 @@ Entry points: ``find_mislabels(probabilities, labels, class_names, paths, ...) -
 saved out-of-fold predictions, without retraining; ``imgclf check`` and the app use it).
 
 The rule is confident learning's (Northcutt, Jiang and Chuang, "Confident Learning: Estimating Uncertainty
-in Dataset Labels", JAIR 2021; written here from the paper), "prune by noise rate":
+in Dataset Labels", JAIR 2021; written here from the paper), "prune by class":
 
 1. Each class ``j`` gets a threshold ``t_j``: the mean honest probability of ``j`` over the images filed
    under ``j`` (how sure the models typically are of that class's own images). Per class, not one cut-off:
@@ -13,15 +13,19 @@ in Dataset Labels", JAIR 2021; written here from the paper), "prune by noise rat
 2. An image confidently belongs to the classes whose probability reaches their threshold; the most probable
    of those is its likely class. Counting (folder, likely class) pairs gives the "confident joint"; each
    row is rescaled to the folder's image count (images confident of no class are spread like the others),
-   which estimates how many images of folder ``i`` really show class ``j``.
-3. That many images of folder ``i`` are suspected for class ``j``: those with the largest margin
-   ``p_j - p_i``, and only where the margin is positive (a suggestion is always more likely than the folder,
-   so the list never asks "square -> circle (30%)" of an image the model calls a square). An image picked for
-   two classes is suggested the more probable one. The whole list is ranked by margin, worst first.
+   which estimates how many images of folder ``i`` really show another class (``expected_mislabels``).
+3. That many images of folder ``i`` are suspected: those the models were least sure belong to ``i``
+   (lowest probability of their folder, "self-confidence"), each with its most probable other class as
+   the suggestion, and only where that class is more probable than the folder (so the list never asks
+   "square -> circle (30%)" of an image the model calls a square). The list is ranked the same way.
 
 Why counts rather than "another class reaches its threshold" alone: twelve circles filed as squares look
 like the other circles, so their circle probability sits around the circles' mean, above it for only about
-half of them. The count (about twelve) comes out right all the same, and the margin finds which twelve.
+half of them. The count comes out about right all the same, and self-confidence finds which ones.
+Why self-confidence rather than the margin (suggestion minus folder) to pick and rank them: measured on
+Lite0 features of Fashion-MNIST with 5% of labels flipped to a random other class (out-of-fold accuracy
+~81%; 1,000 to 3,000 images, 4 draws), the top N (N = number flipped) held 79-86% flipped images ranked by
+self-confidence, 66-70% by margin; the whole list found 87-94% of the flipped images.
 
 Only honest predictions count (``CrossValResult.probabilities``: each image predicted by a model that never
 saw it); predictions of a model trained on the image would agree with its label, right or wrong.
@@ -55,7 +59,7 @@ class SuspectedMislabel:
 
     @property
     def margin(self) -> float:
-        """How much more likely the suggestion is than the folder: the ranking key, larger = worse."""
+        """How much more likely the suggestion is than the folder (always > 0)."""
         return self.confidence - self.label_probability
 
     def to_dict(self) -> dict[str, Any]:
@@ -80,7 +84,8 @@ def class_thresholds(probabilities: np.ndarray, labels: np.ndarray, num_classes:
 def find_mislabels(probabilities: np.ndarray, labels: np.ndarray, class_names: Sequence[str],
                    paths: Sequence[str | os.PathLike[str]], hashes: Sequence[str | None] | None = None, *,
                    reviewed: Mapping[str, str] | None = None, limit: int | None = None) -> list[SuspectedMislabel]:
-    """Suspected mislabels among images with honest ``probabilities`` (N, classes), worst first.
+    """Suspected mislabels among images with honest ``probabilities`` (N, classes), worst first (lowest
+    probability of their own folder first).
 
     ``labels[i]`` indexes ``class_names`` (the folder of image ``i``). Rows with NaN (no honest prediction)
     take no part, not even in the thresholds. ``reviewed`` (content hash -> class, ``reviewed_marks``) leaves
@@ -95,33 +100,37 @@ def find_mislabels(probabilities: np.ndarray, labels: np.ndarray, class_names: S
     if len(idx) == 0:
         return []
     p, y = probabilities[idx], labels[idx]
-    expected = expected_mislabels(p, y, k)
-    chosen: dict[int, int] = {}  # row -> suggested class
+    rows_all = np.arange(len(y))
+    own = p[rows_all, y]
+    others = p.copy()
+    others[rows_all, y] = -1.0
+    suggested = others.argmax(axis=1)
+    expected = expected_mislabels(p, y, k).sum(axis=1)
+    picked = []
     for i in range(k):
         rows = np.flatnonzero(y == i)
-        for j in np.flatnonzero(expected[i]):
-            margin = p[rows, j] - p[rows, i]
-            order = np.argsort(-margin, kind="stable")[:expected[i, j]]
-            for r in rows[order[margin[order] > 0]].tolist():
-                if r not in chosen or p[r, j] > p[r, chosen[r]]:
-                    chosen[r] = int(j)
+        picked.extend(rows[np.argsort(own[rows], kind="stable")[:expected[i]]].tolist())
     marks = dict(reviewed or {})
     suspects = []
-    for r, j in chosen.items():
+    for r in picked:
+        j = int(suggested[r])
+        if p[r, j] <= own[r]:
+            continue  # the folder is still the model's best guess: not worth a person's look
         i = int(idx[r])
         digest = hashes[i] if hashes is not None else None
         label = class_names[y[r]]
         if is_reviewed(marks, digest, label):
             continue
-        suspects.append(SuspectedMislabel(Path(paths[i]), label, class_names[j], float(p[r, j]),
-                                          float(p[r, y[r]]), digest))
-    suspects.sort(key=lambda s: (-s.margin, str(s.path)))
+        suspects.append(SuspectedMislabel(Path(paths[i]), label, class_names[j], float(p[r, j]), float(own[r]),
+                                          digest))
+    suspects.sort(key=lambda s: (s.label_probability, -s.confidence, str(s.path)))
     return suspects[:limit] if limit is not None else suspects
 
 
 def expected_mislabels(probabilities: np.ndarray, labels: np.ndarray, num_classes: int) -> np.ndarray:
     """(classes, classes) int: how many images filed under ``i`` likely show ``j`` (zero diagonal), from the
-    calibrated confident joint (steps 1 and 2 of the module docstring)."""
+    calibrated confident joint (steps 1 and 2 of the module docstring). Row sums are the expected number of
+    mislabelled images per folder."""
     p = np.asarray(probabilities, np.float64)
     y = np.asarray(labels, np.int64)
     k = num_classes

@@ -257,3 +257,29 @@ def test_a_check_of_the_previous_project_never_reaches_the_next_ones_panel(windo
     assert tab.health.tree.topLevelItemCount() == 0, "no finding of the first project is listed"
     assert tab.health.summary.text() == "Checks run in the background; you can keep sorting."
     assert tab.health.check_button.isEnabled() and not tab.health.quarantine_button.isEnabled()
+
+
+def test_a_labelling_key_stays_with_its_class_when_classes_are_added_renamed_or_undone(window, qtbot, monkeypatch):
+    tab = _tab(window)
+    root = window.project.root
+
+    def keys():
+        return {c.name: c.key for c in window.project.classes()}
+
+    assert keys() == {"cat": "1", "dog": "2"}
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("ant", True))
+    tab.new_button.click()  # "ant" sorts first; it used to take 1 and shift cat to 2, dog to 3
+    assert keys() == {"ant": "3", "cat": "1", "dog": "2"}
+    tab.show_class("cat")
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("zebra", True))
+    tab.rename_button.click()
+    assert keys() == {"ant": "3", "dog": "2", "zebra": "1"}
+    window.undo_action.trigger()
+    assert keys() == {"ant": "3", "cat": "1", "dog": "2"}
+    tab.show_class(INBOX)
+    tab.grid.setFocus()
+    tab.grid.setCurrentIndex(tab.thumb_model.index(0))
+    qtbot.keyClick(tab.grid, "1")
+    assert (root / "cat" / "u0.png").exists()
+    window.project.open(root)  # as after a restart: the keys are kept in the project
+    assert keys() == {"ant": "3", "cat": "1", "dog": "2"}

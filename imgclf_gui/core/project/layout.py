@@ -12,6 +12,7 @@ A project is a folder of class folders (the truth) plus the inbox ``unsorted/`` 
         journal.reserve             room kept free so a failure can still be recorded on a full disk
         lock                        who is writing to the project now (pid, host, since, app)
         trash/<action>/             files an undo had to put aside
+        trash/classes/<class>/      the emptied folder of a merged or deleted class (with any leftovers)
         quarantine/<class>/         unreadable files put aside by Check Data
         thumbs/                     thumbnail cache
         folds.json                  which cross-validation fold each image belongs to, and the test part
@@ -40,6 +41,7 @@ JOURNAL = "journal.jsonl"
 JOURNAL_RESERVE = "journal.reserve"
 LOCK = "lock"
 TRASH = "trash"
+DELETED_CLASSES = "classes"  # inside TRASH
 QUARANTINE = "quarantine"
 THUMBS = "thumbs"
 SPLIT = "split.json"
@@ -81,6 +83,11 @@ def lock_file(root: PathLike) -> Path:
 
 def trash_dir(root: PathLike) -> Path:
     return state_dir(root) / TRASH
+
+
+def deleted_classes_dir(root: PathLike) -> Path:
+    """Where emptied class folders are set aside (``PROJECT/.imgclf/trash/classes/``)."""
+    return trash_dir(root) / DELETED_CLASSES
 
 
 def quarantine_dir(root: PathLike) -> Path:

@@ -1,7 +1,8 @@
 """A project on disk: the folder of class folders plus ``.imgclf/manifest.json`` (schema-versioned).
 
-The class folders are the truth; the manifest only keeps what folders cannot say (per-class hotkeys,
-when the project was made). An unreadable or newer manifest never blocks opening the images.
+The class folders are the truth; the manifest only keeps what folders cannot say (each class's labelling
+key, given once and kept: see :mod:`~imgclf_gui.core.project.rules`; when the project was made). An
+unreadable or newer manifest never blocks opening the images.
 """
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ class Manifest:
     schema_version: int = SCHEMA_VERSION
     created: float = field(default_factory=time.time)
     app_version: str = __version__
-    class_keys: dict[str, str] = field(default_factory=dict)  # class name -> one key ("c", "7")
+    # class name -> its labelling key ("c", "7"), also remembered a while for classes that are gone
+    class_keys: dict[str, str] = field(default_factory=dict)
 
 
 def open_project(root: str | os.PathLike[str], create: bool = False) -> Manifest:

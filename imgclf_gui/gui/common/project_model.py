@@ -1,39 +1,27 @@
 """ProjectModel: the small object every tab binds to (the open project, its classes, undoable moves).
 
-Business logic lives in :mod:`imgclf_gui.core` (dataset scanning, :class:`~imgclf_gui.core.project.journal.Journal`);
-this class only adapts it to Qt signals and watches the folders for changes made outside the app.
-Every change to the class folders goes through here so it is journaled and undoable.
+The rules (class names, labelling keys, what merging, deleting or quarantining moves where) live in
+:mod:`imgclf_gui.core.project.rules`; the moves run through :class:`~imgclf_gui.core.project.journal.Journal`.
+This class adapts them to Qt: signals, large actions in the background, and a watch on the folders for
+changes made outside the app. Every change to the class folders goes through :meth:`ProjectModel._run`
+(journaled, undoable) and every manifest write through :meth:`ProjectModel._store_keys`.
 """
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal
 
-from imgclf_gui.core.project import layout
+from imgclf_gui.core.project import layout, rules
 from imgclf_gui.core.project import scan as dataset
 from imgclf_gui.core.project.journal import ActionResult, Journal
-from imgclf_gui.core.project.manifest import (
-    Manifest,
-    ProjectError,
-    open_project,
-    save_manifest,
-)
-from imgclf_gui.core.project.moves import Op, plan_moves, unique_path
+from imgclf_gui.core.project.manifest import Manifest, ProjectError, open_project, save_manifest
+from imgclf_gui.core.project.moves import Op, plan_moves
+from imgclf_gui.core.project.rules import INBOX, ClassInfo
 
-INBOX = layout.INBOX_NAME
 BACKGROUND_OPS = 400  # actions larger than this run on the task runner, with progress
-
-
-@dataclass(frozen=True)
-class ClassInfo:
-    """One class as the views show it."""
-
-    name: str
-    count: int
-    key: str  # the hotkey that sends images here ("1".."9" by position unless set in the manifest)
+__all__ = ["BACKGROUND_OPS", "INBOX", "ClassInfo", "ProjectModel"]
 
 
 class ProjectModel(QObject):
@@ -84,7 +72,7 @@ class ProjectModel(QObject):
             raise ProjectError(f"Cannot open the history of {root}: {exc}") from exc
         for note in self._journal.recovered:
             self.message.emit(note)
-        self._scan()
+        self._scan(first=True)
         self._watch()
         self.project_changed.emit(root)
         self.classes_changed.emit()
@@ -114,7 +102,7 @@ class ProjectModel(QObject):
     def folder(self, class_name: str) -> Path:
         """The folder of a class, or of the inbox for ``INBOX``."""
         assert self.root is not None, "no project open"
-        return layout.inbox_dir(self.root) if class_name == INBOX else self.root / class_name
+        return rules.class_dir(self.root, class_name)
 
     def images(self, class_name: str) -> list[Path]:
         """Images of a class (or of the inbox), sorted by path."""
@@ -161,8 +149,9 @@ class ProjectModel(QObject):
     def move_images(self, paths: list[Path], target_class: str) -> ActionResult | None:
         """Send images to a class (or ``INBOX``), renaming on clashes. ``None`` while it runs in the
         background (large batches); ``images_moved`` follows either way."""
-        ops = plan_moves([Path(p) for p in paths], self.folder(target_class))
+        assert self.root is not None, "no project open"
         what = f"{len(paths)} images" if len(paths) != 1 else Path(paths[0]).name
+        ops = rules.plan_send(self.root, paths, target_class)
         return self._run(f"send {what} to {self._display(target_class)}", ops)
 
     def copy_image_into_class(self, path: Path, class_name: str) -> Path | None:
@@ -173,12 +162,7 @@ class ProjectModel(QObject):
 
     def import_files(self, paths: list[Path], target_class: str = INBOX, mode: str = "copy") -> ActionResult | None:
         """Bring images (files or folders, searched recursively) into a class or the inbox."""
-        files: list[Path] = []
-        for path in map(Path, paths):
-            if path.is_dir():
-                files.extend(dataset.list_images(path, recursive=True))
-            elif dataset.is_image_name(path.name):
-                files.append(path)
+        files = rules.importable_files(paths)
         if not files:
             self.message.emit("No images found to import (hidden and non-image files are skipped).")
             return None
@@ -187,34 +171,23 @@ class ProjectModel(QObject):
         return self._run(f"import {len(files)} images into {self._display(target_class)}", ops)
 
     def create_class(self, name: str) -> ActionResult | None:
-        name = self._check_name(name)
+        name = rules.check_class_name(self.root, name)
         return self._run(f"create class {name}", [Op("mkdir", None, self.folder(name))])
 
     def rename_class(self, old: str, new: str) -> ActionResult | None:
-        new = self._check_name(new)
-        result = self._run(f"rename {old} to {new}", [Op("move", self.folder(old), self.folder(new))])
-        if result and result.ops and old in self.manifest.class_keys:
-            self.set_class_key(new, self.manifest.class_keys.pop(old))
-        return result
+        """Rename a class; its labelling key goes with it (see ``rules.assign_keys``)."""
+        new = rules.check_class_name(self.root, new)
+        return self._run(f"rename {old} to {new}", [Op("move", self.folder(old), self.folder(new))])
 
     def merge_classes(self, sources: list[str], target: str) -> ActionResult | None:
         """Move every image of ``sources`` into ``target``; the emptied folders are set aside."""
-        ops: list[Op] = []
-        reserved: set[Path] = set()
-        for name in sources:
-            if name == target:
-                continue
-            for op in plan_moves(self.images(name), self.folder(target)):
-                dst = unique_path(op.dst, reserved)
-                reserved.add(dst)
-                ops.append(Op("move", op.src, dst))
-            ops.append(self._set_aside(name))
-        return self._run(f"merge {', '.join(sources)} into {target}", ops)
+        assert self.root is not None, "no project open"
+        return self._run(f"merge {', '.join(sources)} into {target}", rules.plan_merge(self.root, sources, target))
 
     def delete_class(self, name: str) -> ActionResult | None:
         """Delete a class: its images go to the inbox (undoable); nothing is ever unlinked."""
-        ops = plan_moves(self.images(name), self.folder(INBOX)) + [self._set_aside(name)]
-        return self._run(f"delete class {name}", ops)
+        assert self.root is not None, "no project open"
+        return self._run(f"delete class {name}", rules.plan_delete_class(self.root, name))
 
     def trash_class(self, name: str) -> None:
         """Send a class folder to the system trash (cannot be undone here; the trash keeps it)."""
@@ -228,31 +201,15 @@ class ProjectModel(QObject):
 
     def quarantine(self, paths: list[Path]) -> ActionResult | None:
         """Put unreadable files aside in ``.imgclf/quarantine/<class>/`` (undoable)."""
-        assert self.root is not None
-        ops: list[Op] = []
-        reserved: set[Path] = set()
-        for path in map(Path, paths):
-            rel = path.parent.relative_to(self.root) if path.is_relative_to(self.root) else Path("other")
-            dst = unique_path(layout.quarantine_dir(self.root) / rel / path.name, reserved)
-            reserved.add(dst)
-            ops.append(Op("move", path, dst))
+        assert self.root is not None, "no project open"
+        ops = rules.plan_quarantine(self.root, paths)
         return self._run(f"quarantine {len(ops)} unreadable files", ops)
 
     def set_class_key(self, name: str, key: str) -> None:
-        """Make ``key`` (one letter or digit) send images to class ``name``; "" gives it back its number.
+        """Make ``key`` (one letter or digit) send images to class ``name``; "" gives it a free digit.
 
         A key another class had moves to this one. Raises ``ProjectError`` for anything else."""
-        key = key.strip().lower()
-        if len(key) > 1 or (key and not key.isalnum()):
-            raise ProjectError(f"A labelling key is one letter or digit, not “{key}”.")
-        if name not in self.class_names():
-            raise ProjectError(f"There is no class “{name}”.")
-        keys = {n: k for n, k in self.manifest.class_keys.items() if k != key and n != name}
-        if key:
-            keys[name] = key
-        self.manifest.class_keys = keys
-        if self.root is not None:
-            save_manifest(self.root, self.manifest)
+        self._store_keys(rules.with_key(self.manifest.class_keys, self.class_names(), name, key))
         self._scan()
         self.classes_changed.emit()
 
@@ -328,18 +285,22 @@ class ProjectModel(QObject):
             self.message.emit(f"{verb} {result.action.label}.")
         return result
 
-    def _scan(self) -> None:
+    def _scan(self, first: bool = False) -> None:
         assert self.root is not None
-        names = dataset.class_names(self.root) if self.root.exists() else []
-        keys = self.manifest.class_keys
-        taken = set(keys.values())
-        free = iter(k for k in "123456789" if k not in taken)
-        infos = []
-        for name in names:
-            key = keys.get(name) or next(free, "")
-            infos.append(ClassInfo(name, _count_images(self.root / name), key))
-        self._classes = infos
-        self._inbox_count = _count_images(layout.inbox_dir(self.root))
+        previous = None if first else [c.name for c in self._classes]  # lets a renamed class keep its key
+        found = rules.scan_classes(self.root, self.manifest.class_keys, previous)
+        self._classes, self._inbox_count = found.classes, found.inbox_count
+        self._store_keys(found.keys)
+
+    def _store_keys(self, keys: dict[str, str]) -> None:
+        """Keep the labelling keys in the manifest (in memory only when the project cannot be written)."""
+        if keys == self.manifest.class_keys or self.root is None:
+            return
+        self.manifest.class_keys = keys
+        try:
+            save_manifest(self.root, self.manifest)
+        except OSError:
+            pass  # a read-only project: the keys hold for this session
 
     def _watch(self) -> None:
         if self.root is None:
@@ -357,39 +318,7 @@ class ProjectModel(QObject):
         if not self._busy:
             self._debounce.start()
 
-    def _set_aside(self, name: str) -> Op:
-        """Move an emptied class folder (with any non-image leftovers) into ``.imgclf/trash``."""
-        assert self.root is not None
-        return Op("move", self.folder(name), unique_path(layout.trash_dir(self.root) / "classes" / name))
-
-    def _check_name(self, name: str) -> str:
-        name = name.strip()
-        if not name or dataset.is_hidden(name) or name == INBOX or any(c in name for c in '/\\:*?"<>|'):
-            raise ProjectError(f"“{name}” cannot be a class name (no slashes, no leading dot, not “{INBOX}”).")
-        if self.root is not None and (self.root / name).exists():
-            raise ProjectError(f"A class or folder called “{name}” already exists.")
-        return name
-
     @staticmethod
     def _display(class_name: str) -> str:
         return "the inbox" if class_name == INBOX else class_name
-
-
-def _count_images(folder: Path) -> int:
-    count = 0
-    stack = [folder]
-    while stack:
-        try:
-            with os.scandir(stack.pop()) as entries:
-                for entry in entries:
-                    if dataset.is_hidden(entry.name):
-                        continue
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(Path(entry.path))
-                    elif dataset.is_image_name(entry.name):
-                        count += 1
-        except OSError:
-            continue
-    return count
-
 

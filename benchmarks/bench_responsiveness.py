@@ -35,6 +35,7 @@ import imgclf_gui.gui  # noqa: E402,F401 - PySide6 work-around before the QAppli
 from imgclf_gui.core.project.demo_project import make_demo_project  # noqa: E402
 from imgclf_gui.core.training.config import TrainConfig  # noqa: E402
 from imgclf_gui.core.training.trainer import train  # noqa: E402
+from imgclf_gui.gui.common.preferences import Preferences  # noqa: E402
 from imgclf_gui.gui.common.project_model import ProjectModel  # noqa: E402
 from imgclf_gui.gui.common.tasks import TaskRunner  # noqa: E402
 from imgclf_gui.gui.training.training_tab import TrainingTab  # noqa: E402
@@ -73,7 +74,7 @@ class Heartbeat:
 def _tab(root: Path, tasks: TaskRunner, backbone: str) -> TrainingTab:
     project = ProjectModel(tasks)
     project.open(root)
-    tab = TrainingTab(project, tasks)
+    tab = TrainingTab(project, tasks, Preferences())
     tab.resize(1280, 820)
     tab.show()
     tab.session.set_config(TrainConfig(backbone=backbone))

@@ -9,7 +9,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
-from imgclf_gui.core.support.settings import Settings, save_settings
+from imgclf_gui.core.support.settings import Settings, load_settings
 from imgclf_gui.gui.common.project_model import INBOX
 from imgclf_gui.gui.shell.main_window import MainWindow
 from tests.conftest import write_image
@@ -22,7 +22,6 @@ def _all_images(root: Path) -> set[bytes]:
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    save_settings(Settings(ask_import_mode=False, import_mode="copy"))
     root = tmp_path / "proj"
     for i in range(4):
         write_image(root / INBOX / f"u{i}.png", seed=i)
@@ -31,7 +30,7 @@ def window(qtbot, tmp_path):
             # Fixed seeds, unlike hash(name) (salted per process): a seed shared with an inbox image
             # made an extra pair of identical files in about one run in sixty.
             write_image(root / name / f"{name}{i}.png", seed=100 * (k + 1) + i)
-    win = MainWindow(settings=Settings())
+    win = MainWindow(settings=Settings(ask_import_mode=False, import_mode="copy"))
     qtbot.addWidget(win)
     win.resize(780, 560)
     win.show()
@@ -283,3 +282,29 @@ def test_a_labelling_key_stays_with_its_class_when_classes_are_added_renamed_or_
     assert (root / "cat" / "u0.png").exists()
     window.project.open(root)  # as after a restart: the keys are kept in the project
     assert keys() == {"ant": "3", "cat": "1", "dog": "2"}
+
+
+def test_preferences_changed_in_the_dialog_are_followed_at_once(window, qtbot, monkeypatch):
+    from imgclf_gui.gui.shell.preferences_dialog import PreferencesDialog
+
+    tab = _tab(window)
+    root = window.project.root
+    assert tab.grid.iconSize().width() == 128
+
+    def edit_and_press_ok(dialog):  # what a user does in the dialog
+        dialog.thumb_size.setValue(96)
+        dialog.advance.setChecked(False)
+        dialog.accept()
+        return 1
+
+    monkeypatch.setattr(PreferencesDialog, "exec", edit_and_press_ok)
+    window.prefs_action.trigger()
+    assert tab.grid.iconSize().width() == 96 and tab.thumb_model.side == 96
+    qtbot.waitUntil(lambda: tab.thumb_model.rowCount() and tab.thumb_model.path(0) in tab.thumb_model._pixmaps)
+    assert tab.thumb_model._pixmaps[tab.thumb_model.path(0)].width() <= 96, "thumbnails are remade at the new size"
+    tab.grid.setFocus()
+    tab.grid.setCurrentIndex(tab.thumb_model.index(0))
+    qtbot.keyClick(tab.grid, "1")
+    assert (root / "cat" / "u0.png").exists()
+    assert tab.grid.selected_paths() == [], "no longer moves on to the next image"
+    assert load_settings().thumbnail_size == 96, "saved for the next start"

@@ -67,3 +67,14 @@ def test_geometry_is_restored(qtbot):
     again = _window(qtbot)
     assert (again.width(), again.height()) == (760, 540)
     assert QSettings().value("main_window/geometry") is not None
+
+
+def test_every_tab_reads_the_windows_preferences_and_a_failed_save_is_said(qtbot, tmp_path, monkeypatch):
+    window = _window(qtbot)
+    assert all(tab.preferences is window.preferences for tab in window.tabs.values())
+    blocked = tmp_path / "config-is-a-file"
+    blocked.write_text("")
+    monkeypatch.setenv("IMGCLF_CONFIG_DIR", str(blocked))
+    window.preferences.update(thumbnail_size=96)
+    assert "could not be saved" in window.statusBar().currentMessage()
+    assert window.tabs["Dataset"].grid.iconSize().width() == 96, "the change holds although it was not saved"

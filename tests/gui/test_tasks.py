@@ -266,6 +266,7 @@ def test_status_is_forwarded_on_the_gui_thread_only_when_it_changes(qtbot):
 
     handle = runner.start(work, on_status=on_status)
     assert posted.wait(5)  # 500 texts posted while the GUI thread delivered none of them
+    qtbot.waitUntil(lambda: got == ["step 499"], timeout=5000)  # one event, with the newest text
     release.set()
     with qtbot.waitSignal(handle.finished, timeout=5000):
         pass

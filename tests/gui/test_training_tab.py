@@ -6,7 +6,9 @@ from pathlib import Path
 import pytest
 
 from imgclf_gui.core.models import runs
+from imgclf_gui.core.support.settings import Settings
 from imgclf_gui.core.training.config import TrainConfig
+from imgclf_gui.gui.common.preferences import Preferences
 from imgclf_gui.gui.common.project_model import INBOX, ProjectModel
 from imgclf_gui.gui.common.tasks import TaskRunner
 from imgclf_gui.gui.training.training_tab import TrainingTab
@@ -27,7 +29,7 @@ def tab(qtbot, tmp_path, fake_backbone):  # noqa: F811
     tasks = TaskRunner()
     project = ProjectModel(tasks)
     project.open(_project(tmp_path / "proj"))
-    widget = TrainingTab(project, tasks)
+    widget = TrainingTab(project, tasks, Preferences(Settings()))
     qtbot.addWidget(widget)
     widget.resize(1200, 800)
     widget.show()
@@ -48,7 +50,7 @@ def test_settings_are_remembered_per_project(tab, tmp_path, fake_backbone, qtbot
     spin = tab.settings.field("epochs")
     spin.setValue(17)
     assert (tmp_path / "proj" / ".imgclf" / "training_settings.json").is_file()
-    again = TrainingTab(tab.project, tab.tasks)
+    again = TrainingTab(tab.project, tab.tasks, tab.preferences)
     qtbot.addWidget(again)
     assert again.session.config.epochs == 17 and again.settings.config().epochs == 17
     assert again.session.config.backbone == fake_backbone.id

@@ -32,6 +32,7 @@ from imgclf_gui.gui.classify.classify_session import Classifier
 from imgclf_gui.gui.classify.correct_panel import CorrectPanel
 from imgclf_gui.gui.classify.score_bars import ScoreBars
 from imgclf_gui.gui.common.drop_area import DropArea, payload_of, rgb_to_qimage
+from imgclf_gui.gui.common.preferences import Preferences
 from imgclf_gui.gui.common.project_model import ProjectModel
 from imgclf_gui.gui.common.tasks import TaskRunner
 
@@ -58,8 +59,10 @@ class ClassifyTab(QWidget):
 
     title = "Classify"
 
-    def __init__(self, project: ProjectModel, tasks: TaskRunner, parent: QWidget | None = None) -> None:
+    def __init__(self, project: ProjectModel, tasks: TaskRunner, preferences: Preferences,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.preferences = preferences  # the window's (gui/common/preferences.py); unused here so far
         self.project = project
         self.tasks = tasks
         self.classifier = Classifier(tasks, self)

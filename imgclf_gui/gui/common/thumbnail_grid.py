@@ -97,6 +97,13 @@ class ThumbnailModel(QAbstractListModel):
         self._pending.clear()
         self.endResetModel()
 
+    def set_side(self, side: int, cache: ThumbnailCache | None) -> None:
+        """Thumbnails of another size, from ``cache`` (made for that size)."""
+        self.side = side
+        self._placeholder = _placeholder(side)
+        self._broken_icon = _placeholder(side, broken=True)
+        self.set_paths(self.paths, cache)
+
     def sync(self, paths: list[Path]) -> None:
         """Show ``paths``; pure removals keep the other rows (and selection) in place."""
         if paths == self.paths:

@@ -2,6 +2,8 @@
 
 Labelling at speed: select images, press a class's key (1..9) and the next image is selected; or drag
 thumbnails onto a class. Every move goes through :class:`ProjectModel` and can be undone (Ctrl+Z).
+Preferences (thumbnail size, importing, what deleting a class does, moving on after labelling) come from
+the window's :class:`Preferences`, read when used; a new thumbnail size is followed at once.
 """
 from __future__ import annotations
 
@@ -23,7 +25,8 @@ from PySide6.QtWidgets import (
 
 from imgclf_gui.core.images.thumbnails import ThumbnailCache
 from imgclf_gui.core.project.manifest import ProjectError
-from imgclf_gui.core.support.settings import load_settings
+from imgclf_gui.core.support.settings import Settings
+from imgclf_gui.gui.common.preferences import Preferences
 from imgclf_gui.gui.common.preview import PreviewDialog
 from imgclf_gui.gui.common.project_model import INBOX, ProjectModel
 from imgclf_gui.gui.common.tasks import TaskRunner
@@ -37,11 +40,13 @@ class DatasetTab(QWidget):
 
     title = "Dataset"
 
-    def __init__(self, project: ProjectModel, tasks: TaskRunner, parent: QWidget | None = None) -> None:
+    def __init__(self, project: ProjectModel, tasks: TaskRunner, preferences: Preferences,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.project = project
         self.tasks = tasks
-        side = load_settings().thumbnail_size
+        self.preferences = preferences
+        side = preferences.settings.thumbnail_size
         self._view: tuple[str, str, list[Path]] = ("class", INBOX, [])  # (kind, name or title, finding paths)
         self._thumbs: ThumbnailCache | None = None
         self._setup_widgets(side)
@@ -140,6 +145,7 @@ class DatasetTab(QWidget):
         self.project.project_changed.connect(self._on_project_changed)
         self.project.images_moved.connect(self._on_images_moved)
         self.project.classes_changed.connect(self._on_classes_changed)
+        self.preferences.changed.connect(self._on_preferences_changed)
         self.class_view.selectionModel().currentChanged.connect(self._on_class_selected)
         self.class_model.modelReset.connect(self._reselect_class)
         self.class_view.images_dropped.connect(self._on_images_dropped)
@@ -207,6 +213,20 @@ class DatasetTab(QWidget):
         self.show_class(INBOX if self.project.inbox_count() or not self.project.classes()
                         else self.project.classes()[0].name)
 
+    def _on_preferences_changed(self, settings: Settings) -> None:
+        side = settings.thumbnail_size
+        if side == self.thumb_model.side:
+            return
+        current = self.grid.currentIndex()
+        current_path = self.thumb_model.path(current.row()) if current.isValid() else None
+        root = self.project.root
+        self._thumbs = ThumbnailCache(root, side) if root is not None else None
+        self.thumb_model.set_side(side, self._thumbs)
+        self.grid.set_side(side)
+        row = self.thumb_model.row_of(current_path) if current_path is not None else None
+        if row is not None:
+            self.grid.setCurrentIndex(self.thumb_model.index(row))
+
     def _on_classes_changed(self) -> None:
         if self._view[0] == "class" and self._view[1] != INBOX and self._view[1] not in self.project.class_names():
             self.show_class(INBOX)  # the shown class was renamed, merged or deleted
@@ -247,7 +267,7 @@ class DatasetTab(QWidget):
         first = self.thumb_model.row_of(paths[0]) or 0
         self.project.move_images(paths, target)
         rows = self.thumb_model.rowCount()
-        if rows and load_settings().advance_after_labelling:
+        if rows and self.preferences.settings.advance_after_labelling:
             row = min(first, rows - 1)
             if self.thumb_model.path(row) in paths:  # nothing moved (already in that class): step on
                 row = min(first + len(paths), rows - 1)
@@ -283,7 +303,7 @@ class DatasetTab(QWidget):
         if inside and len(inside) == len(paths):
             self.project.move_images(inside, target)  # files already in the project: just sort them
             return
-        settings = load_settings()
+        settings = self.preferences.settings
         mode = settings.import_mode
         if settings.ask_import_mode:
             box = QMessageBox(QMessageBox.Icon.Question, "Import images",
@@ -348,7 +368,7 @@ class DatasetTab(QWidget):
         name = self._selected_class()
         if name is None:
             return
-        to_trash = load_settings().delete_class_to == "trash"
+        to_trash = self.preferences.settings.delete_class_to == "trash"
         where = "the system trash (not undoable here)" if to_trash else "the unsorted inbox (undoable)"
         answer = QMessageBox.question(self, "Delete class",
                                       f"Delete the class “{name}”? Its images go to {where}; none is erased.")

@@ -1,8 +1,8 @@
 """The main window: assembles the tabs, menus and status bar. Nothing else lives here.
 
 Tabs are listed in :data:`TABS` and built with one constructor signature,
-``Tab(project: ProjectModel, tasks: TaskRunner, parent: QWidget | None)``. A tab may offer
-``menu_actions() -> dict[str, list[QAction]]`` (menu title -> actions) and ``title`` (its tab text).
+``Tab(project: ProjectModel, tasks: TaskRunner, preferences: Preferences, parent: QWidget | None)``. A tab
+may offer ``menu_actions() -> dict[str, list[QAction]]`` (menu title -> actions) and ``title`` (its tab text).
 """
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ from PySide6.QtWidgets import (
 )
 
 from imgclf_gui.core.project.manifest import ProjectError
-from imgclf_gui.core.support.settings import Settings, load_settings, save_settings
+from imgclf_gui.core.support.settings import Settings
+from imgclf_gui.gui.common.preferences import Preferences
 from imgclf_gui.gui.common.project_model import ProjectModel
 from imgclf_gui.gui.common.tasks import TaskFailure, TaskRunner
 from imgclf_gui.gui.shell.placeholder_tab import PlaceholderTab
@@ -39,11 +40,12 @@ MAX_RECENT = 8
 
 
 class MainWindow(QMainWindow):
-    """imgclf's window. ``project`` and ``tasks`` are shared by all tabs."""
+    """imgclf's window. ``project``, ``tasks`` and ``preferences`` are shared by all tabs."""
 
     def __init__(self, settings: Settings | None = None, parent: QWidget | None = None) -> None:
+        """``settings``: start from these preferences instead of the saved ones (tests)."""
         super().__init__(parent)
-        self.settings = settings or load_settings()
+        self.preferences = Preferences(settings, parent=self)
         self.tasks = TaskRunner(parent=self)
         self.project = ProjectModel(self.tasks, self)
         self.tabs: dict[str, QWidget] = {}
@@ -72,7 +74,7 @@ class MainWindow(QMainWindow):
         # A tab that fails to build must not take the whole app down: show why in its place.
         try:
             cls = getattr(importlib.import_module(module_name), class_name)
-            return cls(self.project, self.tasks, self)
+            return cls(self.project, self.tasks, self.preferences, self)
         except Exception:  # noqa: BLE001
             text = traceback.format_exc(limit=3)
             return PlaceholderTab(f"This tab could not be loaded:\n\n{text}", self)
@@ -161,6 +163,7 @@ class MainWindow(QMainWindow):
         self.project.project_changed.connect(self._on_project_changed)
         self.project.history_changed.connect(self._on_history_changed)
         self.project.message.connect(self._on_message)
+        self.preferences.save_failed.connect(self._on_message)
         self.tasks.busy_changed.connect(self.busy_bar.setVisible)
 
     # -- slots ----------------------------------------------------------------------------------
@@ -231,10 +234,12 @@ class MainWindow(QMainWindow):
     def preferences_dialog(self) -> None:
         from imgclf_gui.gui.shell.preferences_dialog import PreferencesDialog
 
-        dialog = PreferencesDialog(self.settings, self)
-        if dialog.exec():
-            self.settings = dialog.result_settings()
-            save_settings(self.settings)
+        PreferencesDialog(self.preferences, self).exec()  # OK writes through self.preferences
+
+    @property
+    def settings(self) -> Settings:
+        """The current preferences (a copy; ``self.preferences`` is where they change)."""
+        return self.preferences.settings
 
     def about_dialog(self) -> None:
         from imgclf_gui.gui.shell.about import about_text

@@ -1,4 +1,5 @@
-"""Preferences dialog: edits a copy of :class:`~imgclf_gui.core.support.settings.Settings`."""
+"""Preferences dialog: edits the window's :class:`~imgclf_gui.gui.common.preferences.Preferences`; OK writes
+them through it (saved, and every tab follows at once), Cancel changes nothing."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -14,15 +15,17 @@ from PySide6.QtWidgets import (
 )
 
 from imgclf_gui.core.support.settings import Settings
+from imgclf_gui.gui.common.preferences import Preferences
 
 
 class PreferencesDialog(QDialog):
-    """OK returns the edited settings through :meth:`result_settings`; Cancel changes nothing."""
+    """OK writes :meth:`result_settings` through ``preferences``; Cancel changes nothing."""
 
-    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+    def __init__(self, preferences: Preferences, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Preferences")
-        self._settings = settings
+        self._preferences = preferences
+        self._settings = settings = preferences.settings
         self.import_mode = QComboBox(self)
         self.import_mode.addItem("Copy them (originals stay where they are)", "copy")
         self.import_mode.addItem("Move them into the project", "move")
@@ -50,6 +53,10 @@ class PreferencesDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+
+    def accept(self) -> None:
+        self._preferences.update(self.result_settings())
+        super().accept()
 
     def result_settings(self) -> Settings:
         return replace(

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from imgclf_gui.core.support.clock import ClockReading
 from imgclf_gui.core.support.notes import STAGE_EXTRACTING, STAGE_PREPARING_BACKBONE, Note, describe
 from imgclf_gui.core.training.head import EpochMetrics
+from imgclf_gui.gui.common.preferences import Preferences
 from imgclf_gui.gui.common.project_model import ProjectModel
 from imgclf_gui.gui.common.tasks import TaskRunner
 from imgclf_gui.gui.training.metric_plots import MetricPlots
@@ -49,8 +50,10 @@ class TrainingTab(QWidget):
 
     title = "Training"
 
-    def __init__(self, project: ProjectModel, tasks: TaskRunner, parent: QWidget | None = None) -> None:
+    def __init__(self, project: ProjectModel, tasks: TaskRunner, preferences: Preferences,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.preferences = preferences  # the window's (gui/common/preferences.py); unused here so far
         self.project = project
         self.tasks = tasks
         self.session = TrainingSession(project, tasks, self)

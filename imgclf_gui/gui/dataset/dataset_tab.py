@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
+    QGridLayout,
     QHBoxLayout,
     QInputDialog,
     QLabel,
@@ -83,10 +84,11 @@ class DatasetTab(QWidget):
         left_layout.setContentsMargins(8, 8, 4, 8)
         left_layout.addWidget(QLabel("<b>Classes</b>", left))
         left_layout.addWidget(self.class_view, 1)
-        row = QHBoxLayout()
-        for button in (self.new_button, self.rename_button, self.merge_button, self.delete_button):
-            row.addWidget(button)
-        left_layout.addLayout(row)
+        # two rows of two: in one row the four buttons made the list too wide for a 1024-pixel window
+        buttons = QGridLayout()
+        for i, button in enumerate((self.new_button, self.rename_button, self.merge_button, self.delete_button)):
+            buttons.addWidget(button, i // 2, i % 2)
+        left_layout.addLayout(buttons)
         centre = QWidget(self)
         centre_layout = QVBoxLayout(centre)
         centre_layout.setContentsMargins(4, 8, 4, 8)
@@ -102,7 +104,7 @@ class DatasetTab(QWidget):
         self.splitter.addWidget(centre)
         self.splitter.addWidget(self.health)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([260, 640, 280])
+        self.splitter.setSizes([240, 660, 250])  # at 1024 pixels wide the grid still shows three columns
         self.splitter.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -7,7 +7,9 @@ from PySide6.QtCore import QPoint, QPointF
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QSpinBox
 
+from imgclf_gui.core.support.settings import Settings
 from imgclf_gui.core.training.config import BASIC, L2_CANDIDATES, SETTINGS, TrainConfig
+from imgclf_gui.gui.common.preferences import Preferences
 from imgclf_gui.gui.common.project_model import ProjectModel
 from imgclf_gui.gui.common.tasks import TaskRunner
 from imgclf_gui.gui.training.settings_form import TrainingSettingsPanel
@@ -68,7 +70,7 @@ def small_tab(qtbot, tmp_path):
     tasks = TaskRunner()
     project = ProjectModel(tasks)
     project.open(tmp_path / "proj")
-    tab = TrainingTab(project, tasks)
+    tab = TrainingTab(project, tasks, Preferences(Settings()))
     qtbot.addWidget(tab)
     tab.resize(1024, 500)  # the settings need scrolling at this height
     tab.show()

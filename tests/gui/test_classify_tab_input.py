@@ -59,6 +59,22 @@ def test_pasted_image_is_classified_and_can_be_added(window, qtbot, tiny_model):
     assert copy is not None and copy.parent == window.project.root / "blue" and copy.exists()
 
 
+def test_a_newer_drop_wins_over_an_image_still_being_classified(window, qtbot, tiny_model, tmp_path):
+    from PIL import Image
+
+    tab = _ready_tab(window, qtbot, ModelSource.bundle(tiny_model))
+    big = tmp_path / "big.png"  # a PNG has no draft mode: seconds of decoding
+    Image.new("RGB", (6000, 4000), COLORS["red"]).save(big, compress_level=1)
+    small = write_image(tmp_path / "small.png", color=COLORS["blue"], seed=4)
+    shown = []
+    tab.classifier.prediction_ready.connect(lambda result: shown.append(result.path))
+    _drop(tab, [big])
+    _drop(tab, [small])
+    qtbot.waitUntil(lambda: not window.tasks.running(), timeout=30_000)
+    assert shown == [small], "the earlier, slower image never replaces the newer one"
+    assert tab.caption.text().startswith(str(small)) and tab.bars.shown[0][0] == "blue"
+
+
 @pytest.mark.slow
 def test_fifty_thousand_files_stream_in_and_cancel_keeps_window_alive(window, qtbot, tiny_model, tmp_path):
     tab = _ready_tab(window, qtbot, ModelSource.bundle(tiny_model))

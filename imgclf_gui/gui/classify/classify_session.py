@@ -14,7 +14,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from imgclf_gui.core.models.predict import UNSURE_BELOW, ModelSource, SingleResult
-from imgclf_gui.core.support.tasks_api import check_stop
+from imgclf_gui.core.support.tasks_api import Cancelled
 from imgclf_gui.gui.common.tasks import TaskFailure, TaskRunner
 
 
@@ -27,7 +27,8 @@ def _load(state, source: ModelSource) -> Any:
 def _classify_one(state, predictor, item: Path | np.ndarray) -> SingleResult:
     from imgclf_gui.core.models.predict import classify_file, classify_picture
 
-    check_stop(state.should_stop)  # superseded by a newer image before it started
+    if state.should_stop():  # superseded by a newer image before it started: spare the network
+        raise Cancelled
     if isinstance(item, np.ndarray):
         return classify_picture(predictor, item)
     return classify_file(predictor, item)

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
 from imgclf_gui.core.models import runs
 from imgclf_gui.core.support.settings import Settings
 from imgclf_gui.core.training.config import TrainConfig
+from imgclf_gui.core.training.evaluation import evaluate_probabilities
 from imgclf_gui.gui.common.preferences import Preferences
 from imgclf_gui.gui.common.project_model import INBOX, ProjectModel
 from imgclf_gui.gui.common.tasks import TaskRunner
@@ -41,7 +44,7 @@ def tab(qtbot, tmp_path, fake_backbone):  # noqa: F811
 
 def _train(qtbot, tab) -> None:
     with qtbot.waitSignal(tab.session.run_finished, timeout=30000) as blocker:
-        qtbot.mouseClick(tab.train_button, pytest.importorskip("PySide6.QtCore").Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(tab.train_button, Qt.MouseButton.LeftButton)
     return blocker.args[0]
 
 
@@ -160,7 +163,7 @@ def test_confusion_cell_lists_its_images_and_a_move_changes_the_disk(tab, qtbot)
     assert moved_to.is_file()
 
 
-def test_top_losses_are_worst_first_and_runs_can_be_switched(tab, qtbot):
+def test_runs_can_be_switched(tab, qtbot):
     first = _train(qtbot, tab)
     tab.session.set_config(TrainConfig(**{**tab.session.config.to_dict(), "epochs": 3}))
     second = _train(qtbot, tab)
@@ -171,9 +174,20 @@ def test_top_losses_are_worst_first_and_runs_can_be_switched(tab, qtbot):
     assert runs.active_run_id(tab.project.root) == first.run.run_id
     tab.history_view.show_button.click()
     assert tab.plots.point_count() == 8
-    tab.report_view.show_top_losses()
-    losses = [m.confidence for m in tab.report_view.report.mistakes]
-    assert len(tab.mistakes.model.items) == len(losses)
+
+
+def test_top_losses_show_the_worst_mistake_first(tab, qtbot):
+    """Three red photos taken for other colours, with p(red) 0.3, 0.05 and 0.2: the one the model was
+    surest is not red (0.05, loss 3.0) comes first, then 0.2 (loss 1.6), then 0.3 (loss 1.2)."""
+    root = tab.project.root
+    paths = [str(root / "red" / f"red{i:02d}.png") for i in range(4)]
+    probabilities = np.array([[.3, .7, 0], [.05, 0, .95], [.2, .8, 0], [.9, .1, 0]])  # red, green, blue
+    report = evaluate_probabilities(probabilities, np.zeros(4, int), ["red", "green", "blue"], paths)
+    tab.session.report_changed.emit(report)
+    assert tab.report_view.top_losses_button.isEnabled()
+    qtbot.mouseClick(tab.report_view.top_losses_button, Qt.MouseButton.LeftButton)
+    shown = [str(item.path) for item in tab.mistakes.model.items]
+    assert shown == [paths[1], paths[2], paths[0]]  # red03 was right: not a mistake
 
 
 def test_an_unreadable_photo_is_skipped_and_named_when_training_ends(tab, qtbot):

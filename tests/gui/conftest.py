@@ -5,8 +5,9 @@ import os
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDropEvent
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QWidget
 
 from imgclf_gui.core.models.predict import ModelSource
 from imgclf_gui.core.support.settings import Settings
@@ -43,6 +44,14 @@ def _garbage_collected_on_the_gui_thread(qapp):
 
 # -- the Classify tab: a tiny model trained on the fake backbone and a window with a project
 COLORS = {"blue": (30, 40, 220), "green": (40, 200, 40), "red": (220, 40, 40)}
+
+
+def write_colour_project(root: Path, per_class: int) -> Path:
+    """A project of one class folder per colour of COLORS, ``per_class`` slightly noisy 40x40 images each."""
+    for k, (name, colour) in enumerate(COLORS.items()):
+        for i in range(per_class):
+            write_image(root / name / f"{name}{i:02d}.png", size=(40, 40), color=colour, seed=100 * k + i)
+    return root
 
 
 @pytest.fixture
@@ -82,9 +91,47 @@ def _ready_tab(window, qtbot, source: ModelSource):
     return tab
 
 
-def _drop(widget, paths: list[Path]) -> None:
+def _drag_target(widget: QWidget) -> QWidget:
+    return widget.viewport() if isinstance(widget, QAbstractScrollArea) else widget
+
+
+def accepts_drag(widget: QWidget, mime: QMimeData, pos: QPoint | None = None) -> bool:
+    """Whether ``widget`` takes a drag of ``mime`` when it enters (the cursor shows it may drop there)."""
+    target = _drag_target(widget)
+    enter = QDragEnterEvent(pos if pos is not None else QPoint(30, 30), Qt.DropAction.CopyAction, mime,
+                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(target, enter)
+    QApplication.sendEvent(target, QDragLeaveEvent())
+    return enter.isAccepted()
+
+
+def drop_mime(widget: QWidget, mime: QMimeData, pos: QPoint | None = None,
+              action: Qt.DropAction = Qt.DropAction.CopyAction) -> bool:
+    """Drag ``mime`` onto ``widget`` as a user does: DragEnter, DragMove, then Drop, each through
+    ``QApplication.sendEvent``; the Drop only when the widget accepted the drag, as Qt does. Item views
+    receive drags on their viewport, in its coordinates. True when the drop was accepted."""
+    target = _drag_target(widget)
+    point = pos if pos is not None else QPoint(30, 30)
+    buttons, modifiers = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    enter = QDragEnterEvent(point, action, mime, buttons, modifiers)
+    QApplication.sendEvent(target, enter)
+    if not enter.isAccepted():
+        return False
+    move = QDragMoveEvent(point, action, mime, buttons, modifiers)
+    move.setDropAction(enter.dropAction())  # Qt's own move after an enter starts from the enter's answer
+    move.setAccepted(True)
+    QApplication.sendEvent(target, move)
+    if not move.isAccepted():
+        QApplication.sendEvent(target, QDragLeaveEvent())
+        return False
+    drop = QDropEvent(QPointF(point), action, mime, buttons, modifiers)
+    QApplication.sendEvent(target, drop)
+    return drop.isAccepted()
+
+
+def _drop(widget: QWidget, paths: list[Path], pos: QPoint | None = None,
+          action: Qt.DropAction = Qt.DropAction.CopyAction) -> bool:
+    """Drop files (from a file manager) onto ``widget``; see :func:`drop_mime`."""
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    event = QDropEvent(QPointF(30, 30), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                       Qt.KeyboardModifier.NoModifier)
-    widget.dropEvent(event)
+    return drop_mime(widget, mime, pos, action)

@@ -9,7 +9,7 @@ from PySide6.QtGui import QGuiApplication, QImage
 
 from imgclf_gui.core.models.predict import ModelSource
 from tests.conftest import write_image
-from tests.gui.conftest import COLORS, _drop, _ready_tab
+from tests.gui.conftest import COLORS, _drop, _ready_tab, accepts_drag
 
 
 def test_model_with_missing_backbone_says_so_and_nothing_breaks(window, qtbot, tiny_model, tmp_path):
@@ -38,6 +38,14 @@ def test_non_image_and_corrupt_files_give_a_sentence(window, qtbot, tiny_model, 
     with qtbot.waitSignal(tab.classifier.prediction_ready, timeout=5_000):
         _drop(tab, [write_image(tmp_path / "g.png", color=COLORS["green"], seed=3)])
     assert tab.bars.shown[0][0] == "green"
+
+
+def test_a_drag_that_carries_no_file_and_no_image_is_refused_before_the_drop(window, qtbot, tiny_model):
+    tab = _ready_tab(window, qtbot, ModelSource.bundle(tiny_model))
+    text = QMimeData()
+    text.setText("some words from a text editor")
+    assert not accepts_drag(tab, text)
+    assert tab.bars.shown == [] and tab.batch.model.rowCount() == 0
 
 
 def test_pasted_image_is_classified_and_can_be_added(window, qtbot, tiny_model):

@@ -5,14 +5,14 @@ import shutil
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDropEvent
+from PySide6.QtCore import QMimeData, QPoint, Qt
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from imgclf_gui.core.support.settings import Settings, load_settings
 from imgclf_gui.gui.common.project_model import INBOX
 from imgclf_gui.gui.shell.main_window import MainWindow
 from tests.conftest import write_image
+from tests.gui.conftest import _drop, accepts_drag, drop_mime
 
 
 def _all_images(root: Path) -> set[bytes]:
@@ -92,24 +92,20 @@ def test_a_class_gets_its_own_letter_key_through_the_dialog(window, qtbot, monke
     assert {c.name: c.key for c in window.project.classes()}["dog"] == "d"
 
 
+def _class_row_centre(tab, name: str) -> QPoint:
+    return tab.class_view.visualRect(tab.class_model.index(tab.class_model.row_of(name))).center()
+
+
 def test_drop_files_from_desktop_into_inbox_and_onto_class(window, tmp_path_factory):
     tab = _tab(window)
     outside = tmp_path_factory.mktemp("desktop")
     files = [write_image(outside / f"new{i}.png", seed=50 + i) for i in range(2)]
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(f)) for f in files])
-    event = QDropEvent(QPointF(20, 20), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                       Qt.KeyboardModifier.NoModifier)
-    tab.grid.dropEvent(event)
+    assert _drop(tab.grid, files)
     assert (window.project.root / INBOX / "new0.png").exists()
     assert all(f.exists() for f in files), "copy mode keeps the originals"
     assert tab.thumb_model.rowCount() == 6
     # the same file dropped on the class "dog" is copied there too, under its own name
-    row = tab.class_model.row_of("dog")
-    pos = tab.class_view.visualRect(tab.class_model.index(row)).center()
-    event = QDropEvent(QPointF(pos), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                       Qt.KeyboardModifier.NoModifier)
-    tab.class_view.dropEvent(event)
+    assert _drop(tab.class_view, files, _class_row_centre(tab, "dog"))
     assert (window.project.root / "dog" / "new1.png").exists()
 
 
@@ -117,12 +113,35 @@ def test_drag_thumbnails_onto_class_moves_them(window):
     tab = _tab(window)
     tab.grid.selectAll()
     mime = tab.thumb_model.mimeData(tab.grid.selectionModel().selectedIndexes())
-    row = tab.class_model.row_of("cat")
-    pos = tab.class_view.visualRect(tab.class_model.index(row)).center()
-    tab.class_view.dropEvent(QDropEvent(QPointF(pos), Qt.DropAction.MoveAction, mime,
-                                        Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier))
+    assert drop_mime(tab.class_view, mime, _class_row_centre(tab, "cat"), Qt.DropAction.MoveAction)
     assert window.project.inbox_count() == 0
     assert {c.name: c.count for c in window.project.classes()}["cat"] == 7
+
+
+@pytest.mark.parametrize("target", ["grid", "class list"])
+def test_a_dropped_non_image_is_refused_with_a_sentence(window, qtbot, tmp_path_factory, target):
+    tab = _tab(window)
+    root = window.project.root
+    before = sorted(p.relative_to(root) for p in root.rglob("*") if ".imgclf" not in p.parts)
+    notes = tmp_path_factory.mktemp("desktop") / "notes.txt"
+    notes.write_text("not a picture")
+    with qtbot.waitSignal(window.project.message) as said:
+        if target == "grid":
+            _drop(tab.grid, [notes])
+        else:
+            _drop(tab.class_view, [notes], _class_row_centre(tab, "dog"))
+    assert "No images found" in said.args[0] and "No images found" in window.statusBar().currentMessage()
+    assert sorted(p.relative_to(root) for p in root.rglob("*") if ".imgclf" not in p.parts) == before
+    assert notes.exists()
+
+
+def test_a_drag_that_carries_no_file_is_refused_before_the_drop(window):
+    tab = _tab(window)
+    text = QMimeData()
+    text.setText("some words from a text editor")
+    assert not accepts_drag(tab.grid, text)
+    assert not accepts_drag(tab.class_view, text, _class_row_centre(tab, "dog"))
+    assert tab.thumb_model.rowCount() == 4
 
 
 def test_rename_merge_delete_keep_every_image(window, monkeypatch):
@@ -204,13 +223,22 @@ def test_thousands_of_images_are_not_decoded_up_front(qtbot, tmp_path):
     win.open_project(root)
     tab = _tab(win)
     assert tab.thumb_model.rowCount() == 3000
-    qtbot.waitUntil(lambda: tab.thumb_model.decoded >= 3, timeout=5000)
-    qtbot.wait(200)
+    qtbot.waitUntil(lambda: _thumbnails_settled(tab), timeout=10_000)
     assert tab.thumb_model.decoded < 200, "only the visible rows are decoded"
     tab.grid.scrollToBottom()
-    last = tab.thumb_model.path(2999)
-    qtbot.waitUntil(lambda: last in tab.thumb_model._pixmaps, timeout=5000)
+    qtbot.waitUntil(lambda: _thumbnails_settled(tab) and tab.thumb_model.path(2999) in tab.thumb_model._pixmaps,
+                    timeout=10_000)
     assert tab.thumb_model.decoded < 400
+
+
+def _thumbnails_settled(tab) -> bool:
+    """Every row in view shows its thumbnail and the loader has nothing left to do: what is not decoded
+    by now will not be."""
+    model, grid = tab.thumb_model, tab.grid
+    in_view = [model.path(row) for row in range(model.rowCount())
+               if grid.visualRect(model.index(row)).intersects(grid.viewport().rect())]
+    return (bool(in_view) and all(path in model._pixmaps for path in in_view) and not model._pending
+            and model._tasks.slot_task(model._slot) is None)
 
 
 def test_preview_shows_the_image_asked_for_last_even_when_an_earlier_one_decodes_longer(window, qtbot):

@@ -234,6 +234,9 @@ class ThumbnailGrid(QListView):
         self.setDragEnabled(True)
         self.setAcceptDrops(True)
         self.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
+        # setMovement(Static) turned drops off on the viewport, where Qt delivers them, and the calls above
+        # do not turn them back on (the view's own flag was already set): without this no file drop lands.
+        self.viewport().setAcceptDrops(True)
         self.setDefaultDropAction(Qt.DropAction.MoveAction)
         self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.setWordWrap(False)

@@ -11,18 +11,14 @@ from imgclf_gui.core.models.predict import ModelSource
 from imgclf_gui.core.support.settings import Settings
 from imgclf_gui.core.training.config import TrainConfig
 from imgclf_gui.gui.shell.main_window import MainWindow
-from tests.conftest import write_image
+from tests.gui.conftest import write_colour_project
 
-COLOURS = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (30, 40, 220)}
 ACTIVE_ENTRY = "This project's active model"
 
 
 @pytest.fixture
 def window(qtbot, tmp_path, fake_backbone):  # noqa: F811
-    root = tmp_path / "proj"
-    for k, (name, colour) in enumerate(COLOURS.items()):
-        for i in range(10):
-            write_image(root / name / f"{name}{i:02d}.png", size=(40, 40), color=colour, seed=100 * k + i)
+    root = write_colour_project(tmp_path / "proj", per_class=10)
     win = MainWindow(settings=Settings())
     qtbot.addWidget(win)
     win.resize(1100, 700)

@@ -16,22 +16,14 @@ from imgclf_gui.gui.common.project_model import INBOX, ProjectModel
 from imgclf_gui.gui.common.tasks import TaskRunner
 from imgclf_gui.gui.training.training_tab import TrainingTab
 from tests.conftest import write_image
-
-COLOURS = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (30, 40, 220)}
-
-
-def _project(root: Path, per_class: int = 12) -> Path:
-    for k, (name, colour) in enumerate(COLOURS.items()):
-        for i in range(per_class):
-            write_image(root / name / f"{name}{i:02d}.png", size=(40, 40), color=colour, seed=100 * k + i)
-    return root
+from tests.gui.conftest import COLORS, write_colour_project
 
 
 @pytest.fixture
 def tab(qtbot, tmp_path, fake_backbone):  # noqa: F811
     tasks = TaskRunner()
     project = ProjectModel(tasks)
-    project.open(_project(tmp_path / "proj"))
+    project.open(write_colour_project(tmp_path / "proj", per_class=12))
     widget = TrainingTab(project, tasks, Preferences(Settings()))
     qtbot.addWidget(widget)
     widget.resize(1200, 800)
@@ -129,7 +121,7 @@ def test_confusion_cell_lists_its_images_and_a_move_changes_the_disk(tab, qtbot)
     # Make mistakes certain: a few green-looking images sit in the "red" folder.
     root = tab.project.root
     for i in range(6):
-        write_image(root / "red" / f"zz_green_{i}.png", size=(40, 40), color=COLOURS["green"], seed=900 + i)
+        write_image(root / "red" / f"zz_green_{i}.png", size=(40, 40), color=COLORS["green"], seed=900 + i)
     tab.project.refresh()
     tab.session.set_config(TrainConfig(**{**tab.session.config.to_dict(), "test_percent": 40, "epochs": 30}))
     _train(qtbot, tab)

@@ -15,9 +15,17 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from imgclf_gui.core.project.demo_project import SHAPES, make_demo_project
+    import sys
 
-    root = make_demo_project(args.dir, per_class=args.per_class, seed=args.seed)
+    from imgclf_gui.core.project.demo_project import SHAPES, make_demo_project
+    from imgclf_gui.core.project.lock import ProjectLocked, hold_project
+
+    try:
+        with hold_project(args.dir, "imgclf demo"):  # not while a window or another command changes it
+            root = make_demo_project(args.dir, per_class=args.per_class, seed=args.seed)
+    except ProjectLocked as exc:
+        print(f"imgclf demo: {exc}", file=sys.stderr)
+        return 1
     print(f"Demo project written to {root}: {', '.join(SHAPES)} ({args.per_class} images each) "
           f"and a few images in {root / 'unsorted'} to sort.")
     return 0

@@ -336,3 +336,27 @@ def test_preferences_changed_in_the_dialog_are_followed_at_once(window, qtbot, m
     assert (root / "cat" / "u0.png").exists()
     assert tab.grid.selected_paths() == [], "no longer moves on to the next image"
     assert load_settings().thumbnail_size == 96, "saved for the next start"
+
+
+def test_no_other_project_opens_while_a_large_move_runs_in_the_background(window, qtbot, tmp_path, monkeypatch):
+    from PIL import Image
+
+    from imgclf_gui.gui.common.project_model import BACKGROUND_OPS
+
+    root = window.project.root
+    tiny = Image.new("RGB", (2, 2), (0, 0, 0))
+    many = []
+    for i in range(BACKGROUND_OPS + 1):
+        many.append(root / INBOX / f"many{i:04d}.png")
+        tiny.save(many[-1])
+    other = tmp_path / "other"
+    write_image(other / "bird" / "b0.png", seed=7)
+    warnings = []
+    monkeypatch.setattr("imgclf_gui.gui.shell.main_window.QMessageBox.warning", lambda *a: warnings.append(a[2]))
+    assert window.project.move_images(many, "cat") is None  # runs in the background
+    assert not window.open_project(other)
+    assert warnings and "still running" in warnings[0] and window.project.root == root
+    with qtbot.waitSignal(window.project.busy_changed, check_params_cb=lambda busy: not busy, timeout=20000):
+        pass
+    assert len(list((root / "cat").glob("many*.png"))) == BACKGROUND_OPS + 1
+    assert window.open_project(other)

@@ -1,4 +1,6 @@
-"""Qt pieces every tab uses: the background-task runner, the shared project model, thumbnails, previews.
+"""Qt pieces every tab uses: the background-task runner, the shared project model, the window's preferences,
+thumbnails, previews.
 
-Entry points: ``tasks.TaskRunner``, ``project_model.ProjectModel``, ``thumbnail_grid.ThumbnailGrid``.
+Entry points: ``tasks.TaskRunner`` (task slots), ``project_model.ProjectModel``, ``preferences.Preferences``,
+``thumbnail_grid.ThumbnailGrid``.
 """

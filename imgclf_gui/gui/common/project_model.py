@@ -62,6 +62,8 @@ class ProjectModel(QObject):
     # -- opening --------------------------------------------------------------------------------
     def open(self, root: str | os.PathLike[str], create: bool = False) -> None:
         """Open a project folder (raises ``ProjectError`` with a sentence for the user)."""
+        if self._busy:  # the journal of the open project is in use by a large move on a worker thread
+            raise ProjectError("Please wait: a change to the folders of this project is still running.")
         root = Path(root).expanduser().resolve()
         manifest = open_project(root, create=create)
         self.close()

@@ -233,15 +233,17 @@ def test_a_callback_may_start_the_next_task_in_its_own_slot(qtbot):
     """The thumbnail loader chains batches: starting the next one from on_done must not drop it."""
     runner = TaskRunner()
     results: list[int] = []
+    handles = []
     slot = ("chain", 1)
 
     def on_done(n):
         results.append(n)
         if n < 3:
-            runner.start(lambda state, k: k, n + 1, slot=slot, on_done=on_done)
+            handles.append(runner.start(lambda state, k: k, n + 1, slot=slot, on_done=on_done))
 
-    runner.start(lambda state, k: k, 1, slot=slot, on_done=on_done)
+    handles.append(runner.start(lambda state, k: k, 1, slot=slot, on_done=on_done))
     qtbot.waitUntil(lambda: results == [1, 2, 3] and runner.slot_task(slot) is None, timeout=5000)
+    assert not any(h.discarded for h in handles), "a task that ended is not superseded by its successor"
 
 
 def test_status_is_forwarded_on_the_gui_thread_only_when_it_changes(qtbot):

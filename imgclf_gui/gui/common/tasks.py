@@ -327,7 +327,7 @@ class TaskRunner(QObject):
         """
         if slot is not None:
             previous = self._slots.pop(slot, None)
-            if previous is not None:
+            if previous is not None and previous.is_running():  # (not one ending: its on_done may call us)
                 previous.discard()
         callbacks = {
             "on_progress": on_progress,

@@ -39,6 +39,9 @@ def run(args: argparse.Namespace) -> int:
     root: Path = args.dir
     if not root.is_dir():
         raise UserError(f"{root} is not a folder.")
+    from imgclf_gui.commands._state import report_project_state
+
+    report_project_state(root, "check")
     to_stdout_only = args.json == "-"
     out = sys.stderr if to_stdout_only else sys.stdout
     progress = ProgressLine(sys.stderr, label="Checking")

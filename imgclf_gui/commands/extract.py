@@ -35,6 +35,9 @@ def run(args: argparse.Namespace) -> int:
     root = Path(args.dir)
     if not root.is_dir():
         raise UserError(f"{root} is not a folder.")
+    from imgclf_gui.commands._state import report_project_state
+
+    report_project_state(root, "extract")
     backbone, variants = args.backbone, args.augment_variants
     try:
         spec = get_spec(backbone)

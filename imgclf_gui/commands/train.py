@@ -36,6 +36,9 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     if not args.dir.is_dir():
         raise UserError(f"{args.dir} is not a folder.")
+    from imgclf_gui.commands._state import report_project_state
+
+    report_project_state(args.dir, "train")
     try:
         from imgclf_gui.core.backbones import availability, get_spec
 

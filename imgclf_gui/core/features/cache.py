@@ -156,6 +156,8 @@ class ExtractionCaches:
         if seed is not None and len(self.unreadable) == 0:
             self.unreadable = UnreadableMemory(layout.unreadable_file(seed.parent), decoder_identity())
             self.unreadable.file = layout.unreadable_file(index_file.parent)
+        # A damaged index or memory was set aside (it is damage, never data): say so with the results.
+        self.warnings.extend(cache.damage for cache in (self.index, self.unreadable) if cache.damage)
 
     @property
     def cache_file(self) -> Path | None:

@@ -8,7 +8,8 @@ truncated or non-image file: :attr:`ImageError.lasting`), never ones that come f
 version and the feature pipeline's): a newer Pillow that can read the file gets its chance. A file that
 is repaired or replaced has new bytes, hence a new hash, and is tried afresh.
 
-Like the hash index, this is a cache, never the truth: a missing or damaged file is an empty memory.
+Like the hash index, this is a cache, never the truth: a missing file is an empty memory, and a damaged
+one (its checksum does not match) is set aside and the memory starts empty.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from imgclf_gui.core.support.json_cache import JsonCache
 __all__ = ["UnreadableMemory"]
 
 _FORMAT = "imgclf-unreadable"
-_VERSION = 1
+_VERSION = 2  # 2: with a checksum
 _MAX_REASON = 500
 
 
@@ -29,7 +30,9 @@ class UnreadableMemory(JsonCache):
     def __init__(self, file: Path | None, decoder: str) -> None:
         super().__init__(file, format=_FORMAT, version=_VERSION, header={"decoder": decoder},
                          valid=lambda digest, reason: _is_digest(digest) and isinstance(reason, str)
-                         and 0 < len(reason) <= _MAX_REASON)
+                         and 0 < len(reason) <= _MAX_REASON,
+                         what="the memory of files that could not be decoded",
+                         consequence="those files will be tried again")
         self.decoder = decoder
 
     def reason(self, digest: str | None) -> str | None:

@@ -2,7 +2,8 @@
 
 Keyed by (path relative to the project, size in bytes, mtime in ns): an edited or replaced file gets a new
 thumbnail, a moved one is made again (cheap, and it keeps the key honest). One small JPEG per image, so
-20,000 images cost a few hundred MB at most and no 20,000 little files.
+20,000 images cost a few hundred MB at most and no 20,000 little files. A file that is not an SQLite
+database of ours is set aside (``*.damaged``) and the cache starts afresh (:func:`check_thumbnail_cache`).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import threading
 from pathlib import Path
 
 from imgclf_gui.core.project import layout
+from imgclf_gui.core.support.notes import Note
 
 _SCHEMA = """CREATE TABLE IF NOT EXISTS thumbs (
     path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, jpeg BLOB NOT NULL)"""
@@ -32,6 +34,8 @@ class ThumbnailCache:
         self.db_path = folder / f"thumbs-{side}.sqlite"
         self._local = threading.local()
         self._readonly = False
+        #: What was set aside when the cache file was damaged (a ``Note``), else None.
+        self.damage = check_thumbnail_cache(self.db_path, self.root)
         try:
             folder.mkdir(parents=True, exist_ok=True)
             with self._connect() as con:
@@ -73,9 +77,11 @@ class ThumbnailCache:
     def _key(self, path: str | os.PathLike[str]) -> str:
         path = Path(path)
         try:
-            return path.relative_to(self.root).as_posix()
+            key = path.relative_to(self.root).as_posix()
         except ValueError:
-            return str(path)
+            key = str(path)
+        # A file name that is not valid UTF-8 cannot be an SQLite text: escaped, still one key per name.
+        return key.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
     def _connect(self) -> sqlite3.Connection:
         con = getattr(self._local, "con", None)
@@ -86,6 +92,49 @@ class ThumbnailCache:
             con.execute("PRAGMA synchronous=NORMAL")
             self._local.con = con
         return con
+
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def check_thumbnail_cache(db_path: Path, root: Path) -> Note | None:
+    """Set a damaged thumbnail database aside (with its WAL files); the ``Note`` saying so, else None.
+
+    Cheap on purpose (header and schema only): it runs whenever a project opens."""
+    from imgclf_gui.core.support.damaged import set_aside
+    from imgclf_gui.core.support.regular_files import NotARegularFile, open_regular
+
+    problem, header = None, b""
+    try:
+        with open_regular(db_path) as handle:  # never a FIFO put in its place
+            header = handle.read(len(_SQLITE_MAGIC))
+    except FileNotFoundError:
+        return None
+    except NotARegularFile as exc:
+        problem = exc.strerror
+    except OSError:
+        return None  # unreadable just now: the cache simply is not used
+    if problem is None and header and header != _SQLITE_MAGIC:
+        problem = "it is not an SQLite database"
+    if problem is None and header:
+        try:
+            con = sqlite3.connect(f"{db_path.as_uri()}?mode=ro", uri=True, timeout=10)
+            try:
+                columns = [row[1] for row in con.execute("PRAGMA table_info(thumbs)")]
+            finally:
+                con.close()
+            if columns and columns != ["path", "size", "mtime_ns", "jpeg"]:
+                problem = "its table is not the one imgclf writes"
+        except sqlite3.DatabaseError as exc:
+            problem = f"SQLite cannot read it ({exc})"
+    if problem is None:
+        return None
+    note = set_aside(db_path, "the thumbnail cache", problem, "thumbnails will be made again", root=root)
+    for companion in ("-wal", "-shm"):  # a stale write-ahead log must never meet a new database
+        extra = db_path.with_name(db_path.name + companion)
+        if os.path.lexists(extra):
+            set_aside(extra, "the thumbnail cache", problem, "thumbnails will be made again")
+    return note
 
 
 def make_thumbnail(path: str | os.PathLike[str], side: int) -> bytes:

@@ -15,7 +15,6 @@ No Qt here: the GUI and the command line share it.
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -25,7 +24,8 @@ from typing import Any
 
 from imgclf_gui.core.project import layout
 from imgclf_gui.core.support.atomic import atomic_write_json
-from imgclf_gui.core.support.notes import describe
+from imgclf_gui.core.support.damaged import check_json_file
+from imgclf_gui.core.support.notes import Note, describe
 
 __all__ = ["RunInfo", "RunError", "list_runs", "get_run", "save_run", "delete_run", "active_run_id",
            "active_model_path", "set_active_run", "runs_folder", "record_training"]
@@ -60,27 +60,44 @@ def runs_folder(project_root: str | os.PathLike[str]) -> Path:
     return layout.runs_dir(project_root)
 
 
-def _read_run(folder: Path) -> RunInfo | None:
-    try:
-        data = json.loads((folder / _RUN_JSON).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None  # half-written or foreign folder: not a run
-    if not isinstance(data, dict) or not (folder / _MODEL_DIR).is_dir():
+def _run_problem(data: Any) -> str | None:
+    if not isinstance(data, dict):
+        return "it is not a JSON object"
+    for name, kind in (("created", str), ("settings", dict), ("figures", dict), ("history", list)):
+        if name in data and not isinstance(data[name], kind):
+            return f"the field {name!r} has the wrong type"
+    if not all(isinstance(epoch, dict) for epoch in data.get("history", [])):
+        return "the field 'history' has the wrong type"
+    return None
+
+
+def _read_run(folder: Path, notes: list[Note] | None = None) -> RunInfo | None:
+    """The run in ``folder``; None for a half-written or foreign folder. A damaged ``run.json`` is set
+    aside (the run is then no longer listed; its model stays) and the ``Note`` goes to ``notes``."""
+    if not (folder / _MODEL_DIR).is_dir():
+        return None
+    data, note = check_json_file(folder / _RUN_JSON, f"the record of training run {folder.name}", _run_problem,
+                                 "the run is no longer listed (its model folder is kept)",
+                                 root=folder.parent.parent.parent)
+    if note is not None and notes is not None:
+        notes.append(note)
+    if data is None:
         return None
     return RunInfo(run_id=folder.name, folder=folder, created=str(data.get("created", "")),
                    settings=dict(data.get("settings") or {}), figures=dict(data.get("figures") or {}),
                    history=list(data.get("history") or []))
 
 
-def list_runs(project_root: str | os.PathLike[str]) -> list[RunInfo]:
-    """Every complete run of the project, oldest first (empty when there is none)."""
+def list_runs(project_root: str | os.PathLike[str], notes: list[Note] | None = None) -> list[RunInfo]:
+    """Every complete run of the project, oldest first (empty when there is none). Notes about
+    damaged run records that were set aside go to ``notes``."""
     folder = runs_folder(project_root)
     try:
         names = sorted(entry.name for entry in os.scandir(folder)
-                       if entry.is_dir() and not entry.name.startswith("."))
-    except (FileNotFoundError, NotADirectoryError):
+                       if entry.is_dir(follow_symlinks=False) and not entry.name.startswith("."))
+    except OSError:
         return []
-    runs = [_read_run(folder / name) for name in names]
+    runs = [_read_run(folder / name, notes) for name in names]
     return [r for r in runs if r is not None]
 
 
@@ -131,16 +148,18 @@ def delete_run(project_root: str | os.PathLike[str], run_id: str) -> None:
     shutil.rmtree(run.folder)
 
 
-def active_run_id(project_root: str | os.PathLike[str]) -> str | None:
-    """The id stored in ``.imgclf/active_model.json``, or None (no file, unreadable, or run gone)."""
-    path = layout.active_model_file(project_root)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+def active_run_id(project_root: str | os.PathLike[str], notes: list[Note] | None = None) -> str | None:
+    """The id stored in ``.imgclf/active_model.json``, or None (no file, or run gone). A damaged file is set
+    aside (no model is active then) and the ``Note`` goes to ``notes``."""
+    data, note = check_json_file(
+        layout.active_model_file(project_root), "the choice of active model",
+        lambda d: None if isinstance(d, dict) and isinstance(d.get("run_id"), str) else "it names no run",
+        "no model is active until you make one active", root=project_root)
+    if note is not None and notes is not None:
+        notes.append(note)
+    if data is None:
         return None
-    run_id = data.get("run_id") if isinstance(data, dict) else None
-    if not isinstance(run_id, str):
-        return None
+    run_id = data["run_id"]
     try:
         get_run(project_root, run_id)
     except RunError:

@@ -111,7 +111,7 @@ class Journal:
         self.index = HashIndex(None if read_only else layout.hash_index_file(self.state_dir), self.root)
         self._unsaved_index = 0
         #: Sentences for the user about what opening found and repaired (damage, interrupted actions).
-        self.recovered: list[str] = [self.index.damage] if self.index.damage else []
+        self.recovered: list[str] = [str(self.index.damage)] if self.index.damage else []
         from imgclf_gui.core.project.journal_loading import compact_if_large, load
 
         load(self)

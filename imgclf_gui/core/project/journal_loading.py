@@ -37,8 +37,8 @@ def load(journal: Journal) -> None:
         return
     except DamagedFile as exc:
         if writable:
-            journal.recovered.append(set_aside(journal.path, _WHAT, str(exc), "a new one was started",
-                                               root=journal.root))
+            journal.recovered.append(str(set_aside(journal.path, _WHAT, str(exc), "a new one was started",
+                                                   root=journal.root)))
         return
     except OSError as exc:
         journal.recovered.append(f"The move history cannot be read ({exc.strerror or exc}); undo starts afresh.")
@@ -59,8 +59,8 @@ def load(journal: Journal) -> None:
     if writable and rewrite:
         if bad:
             consequence = f"its {len(good)} readable records were kept (undo may not reach back past the damage)"
-            journal.recovered.append(set_aside(journal.path, _WHAT, f"{bad} line(s) {first_problem}", consequence,
-                                               root=journal.root))
+            journal.recovered.append(str(set_aside(journal.path, _WHAT, f"{bad} line(s) {first_problem}", consequence,
+                                                   root=journal.root)))
         lines = [records.frame(records.HEADER)] + [records.frame(r) for r in good]
         atomic_write_bytes(journal.path, b"".join(lines))
     refused: list[str] = []

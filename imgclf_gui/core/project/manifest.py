@@ -6,7 +6,6 @@ unreadable or newer manifest never blocks opening the images.
 """
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -15,6 +14,8 @@ from pathlib import Path
 from imgclf_gui import __version__
 from imgclf_gui.core.project import layout
 from imgclf_gui.core.support.atomic import atomic_write_json
+from imgclf_gui.core.support.damaged import DamagedFile, read_json, set_aside
+from imgclf_gui.core.support.notes import Note
 
 SCHEMA_VERSION = 1
 
@@ -34,8 +35,11 @@ class Manifest:
     class_keys: dict[str, str] = field(default_factory=dict)
 
 
-def open_project(root: str | os.PathLike[str], create: bool = False) -> Manifest:
-    """Check ``root`` is a usable folder, make ``.imgclf/`` and return its manifest."""
+def open_project(root: str | os.PathLike[str], create: bool = False, notes: list[Note] | None = None) -> Manifest:
+    """Check ``root`` is a usable folder, make ``.imgclf/`` and return its manifest.
+
+    A damaged manifest never stops this: it is set aside and rebuilt, with a ``Note`` added to ``notes``.
+    """
     root = Path(root)
     if not root.exists():
         if not create:
@@ -43,7 +47,7 @@ def open_project(root: str | os.PathLike[str], create: bool = False) -> Manifest
         root.mkdir(parents=True)
     if not root.is_dir():
         raise ProjectError(f"{root} is a file, not a folder.")
-    manifest = load_manifest(root)
+    manifest = load_manifest(root, notes)
     path = layout.manifest_file(root)
     if not path.exists():
         try:
@@ -53,24 +57,51 @@ def open_project(root: str | os.PathLike[str], create: bool = False) -> Manifest
     return manifest
 
 
-def load_manifest(root: str | os.PathLike[str]) -> Manifest:
+def load_manifest(root: str | os.PathLike[str], notes: list[Note] | None = None) -> Manifest:
+    """The project's manifest (defaults when there is none). A damaged one (not JSON, not an object, a
+    field of the wrong type) is set aside as ``manifest.json.damaged`` and rebuilt from its readable
+    fields; the ``Note`` saying so goes to ``notes``."""
     path = layout.manifest_file(root)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = read_json(path)
+    except FileNotFoundError:
         return Manifest()
-    return _migrate(data)
+    except DamagedFile as exc:
+        _note(notes, set_aside(path, _WHAT, str(exc), "a new one was made", root=root))
+        return Manifest()
+    except OSError:
+        return Manifest()  # unreadable just now (permissions): browse with defaults, touch nothing
+    if not isinstance(data, dict):
+        _note(notes, set_aside(path, _WHAT, "it is not a JSON object", "a new one was made", root=root))
+        return Manifest()
+    wrong = [name for name, ok in _FIELD_CHECKS.items() if name in data and not ok(data[name])]
+    manifest = Manifest(**{k: v for k, v in data.items() if k in _FIELD_CHECKS and k not in wrong})
+    if wrong:
+        _note(notes, set_aside(path, _WHAT, f"the field {wrong[0]!r} has the wrong type",
+                               "a new one was made from the fields that could be read", root=root))
+        try:
+            save_manifest(root, manifest)
+        except OSError:
+            pass
+    return manifest
 
 
 def save_manifest(root: str | os.PathLike[str], manifest: Manifest) -> None:
     atomic_write_json(layout.manifest_file(root), asdict(manifest))
 
 
-def _migrate(data: dict) -> Manifest:
-    # Version 1 is the first schema; later versions add their steps here. Unknown keys are dropped
-    # and a newer schema is read as far as we understand it.
-    known = {k: v for k, v in data.items() if k in Manifest.__dataclass_fields__}
-    manifest = Manifest(**known)
-    if not isinstance(manifest.class_keys, dict):
-        manifest.class_keys = {}
-    return manifest
+_WHAT = "the project's manifest (labelling keys)"
+# Version 1 is the first schema; later versions add their steps here. Unknown keys are dropped and a
+# newer schema is read as far as we understand it.
+_FIELD_CHECKS = {
+    "schema_version": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "created": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "app_version": lambda v: isinstance(v, str),
+    "class_keys": lambda v: isinstance(v, dict) and all(isinstance(k, str) and isinstance(x, str)
+                                                         for k, x in v.items()),
+}
+
+
+def _note(notes: list[Note] | None, note: Note) -> None:
+    if notes is not None:
+        notes.append(note)

@@ -4,14 +4,18 @@ Everything imgclf reads back from disk may have been written by someone else, to
 edited by hand. A reader that finds a file it cannot trust (invalid UTF-8 or JSON, the wrong shape, a
 checksum that does not match) calls :func:`set_aside`: the file is renamed ``NAME.damaged`` (nothing is
 deleted, so a person can still look at it), the caller carries on as if it were missing, and the
-returned sentence tells the user what happened. :func:`read_json` is the common first step.
+returned :class:`~imgclf_gui.core.support.notes.Note` tells the user what happened. :func:`read_json` is
+the common first step and :func:`check_json_file` the whole routine for a JSON file with a known shape.
 """
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from imgclf_gui.core.support.notes import STATE_DAMAGED_GONE, STATE_DAMAGED_IGNORED, STATE_SET_ASIDE, Note
 
 DAMAGED_SUFFIX = ".damaged"
 MAX_STATE_BYTES = 256 << 20  # no state file of ours is near this; a bigger one is not ours
@@ -55,15 +59,16 @@ def read_state_bytes(path: str | os.PathLike[str], *, max_bytes: int = MAX_STATE
 
 
 def set_aside(path: str | os.PathLike[str], what: str, reason: str, consequence: str,
-              *, root: str | os.PathLike[str] | None = None) -> str:
-    """Rename the damaged ``path`` to ``path.damaged`` (``.damaged-2``... if taken) and say so in one sentence.
+              *, root: str | os.PathLike[str] | None = None) -> Note:
+    """Rename the damaged ``path`` to ``path.damaged`` (``.damaged-2``... if taken) and say so.
 
     ``what`` names the file for a user ("the move history"), ``reason`` is :class:`DamagedFile`'s text,
-    ``consequence`` what happens instead ("a new one was started"). Paths in the sentence are shown
-    relative to ``root`` when given. When even renaming fails, the sentence says the file was ignored.
+    ``consequence`` what happens instead ("a new one was started"). The path in the note is relative to
+    ``root`` when given. ``str()`` of the returned :class:`Note` is the sentence; when even renaming
+    fails, it says the file is ignored.
     """
     path = Path(path)
-    shown = _shown(path, root)
+    values = {"what": what, "path": _shown(path, root), "reason": reason, "consequence": consequence}
     target = path.with_name(path.name + DAMAGED_SUFFIX)
     n = 2
     while os.path.lexists(target):
@@ -72,11 +77,10 @@ def set_aside(path: str | os.PathLike[str], what: str, reason: str, consequence:
     try:
         os.replace(path, target)
     except FileNotFoundError:
-        return f"{_capital(what)} ({shown}) was damaged ({reason}) and has gone; {consequence}."
+        return Note(STATE_DAMAGED_GONE, values)
     except OSError as exc:
-        return (f"{_capital(what)} ({shown}) is damaged ({reason}) and could not be set aside "
-                f"({exc.strerror or exc}); it is ignored and {consequence}.")
-    return f"{_capital(what)} ({shown}) was damaged ({reason}); it was set aside as {target.name} and {consequence}."
+        return Note(STATE_DAMAGED_IGNORED, {**values, "error": exc.strerror or str(exc)})
+    return Note(STATE_SET_ASIDE, {**values, "moved_to": target.name})
 
 
 def _shown(path: Path, root: str | os.PathLike[str] | None) -> str:
@@ -88,5 +92,24 @@ def _shown(path: Path, root: str | os.PathLike[str] | None) -> str:
     return str(path)
 
 
-def _capital(text: str) -> str:
-    return text[:1].upper() + text[1:]
+def check_json_file(path: str | os.PathLike[str], what: str, problem_of: Callable[[Any], str | None],
+                    consequence: str, *, root: str | os.PathLike[str] | None = None) -> tuple[Any, Note | None]:
+    """Read a JSON state file and judge its shape; a damaged one is set aside.
+
+    Returns ``(value, None)`` when the file is fine, ``(None, None)`` when there is none (or it cannot be
+    read just now), and ``(None, note)`` when it was damaged: ``problem_of(value)`` names what is wrong
+    with a value (None: nothing), the note is :func:`set_aside`'s.
+    """
+    try:
+        value = read_json(path)
+    except DamagedFile as exc:
+        return None, set_aside(path, what, str(exc), consequence, root=root)
+    except OSError:
+        return None, None
+    try:
+        problem = problem_of(value)
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:  # a shape the checker did not foresee
+        problem = f"it has an unexpected shape ({type(exc).__name__})"
+    if problem is not None:
+        return None, set_aside(path, what, problem, consequence, root=root)
+    return value, None

@@ -4,7 +4,7 @@ File shape: ``{"format": F, "version": V, ...header, "entries": {key: value}, "c
 checksum covers everything else (canonical JSON). A file whose checksum does not match, or that is not
 JSON, not an object, of another format, or holds an entry of the wrong shape is *damage, never data*:
 it is set aside as ``NAME.damaged`` (:mod:`core.support.damaged`), the cache starts empty and
-:attr:`JsonCache.damage` says so in one sentence. A file of an older version or made for another header
+:attr:`JsonCache.damage` says so (a ``Note``). A file of an older version or made for another header
 (another decoder, another hash) is simply outdated: it loads as empty and is replaced at the next save.
 Saving is atomic (``core/support/atomic.py``) and skipped when nothing changed. Used by the
 content-hash index and the memory of undecodable files.
@@ -20,6 +20,7 @@ from typing import Any
 
 from imgclf_gui.core.support.atomic import atomic_write_bytes
 from imgclf_gui.core.support.damaged import DamagedFile, read_json, set_aside
+from imgclf_gui.core.support.notes import Note
 
 
 def _canonical(body: dict[str, Any]) -> bytes:
@@ -38,8 +39,8 @@ class JsonCache:
         self._entries: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._dirty = False
-        #: One sentence when the file was damaged and set aside on load, else None.
-        self.damage: str | None = None
+        #: What was set aside when the file was damaged (a ``Note``; ``str()`` is the sentence), else None.
+        self.damage: Note | None = None
         if file is not None:
             problem = self._load(file, valid)
             if problem is not None:

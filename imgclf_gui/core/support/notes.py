@@ -6,7 +6,8 @@ the app, on the command line and in a run's ``run.json``. A new kind is a consta
 in ``_WORDS``; ``describe`` of a kind nobody worded still says something readable.
 
 Kinds are grouped by who raises them: ``stage.*`` (a step of a long job starts), ``features.*`` (the
-bottleneck cache), ``data.*`` (the images), ``head.*`` (training the head), ``run.*`` (the run as a whole).
+bottleneck cache), ``data.*`` (the images), ``head.*`` (training the head), ``run.*`` (the run as a whole),
+``state.*`` (imgclf's own files in ``.imgclf/``: a damaged one set aside).
 """
 from __future__ import annotations
 
@@ -58,6 +59,11 @@ CACHE_RESTARTED = "features.cache_restarted"
 CACHE_RECORDS_DROPPED = "features.cache_records_dropped"  # count
 CACHE_TAIL_CUT = "features.cache_tail_cut"
 
+# -- imgclf's own state files (``support.damaged.set_aside``, ``review.project_state``) -----------------
+STATE_SET_ASIDE = "state.set_aside"  # what, path, reason, moved_to, consequence
+STATE_DAMAGED_IGNORED = "state.damaged_ignored"  # what, path, reason, error, consequence (could not rename)
+STATE_DAMAGED_GONE = "state.damaged_gone"  # what, path, reason, consequence (vanished meanwhile)
+
 # -- the images (``check_dataset``, ``train``) -------------------------------------------------------
 FEW_IMAGES = "data.few_images"  # classes: [[name, count], ...], minimum, recommended, ideal
 UNBALANCED = "data.unbalanced"  # big, big_count, small, small_count
@@ -72,6 +78,10 @@ NOT_SCORED = "run.not_scored"
 
 def _count(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _classes(values: Mapping[str, Any]) -> str:
@@ -99,6 +109,12 @@ _WORDS: dict[str, Callable[[Mapping[str, Any]], str]] = {
                                       "dropped and will be recomputed."),
     CACHE_TAIL_CUT: lambda v: ("The feature cache ended in a half-written record (interrupted run); "
                                "it was cut off."),
+    STATE_SET_ASIDE: lambda v: (f"{_capital(v['what'])} ({v['path']}) was damaged ({v['reason']}); it was set "
+                                f"aside as {v['moved_to']} and {v['consequence']}."),
+    STATE_DAMAGED_IGNORED: lambda v: (f"{_capital(v['what'])} ({v['path']}) is damaged ({v['reason']}) and could "
+                                      f"not be set aside ({v['error']}); it is ignored and {v['consequence']}."),
+    STATE_DAMAGED_GONE: lambda v: (f"{_capital(v['what'])} ({v['path']}) was damaged ({v['reason']}) and has "
+                                   f"gone; {v['consequence']}."),
     FEW_IMAGES: lambda v: (f"Few images in {_classes(v)}: enough to train (at least {v['minimum']}), but "
                            f"{v['recommended']} or more per class (ideally {v['ideal']}) give a more reliable "
                            "model and score."),

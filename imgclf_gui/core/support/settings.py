@@ -5,13 +5,13 @@ Preferences dialog lives here, so the CLI can read it too.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from imgclf_gui.core.support.atomic import atomic_write_json
+from imgclf_gui.core.support.notes import Note
 from imgclf_gui.core.support.paths import user_config_dir
 
 SETTINGS_VERSION = 2
@@ -46,16 +46,29 @@ def settings_path() -> Path:
     return user_config_dir() / FILE_NAME
 
 
-def load_settings(path: Path | None = None) -> Settings:
-    """The saved settings, migrated to the current version; defaults when missing or unreadable."""
+def load_settings(path: Path | None = None, notes: list[Note] | None = None) -> Settings:
+    """The saved settings, migrated to the current version; defaults when missing or unreadable.
+
+    A damaged file (not JSON, not an object, a value of the wrong type) is set aside as
+    ``settings.json.damaged`` and written again with what could be read; the ``Note`` goes to ``notes``.
+    """
+    from imgclf_gui.core.support.damaged import DamagedFile, read_json, set_aside
+
     path = path or settings_path()
+    what = "your imgclf preferences"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(data, dict):
-            raise ValueError("not an object")
-    except (OSError, ValueError):
+        data = read_json(path)
+    except DamagedFile as exc:
+        _note(notes, set_aside(path, what, str(exc), "the defaults are used"))
         return Settings()
-    version = int(data.get("version", 1))
+    except OSError:
+        return Settings()
+    if not isinstance(data, dict):
+        _note(notes, set_aside(path, what, "it is not a JSON object", "the defaults are used"))
+        return Settings()
+    version = data.get("version", 1)
+    if not isinstance(version, int) or isinstance(version, bool):
+        version = 1
     while version < SETTINGS_VERSION and version in MIGRATIONS:
         data = MIGRATIONS[version](dict(data))
         version += 1
@@ -63,10 +76,26 @@ def load_settings(path: Path | None = None) -> Settings:
     names = {f.name: f for f in fields(Settings)}
     defaults = Settings()
     clean: dict[str, Any] = {}
+    wrong = []
     for key, value in data.items():
         if key in names and isinstance(value, type(getattr(defaults, key))):
-            clean[key] = value  # a value of the wrong type (hand-edited file) falls back to its default
-    return Settings(**clean)
+            clean[key] = value
+        elif key in names:
+            wrong.append(key)  # a value of the wrong type (hand-edited file) falls back to its default
+    settings = Settings(**clean)
+    if wrong:
+        _note(notes, set_aside(path, what, f"the setting {wrong[0]!r} has the wrong type",
+                               "the others were kept and that one is back to its default"))
+        try:
+            save_settings(settings, path)
+        except OSError:
+            pass
+    return settings
+
+
+def _note(notes: list[Note] | None, note: Note) -> None:
+    if notes is not None:
+        notes.append(note)
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> None:

@@ -287,7 +287,7 @@ def load_fold_memory(project_root: str | os.PathLike[str]) -> FoldMemory:
     """
     try:
         return FoldMemory.from_json(json.loads(layout.folds_file(project_root).read_text(encoding="utf-8")))
-    except (OSError, ValueError):
+    except (OSError, ValueError, TypeError, AttributeError, RecursionError):  # damaged: made afresh
         pass
     return _migrate_split_memory(layout.split_file(project_root))
 

@@ -177,11 +177,15 @@ def _load_split_memory(path: Path, config: TrainConfig) -> dict[str, str] | None
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    if not isinstance(data, dict):  # damaged: check_project_state sets it aside when the project opens
+        return None
     if (data.get("validation_percent"), data.get("test_percent")) != (config.validation_percent,
                                                                          config.test_percent):
         return None
     assignment = data.get("assignment")
-    return assignment if isinstance(assignment, dict) else None
+    if not isinstance(assignment, dict):
+        return None
+    return {k: v for k, v in assignment.items() if isinstance(k, str) and v in ("train", "validation", "test")}
 
 
 def _save_split_memory(path: Path, config: TrainConfig, previous: dict[str, str] | None, split: Split) -> None:

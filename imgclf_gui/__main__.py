@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 
@@ -26,6 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     from imgclf_gui.cli import quiet_native_logs
 
     quiet_native_logs()
+    problem = platform_problem(os.environ)
+    if problem:
+        # Qt would abort here with "could not load the Qt platform plugin", naming no package.
+        print(f"imgclf-gui: {problem}", file=sys.stderr)
+        return 1
     from PySide6.QtCore import QTimer
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
@@ -64,6 +70,31 @@ def main(argv: list[str] | None = None) -> int:
         return _show_and_quit(app, window, args.project)
     QTimer.singleShot(0, lambda: start_project(window, args, interactive))
     return app.exec()
+
+
+def platform_problem(environ: Mapping[str, str]) -> str | None:
+    """Why Qt cannot open a window here, in words, or None; asked before Qt would abort over it (Linux, xcb).
+
+    Loads the xcb plugin the way Qt is about to, so it costs next to nothing when all is well.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    from imgclf_gui.core import xcb_check
+
+    if not xcb_check.xcb_comes_first(environ):
+        return None
+    if not environ.get("DISPLAY"):
+        return ("there is no screen to open the window on: DISPLAY is not set, so this is not a desktop "
+                "session. Start imgclf-gui on a desktop, or use the command line (imgclf --help).")
+    from PySide6.QtCore import QLibraryInfo
+
+    plugins = QLibraryInfo.path(QLibraryInfo.LibraryPath.PluginsPath)
+    missing: list[str] = []
+    for plugin in xcb_check.plugin_candidates(plugins, environ):  # Qt takes the first that loads
+        missing = xcb_check.missing_libraries(plugin)
+        if not missing:
+            return None
+    return xcb_check.problem_text(missing) if missing else None
 
 
 def _show_and_quit(app, window, project: str | None) -> int:

@@ -36,4 +36,25 @@ def qt_info() -> QtInfo:
         from PySide6 import QtWidgets  # noqa: F401
     except Exception as exc:  # noqa: BLE001
         return QtInfo(version, False, f"Qt's GUI libraries do not load: {exc}")
-    return QtInfo(version, True)
+    return QtInfo(version, True, xcb_missing=xcb_missing(QtCore.QLibraryInfo.path(
+        QtCore.QLibraryInfo.LibraryPath.PluginsPath)))
+
+
+def xcb_missing(plugins_dir: str) -> list[str] | None:
+    """The system libraries Qt's X11 plugin lacks, whatever the current session (doctor may run over ssh)."""
+    import os
+    import sys
+
+    from imgclf_gui.core import xcb_check
+
+    if not sys.platform.startswith("linux"):
+        return None
+    plugins = xcb_check.plugin_candidates(plugins_dir, os.environ)
+    if not plugins:
+        return None
+    missing: list[str] = []
+    for plugin in plugins:  # Qt takes the first that loads
+        missing = xcb_check.missing_libraries(plugin)
+        if not missing:
+            break
+    return missing

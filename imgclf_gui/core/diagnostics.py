@@ -78,6 +78,8 @@ class QtInfo:
     version: str | None  # the Qt runtime, from qVersion(); None when Qt did not load
     gui_loads: bool  # QtWidgets imported: the system libraries the window needs are present
     problem: str = ""
+    # system libraries Qt's X11 platform plugin (xcb) cannot load; None when not checked (not Linux, no plugin)
+    xcb_missing: list[str] | None = None
 
 
 @dataclass
@@ -196,6 +198,11 @@ def _problems(report: DoctorReport, backbone_problem: str) -> list[str]:
     problems = [f"{p.label} is not installed" for p in report.packages if p.version is None]
     if report.qt is not None and report.qt.problem:
         problems.append(report.qt.problem + " (the command line still works)")
+    if report.qt is not None and report.qt.xcb_missing:
+        from imgclf_gui.core.xcb_check import problem_text
+
+        problems.append(problem_text(report.qt.xcb_missing).replace("\n", "\n    ")
+                        + "\n    (the command line still works)")
     if backbone_problem:
         problems.append(backbone_problem)
     elif not any(b.usable for b in report.backbones):
@@ -221,6 +228,9 @@ def format_text(report: DoctorReport) -> str:
         if report.qt.version and not report.qt.gui_loads:
             qt += " (GUI libraries do not load)"
         lines.append(row("Qt", qt))
+        if report.qt.xcb_missing is not None:
+            missing = report.qt.xcb_missing
+            lines.append(row("Qt X11 plugin (xcb)", f"MISSING {', '.join(missing)}" if missing else "loads"))
     for p in report.packages:
         version = f"{p.version}  ({p.distribution})" if p.distribution and p.label == "TensorFlow" else p.version
         lines.append(row(p.label, version or "NOT INSTALLED"))

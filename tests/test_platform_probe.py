@@ -16,8 +16,6 @@ import pytest
 
 from imgclf_gui.core import xcb_check
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Qt's xcb plugin is Linux only")
-
 REAL, FAKE = b"libxcb-icccm.so.4", b"libxcb-icccm.so.9"
 
 
@@ -26,6 +24,8 @@ def broken_plugin(tmp_path) -> Path:
     """A Qt tree (symlinks to the installed one) whose xcb helper library needs a library no system has."""
     import PySide6
 
+    if not sys.platform.startswith("linux"):
+        pytest.skip("Qt's xcb plugin is Linux only")
     qt = Path(PySide6.__file__).parent / "Qt"
     helper = qt / "lib" / "libQt6XcbQpa.so.6"
     if not (qt / "plugins" / "platforms" / "libqxcb.so").is_file() or not helper.is_file():

@@ -1,4 +1,8 @@
-"""Render the README's pictures offscreen: ``python tools/screenshots.py [OUT_DIR]``.
+"""Render the README's pictures: ``python tools/screenshots.py [--xcb] [OUT_DIR]``.
+
+Offscreen by default. With ``--xcb`` the window is a real X11 window on ``$DISPLAY`` (Qt's xcb platform, as on
+a Linux desktop) and each picture is what the X server shows; on a machine with no screen, run it under Xvfb:
+``xvfb-run -a python tools/screenshots.py --xcb`` (Debian/Ubuntu: ``apt-get install xvfb``).
 
 Makes the demo project in a temporary folder, opens it in a real :class:`MainWindow` and drives its widgets
 as a user would: selects thumbnails, runs Check Data, trains the default backbone (EfficientNet-Lite0),
@@ -79,6 +83,8 @@ def _drop(widget, paths: list[Path]) -> None:
 
 
 def _save(window, out: Path, name: str) -> None:
+    # Qt renders the window itself, also on xcb: the X server's copy may lag a paint behind (pyqtgraph's new
+    # curves reach it only once the event loop runs, and the mid-run picture is taken inside an epoch's slot).
     if not window.grab().save(str(out / name)):
         raise OSError(f"could not write {out / name}")
     print(f"  {name}", flush=True)
@@ -184,7 +190,17 @@ def _classify_pictures(window, root: Path, out: Path) -> None:
 
 
 def main(argv: list[str]) -> int:
-    out = Path(argv[1] if len(argv) > 1 else Path(__file__).resolve().parents[1] / "docs" / "screenshots")
+    args = [a for a in argv[1:] if a != "--xcb"]
+    if "--xcb" in argv:
+        os.environ["QT_QPA_PLATFORM"] = "xcb"
+        from imgclf_gui.__main__ import platform_problem
+
+        problem = platform_problem(os.environ)
+        if problem:  # no DISPLAY, or Qt's X11 plugin lacks a system library: say so instead of Qt's abort
+            print(f"screenshots: {problem}\nWith no screen: xvfb-run -a python tools/screenshots.py --xcb",
+                  file=sys.stderr)
+            return 1
+    out = Path(args[0] if args else Path(__file__).resolve().parents[1] / "docs" / "screenshots")
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="imgclf-screenshots-") as tmp:
         os.environ["IMGCLF_CONFIG_DIR"] = str(Path(tmp) / "config")  # default preferences, not the user's

@@ -115,8 +115,12 @@ class Script:
 
     def shot(self, widget: Any, name: str, *, size_check: bool = True) -> None:
         """What the X server shows of ``widget``'s window, saved as ``name``."""
+        from PySide6.QtCore import QCoreApplication
         from PySide6.QtGui import QGuiApplication
 
+        # Pending paints reach the X server first (pyqtgraph, for one, repaints new curves only from the event
+        # loop); the step's timer is stopped meanwhile, so no other step runs in between.
+        QCoreApplication.processEvents()
         pixmap = QGuiApplication.primaryScreen().grabWindow(widget.winId())
         if size_check and widget is self.window and (pixmap.width(), pixmap.height()) != WINDOW_SIZE:
             raise RuntimeError(f"{name}: the window is {pixmap.width()}x{pixmap.height()}, not "
@@ -255,6 +259,7 @@ def user_session(script: Script) -> Steps:
     click(training.train_button)
     yield Wait(lambda: len(session.history) >= 5 or bool(outcomes or failures), "five epochs", TRAIN_TIMEOUT_S)
     if not (outcomes or failures):
+        training.plots.point_count()  # draws the curves now rather than at the next throttled repaint
         script.shot(window, "training-running.png")
     yield Wait(lambda: bool(outcomes or failures), "the training run to end", TRAIN_TIMEOUT_S)
     if failures:

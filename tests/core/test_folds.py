@@ -111,9 +111,14 @@ def test_fold_memory_survives_a_round_trip_and_a_damaged_file(tmp_path):
     b = assign_folds(keys, labels, test_percent=10, memory=loaded)
     assert np.array_equal(a.fold_of, b.fold_of)
     layout.folds_file(tmp_path).write_text('{"schema": 1, "folds": {"5": [["x"]], "zz": 3}, "test": 7}')
-    assert load_fold_memory(tmp_path).folds == {}
-    layout.folds_file(tmp_path).write_bytes(b"\x00garbage")
-    assert load_fold_memory(tmp_path) == FoldMemory()
+    assert load_fold_memory(tmp_path).folds == {}  # wrong shapes: left out
+    layout.folds_file(tmp_path).write_bytes(b"\xff garbage")
+    notes = []
+    assert load_fold_memory(tmp_path, notes) == FoldMemory()
+    # set aside (never deleted), with a sentence for the user; the folds are simply made again
+    assert layout.folds_file(tmp_path).with_name("folds.json.damaged").read_bytes() == b"\xff garbage"
+    assert len(notes) == 1 and "fold memory" in str(notes[0]) and "set aside" in str(notes[0])
+    assert np.array_equal(assign_folds(keys, labels, test_percent=10).fold_of, a.fold_of)
 
 
 def test_old_split_memory_seeds_the_test_part(tmp_path):

@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 
 from imgclf_gui.core.features.extraction import extract_features
+from imgclf_gui.core.project import layout
 from imgclf_gui.core.project.scan import scan_samples
 from imgclf_gui.core.review.mislabels import class_thresholds, expected_mislabels, find_mislabels
-from imgclf_gui.core.review.reviewed import mark_reviewed, reviewed_marks, unmark_reviewed
+from imgclf_gui.core.review.reviewed import is_reviewed, mark_reviewed, reviewed_marks, unmark_reviewed
 from imgclf_gui.core.training.crossval import cross_validate
 from imgclf_gui.core.training.folds import assign_folds, sample_keys
 from imgclf_gui.core.training.head import HeadOptions
@@ -58,6 +59,21 @@ def test_twelve_red_images_filed_as_green_are_found_on_top(tmp_path, fake_backbo
     assert {s.path for s in again} == {s.path for s in suspects} - set(kept)
     unmark_reviewed(root, kept[:1])
     assert len(reviewed_marks(root)) == 2
+    # moved to another folder, a kept image may be suggested again there: the user confirmed a class
+    assert not is_reviewed(reviewed_marks(root), top[1].content_hash, "red")
+    assert is_reviewed(reviewed_marks(root), top[1].content_hash, "green")
+
+
+def test_a_damaged_reviewed_file_is_set_aside_with_a_sentence(tmp_path):
+    root = tmp_path / "proj"
+    path = write_image(root / "a" / "x.png")
+    layout.reviewed_file(root).parent.mkdir(parents=True)
+    layout.reviewed_file(root).write_text("{not json")
+    notes = []
+    assert reviewed_marks(root, notes) == {}
+    assert "reviewed images" in str(notes[0]) and layout.reviewed_file(root).with_name("reviewed.json.damaged").exists()
+    mark_reviewed(root, [path])
+    assert list(reviewed_marks(root).values()) == ["a"]
 
 
 def test_thresholds_are_each_class_s_typical_self_confidence():

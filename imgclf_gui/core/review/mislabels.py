@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from imgclf_gui.core.review.reviewed import is_reviewed, reviewed_marks
+from imgclf_gui.core.support.notes import Note
 
 __all__ = ["SuspectedMislabel", "MislabelScan", "class_thresholds", "expected_mislabels", "find_mislabels",
            "project_mislabels"]
@@ -158,10 +159,12 @@ class MislabelScan:
     considered: int = 0  # images with an honest prediction still where they were at training time
     gone: int = 0  # images moved, renamed or deleted since (not suggested: their folder may be fixed already)
     reviewed: int = 0  # suspects left out because the user kept them
+    notes: list[Note] = field(default_factory=list)  # e.g. a damaged reviewed-images file set aside
 
     def to_dict(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "available": self.available, "reason": self.reason,
                 "considered": self.considered, "gone": self.gone, "reviewed": self.reviewed,
+                "notes": [str(n) for n in self.notes],
                 "suspected_mislabels": [s.to_dict() for s in self.suspects]}
 
 
@@ -193,8 +196,9 @@ def project_mislabels(project_root: str | os.PathLike[str]) -> MislabelScan:
     paths = oof.absolute_paths(root)
     present = np.array([p.is_file() for p in paths], bool)
     probabilities = np.where(present[:, None], oof.probabilities, np.nan)
-    marks = reviewed_marks(root)
+    notes: list[Note] = []
+    marks = reviewed_marks(root, notes)
     everyone = find_mislabels(probabilities, oof.labels, oof.class_names, paths, oof.hashes)
     kept = [s for s in everyone if not is_reviewed(marks, s.content_hash, s.label)]
     return MislabelScan(kept, run_id, True, "", int(np.count_nonzero(present & oof.predicted)),
-                        int(np.count_nonzero(~present)), len(everyone) - len(kept))
+                        int(np.count_nonzero(~present)), len(everyone) - len(kept), notes)

@@ -9,23 +9,36 @@ another class and looks wrong there, it is suggested again: the user confirmed a
 """
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
 
 from imgclf_gui.core.project import layout
+from imgclf_gui.core.support.notes import Note
 
 __all__ = ["reviewed_marks", "mark_reviewed", "unmark_reviewed", "is_reviewed"]
 
 SCHEMA_VERSION = 1
 
 
-def reviewed_marks(project_root: str | os.PathLike[str]) -> dict[str, str]:
-    """content hash -> class it was kept in. Empty when there are none or the file is unreadable."""
+def reviewed_marks(project_root: str | os.PathLike[str], notes: list[Note] | None = None) -> dict[str, str]:
+    """content hash -> class it was kept in; empty when there are none.
+
+    A damaged file is set aside as ``reviewed.json.damaged`` (a ``state.*`` note is appended to ``notes``),
+    so the next mark starts a new file instead of overwriting what a person may still want to look at.
+    """
+    from imgclf_gui.core.support.damaged import DamagedFile, read_json, set_aside
+
+    path = layout.reviewed_file(project_root)
     try:
-        data = json.loads(layout.reviewed_file(project_root).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = read_json(path)
+    except OSError:
+        return {}
+    except DamagedFile as exc:
+        note = set_aside(path, "the list of reviewed images", str(exc),
+                         "images marked as reviewed before may be suggested again", root=project_root)
+        if notes is not None:
+            notes.append(note)
         return {}
     marks = data.get("reviewed") if isinstance(data, dict) else None
     if not isinstance(marks, dict):

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from imgclf_gui.core.project import layout
+from imgclf_gui.core.support.notes import Note
 from imgclf_gui.core.training.splits import MIN_IMAGES_FOR_VALIDATION, TEST, split_samples
 
 __all__ = ["DEFAULT_FOLDS", "MIN_FOLDS", "MAX_FOLDS", "TEST_PART", "FoldChoice", "FoldAssignment", "FoldMemory",
@@ -125,11 +126,16 @@ class FoldMemory:
             memory.folds[k] = {key: fold for fold, keys in enumerate(lists) if isinstance(keys, list)
                                for key in keys if isinstance(key, str)}
         test = data.get("test")
-        if isinstance(test, dict) and isinstance(test.get("percent"), int | float):
+        if isinstance(test, dict) and isinstance(test.get("percent"), int | float) and \
+                not isinstance(test.get("percent"), bool):
             memory.test_percent = float(test["percent"])
-            memory.test_keys = {k for k in test.get("keys") or [] if isinstance(k, str)}
-            memory.other_keys = {k for k in test.get("others") or [] if isinstance(k, str)}
+            memory.test_keys = {k for k in _list(test.get("keys")) if isinstance(k, str)}
+            memory.other_keys = {k for k in _list(test.get("others")) if isinstance(k, str)}
         return memory
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 @dataclass
@@ -279,24 +285,36 @@ def inner_validation(keys: Sequence[str], y: np.ndarray, indices: np.ndarray, pe
     return indices[~mask], indices[mask]
 
 
-def load_fold_memory(project_root: str | os.PathLike[str]) -> FoldMemory:
+def load_fold_memory(project_root: str | os.PathLike[str], notes: list[Note] | None = None) -> FoldMemory:
     """The fold memory of a project; migrated from the old ``split.json`` when there is no fold memory yet.
 
-    Never raises: an unreadable or damaged file gives an empty memory (folds are then made afresh from the
-    content hashes, which gives the same folds for the same images).
+    Never raises. A damaged file is set aside as ``folds.json.damaged`` (a ``state.*`` note saying so is
+    appended to ``notes``) and the folds are made afresh from the content hashes, which gives the same folds for the
+    same images; only images added since are placed differently.
     """
+    from imgclf_gui.core.support.damaged import DamagedFile, read_json, set_aside
+
+    path = layout.folds_file(project_root)
     try:
-        return FoldMemory.from_json(json.loads(layout.folds_file(project_root).read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError, AttributeError, RecursionError):  # damaged: made afresh
-        pass
-    return _migrate_split_memory(layout.split_file(project_root))
+        data = read_json(path)
+    except DamagedFile as exc:
+        note = set_aside(path, "the fold memory", str(exc), "the folds are made afresh from the image contents",
+                         root=project_root)
+        if notes is not None:
+            notes.append(note)
+        return FoldMemory()
+    except OSError:
+        return _migrate_split_memory(layout.split_file(project_root))
+    return FoldMemory.from_json(data)
 
 
 def _migrate_split_memory(split_file: Path) -> FoldMemory:
+    from imgclf_gui.core.support.damaged import DamagedFile, read_json
+
     try:
-        data = json.loads(split_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return FoldMemory()
+        data = read_json(split_file)
+    except (OSError, DamagedFile):
+        return FoldMemory()  # it is only read once, to migrate: a damaged one is simply not used
     assignment = data.get("assignment") if isinstance(data, dict) else None
     percent = data.get("test_percent") if isinstance(data, dict) else None
     if not isinstance(assignment, Mapping) or not isinstance(percent, int | float) or percent <= 0:

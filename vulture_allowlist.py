@@ -37,12 +37,7 @@ _.app_version  # core/project/manifest.py: manifest.json, which version wrote it
 
 # -- kept on purpose --------------------------------------------------------------------------------------
 _.journal_file  # core/project/layout.py names every path under .imgclf/, including files the
-_.lock_file  # work in progress adds (the project lock, reviewed images); drop an entry once it is used
-_.reviewed_file
+_.lock_file  # work in progress adds (the project lock); drop an entry once it is used
 _._payload  # gui/common/tasks.py: holds the task's function and arguments until the GUI thread frees them
 _.me  # tests/gui/test_gc_guard.py: a reference cycle, which only the cycle collector can free
 qapp  # tests/gui/conftest.py: fixtures that need the QApplication ask for it by this argument name
-
-# -- landed ahead of the work that uses them (cross-validated training); drop each entry once it is used ----
-PART_FOLDER  # core/training/evaluation.py: what `imgclf evaluate` reports scored
-_.fold_sizes  # core/training/folds.py

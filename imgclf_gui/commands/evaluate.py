@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from imgclf_gui.core.models.predict import score_files
     from imgclf_gui.core.project.scan import scan_samples
     from imgclf_gui.core.support.atomic import atomic_write_text
-    from imgclf_gui.core.training.evaluation import evaluate_probabilities
+    from imgclf_gui.core.training.evaluation import PART_FOLDER, evaluate_probabilities
 
     if not args.dir.is_dir():
         raise UserError(f"{args.dir} is not a folder.")
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     scored = [(s, r) for s, r in zip(kept, rows) if r.scores is not None]
     probs = np.array([r.scores for _, r in scored], np.float32).reshape(len(scored), len(bundle.class_names))
     report = evaluate_probabilities(probs, np.array([known[s.label] for s, _ in scored], int), bundle.class_names,
-                                    [str(s.path) for s, _ in scored], part="folder")
+                                    [str(s.path) for s, _ in scored], part=PART_FOLDER)
     report.failed = {str(r.path): r.error for r in rows if r.scores is None}
     if args.json and str(args.json) == "-":
         print(report.to_json())

@@ -1,10 +1,14 @@
-"""``imgclf train DIR [--out MODEL]``: extract (cached), train with a live line per epoch, report, save.
+"""``imgclf train DIR [--out MODEL]``: extract (cached), cross-validate, train the final model, report, save.
 
-Without ``--out`` the model is kept as a new run of the project, exactly as the Training tab keeps it,
-and becomes the project's active model: the app shows it, and ``imgclf classify DIR ...`` uses it."""
+Each fold is announced as it starts, the final model gets a live line per epoch; then a line per fold, the
+report on every image's honest prediction, and the images that look filed in the wrong class. ``--json``
+writes the report with those under ``suspected_mislabels``. Without ``--out`` the model is kept as a new run
+of the project, exactly as the Training tab keeps it, and becomes the project's active model: the app shows
+it, and ``imgclf classify DIR ...`` uses it."""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -19,7 +23,8 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, help="model folder to write (e.g. flowers.imgclf-model); default: keep it "
                                             "in DIR/.imgclf/runs/ as the project's active model, as the app does")
     add_setting_flags(p)
-    p.add_argument("--json", type=Path, metavar="FILE", help="also write the test report as JSON")
+    p.add_argument("--json", type=Path, metavar="FILE", help="also write the report as JSON, with the images that "
+                                                             "look mislabelled under suspected_mislabels")
     p.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     p.set_defaults(func=run)
 
@@ -28,9 +33,11 @@ def run(args: argparse.Namespace) -> int:
     from imgclf_gui.cli import UserError
     from imgclf_gui.commands._settings import config_from_args
     from imgclf_gui.core.models.bundle import ModelBundle
+    from imgclf_gui.core.review.mislabels import training_mislabels
     from imgclf_gui.core.support.atomic import atomic_write_text
     from imgclf_gui.core.support.notes import STAGE_EXTRACTING, describe
     from imgclf_gui.core.training.checks import DatasetError
+    from imgclf_gui.core.training.crossval import FINAL
     from imgclf_gui.core.training.trainer import train
 
     config = config_from_args(args)
@@ -59,18 +66,16 @@ def run(args: argparse.Namespace) -> int:
         if done == total:
             extract_progress.finish()
 
-    def on_epoch(m) -> None:
-        if args.quiet:
-            return
-        val = (f"  val loss {m.val_loss:.4f}  val acc {m.val_accuracy:.1%}" if m.val_loss is not None else "")
-        star = " *" if m.best_epoch == m.epoch else ""
-        print(f"epoch {m.epoch:3d}  loss {m.train_loss:.4f}  acc {m.train_accuracy:.1%}{val}{star}",
-              file=out, flush=True)
+    def on_epoch(e) -> None:
+        if args.quiet or e.fold != FINAL:
+            return  # the folds are summed up after training, a line each
+        m = e.metrics
+        print(f"epoch {m.epoch:3d}  loss {m.train_loss:.4f}  acc {m.train_accuracy:.1%}", file=out, flush=True)
 
     def on_stage(note) -> None:
         if note.kind == STAGE_EXTRACTING:
             extract_progress.restart()
-        if not args.quiet:
+        if not args.quiet and note.values.get("step", 1) == 1:  # a fold once, not each L2 it tries
             print(f"{describe(note)} ...", file=out, flush=True)
 
     try:
@@ -79,15 +84,16 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(str(exc)) from None
     for note in result.notes:
         print(f"Note: {describe(note)}", file=out)
-    if result.head is None:
-        raise UserError("training stopped before the first epoch ended; nothing was saved.")
-    counts = result.split.counts()
-    print(f"Images: {counts['train']} train, {counts['validation']} validation, {counts['test']} test; "
-          f"best epoch {result.best_epoch}, L2 {result.config.l2:g}.", file=out)
+    _print_folds(result, out)
+    suspects = training_mislabels(result, args.dir)
     if result.report is not None:
         print(result.report.format_text(), file=out)
-        if args.json:
-            atomic_write_text(args.json, result.report.to_json() + "\n")
+    _print_suspects(suspects, args.dir, out)
+    if args.json:
+        atomic_write_text(args.json, json.dumps(_json_report(result, suspects), indent=2, ensure_ascii=False)
+                          + "\n")
+    if result.head is None:
+        raise UserError("training stopped before the final model was trained; nothing was saved.")
     bundle = ModelBundle.from_training(result)
     if args.out is not None:
         folder = bundle.save(args.out)
@@ -103,3 +109,40 @@ def run(args: argparse.Namespace) -> int:
     print(f"Saved the model as run {run.run_id} ({run.model_path}); it is now the project's active model: "
           f"the app classifies with it, and so does 'imgclf classify {args.dir} IMAGE...'.", file=out)
     return 0
+
+
+def _print_folds(result, out) -> None:
+    cv = result.crossval
+    if cv is None:
+        return
+    for f in cv.folds:
+        print(f"Fold {f.fold} of {result.folds.k}: learnt from {f.trained_on}, validated on {f.validated_on} "
+              f"(L2 {f.l2:g}, best epoch {f.best_epoch}), held out {f.held_out}: {f.held_out_accuracy:.1%} right",
+              file=out)
+    if cv.final is not None:
+        counts = result.part_counts()
+        test = f"; {counts['test']} kept as the test part" if counts["test"] else ""
+        print(f"Final model: learnt from {counts['train']} images{test}, L2 {cv.final_l2:g}, "
+              f"{len(cv.final.history)} of {cv.final_epochs} epochs.", file=out)
+
+
+def _print_suspects(suspects, root: Path, out, shown: int = 20) -> None:
+    if not suspects:
+        return
+    print(f"Possibly mislabelled ({len(suspects)}, worst first; folder -> suggested class):", file=out)
+    for s in suspects[:shown]:
+        try:
+            name = s.path.relative_to(root).as_posix()
+        except ValueError:
+            name = str(s.path)
+        print(f"  {name}: {s.label} -> {s.suggested} ({s.confidence:.0%})", file=out)
+    if len(suspects) > shown:
+        print(f"  ... and {len(suspects) - shown} more ('imgclf check {root}' lists them all)", file=out)
+
+
+def _json_report(result, suspects) -> dict:
+    """The report's JSON, the suspected mislabels and what the folds chose (without epoch curves)."""
+    data = result.report.to_dict() if result.report is not None else {"part": None, "count": 0}
+    data["suspected_mislabels"] = [s.to_dict() for s in suspects]
+    data["crossval"] = {k: v for k, v in result.metrics.get("crossval", {}).items() if k != "histories"}
+    return data

@@ -42,3 +42,20 @@ def test_check_json_to_stdout_is_only_json(tmp_path, capsys):
 def test_check_refuses_what_is_not_a_folder(tmp_path, capsys):
     assert main(["check", str(tmp_path / "nothing")]) == 2
     assert "is not a folder" in capsys.readouterr().err
+
+
+def test_a_model_trained_before_cross_validation_still_works_and_check_says_why_no_list(tmp_path, fake_backbone,
+                                                                                        capsys):  # noqa: F811
+    from imgclf_gui.core.models import runs
+    from imgclf_gui.core.project import layout
+
+    root = _project(tmp_path / "proj")
+    assert main(["train", str(root), "--backbone", fake_backbone.id, "--epochs", "5", "--quiet"]) == 0
+    [run] = runs.list_runs(root)
+    layout.out_of_fold_file(run.folder).unlink()  # as a run of an older version has none
+    capsys.readouterr()
+    assert main(["check", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "Possibly mislabelled: not checked. The active model has no saved prediction for every image" in out
+    assert main(["classify", str(root), str(root / "red" / "red1.png"), "--top", "1"]) == 0
+    assert "red" in capsys.readouterr().out

@@ -24,12 +24,15 @@ def _dataset(root, per_class=15, classes=COLORS):
 def test_train_then_classify_evaluate(tmp_path, fake_backbone, capsys):
     data = _dataset(tmp_path / "data")
     model = tmp_path / "colors.imgclf-model"
-    assert main(["train", str(data), "--out", str(model), "--backbone", fake_backbone.id,
+    # a test part kept out of everything, so that `evaluate` below has images the model never saw
+    assert main(["train", str(data), "--out", str(model), "--backbone", fake_backbone.id, "--test-percent", "20",
                  "--epochs", "30", "--learning-rate", "0.01", "--json", str(tmp_path / "r.json")]) == 0
     out = capsys.readouterr().out
-    assert "epoch   1" in out and "Accuracy on" in out and "Few images" in out
-    assert json.loads((tmp_path / "r.json").read_text())["accuracy"] >= 0.8
-    assert (data / ".imgclf" / "split.json").exists()
+    assert "epoch   1" in out and "Accuracy on 9 test images never used for any choice" in out
+    assert "Few images" in out and "Fold 5 of 5" in out and "kept as the test part" in out
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["accuracy"] >= 0.8 and report["part"] == "test" and report["suspected_mislabels"] == []
+    assert (data / ".imgclf" / "folds.json").exists()
 
     # classify: CSV with every class score, and copies sorted into folders, originals untouched
     target = tmp_path / "sorted"
@@ -45,11 +48,33 @@ def test_train_then_classify_evaluate(tmp_path, fake_backbone, capsys):
     assert main(["classify", str(model), str(data / "unsorted"), "--sort-into", str(target), "--quiet"]) == 0
     assert (target / "red" / "new (2).png").exists()
 
-    # evaluate leaves out the images the model was trained on
+    # evaluate leaves out the images the model was trained on: only the test part is left
     capsys.readouterr()
     assert main(["evaluate", str(model), str(data), "--json", "-"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert 0 < report["count"] < 45 and len(report["confusion"]) == 3
+    assert report["count"] == 9 and len(report["confusion"]) == 3
+
+
+def test_train_scores_every_image_and_lists_the_ones_in_the_wrong_folder(tmp_path, fake_backbone, capsys):
+    data = _dataset(tmp_path / "data")
+    wrong = []
+    for i in range(3):  # three red images filed under green
+        wrong.append(write_image(data / "green" / f"oops{i}.png", size=(40, 30), color=COLORS["red"], seed=500 + i))
+    assert main(["train", str(data), "--backbone", fake_backbone.id, "--epochs", "40", "--learning-rate", "0.01",
+                 "--quiet", "--json", str(tmp_path / "r.json")]) == 0
+    out = capsys.readouterr().out
+    assert "Accuracy on 48 images, each predicted by one of 5 fold models that never saw it" in out
+    assert "Possibly mislabelled (" in out and "green/oops0.png: green -> red" in out
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["part"] == "out-of-fold" and report["count"] == 48 and report["crossval"]["folds"]["folds"] == 5
+    suspects = report["suspected_mislabels"]
+    assert {s["path"] for s in suspects[:3]} == {str(p) for p in wrong}
+    assert all(s["label"] == "green" and s["suggested"] == "red" and s["confidence"] > 0.5 for s in suspects[:3])
+    # `imgclf check` lists the same ones from the saved run, without training again
+    assert main(["check", str(data), "--json", str(tmp_path / "c.json")]) == 0
+    checked = json.loads((tmp_path / "c.json").read_text())
+    assert checked["suspected_mislabels"] == suspects and checked["mislabels"]["available"]
+    assert "Possibly mislabelled (3" in capsys.readouterr().out
 
 
 def test_same_seed_same_model(tmp_path, fake_backbone):
@@ -57,26 +82,39 @@ def test_same_seed_same_model(tmp_path, fake_backbone):
     from imgclf_gui.core.training.trainer import train
 
     data = _dataset(tmp_path / "data", per_class=10)
-    cfg = TrainConfig(backbone=fake_backbone.id, epochs=10, hidden_units=8, seed=3)
+    cfg = TrainConfig(backbone=fake_backbone.id, epochs=10, hidden_units=8, seed=3, test_percent=20)
     one, two = train(cfg, data), train(cfg, data)
     for (w1, b1), (w2, b2) in zip(one.head.layers, two.head.layers):
         assert np.array_equal(w1, w2) and np.array_equal(b1, b2)
-    test_paths = {str(one.samples[i].path) for i in one.split.test}
-    assert test_paths.isdisjoint(one.validation_paths)
+    np.testing.assert_array_equal(one.out_of_fold.probabilities, two.out_of_fold.probabilities)
+    # the test part is never learnt from, nor used by the export self-test
+    test = one.folds.test
+    assert len(test) == 6 and {str(one.samples[i].path) for i in test}.isdisjoint(one.validation_paths)
     trained = set(one.train_hashes)
-    assert all(h not in trained for h in (one.split.assignment and
-                                          [k for k, v in one.split.assignment.items() if v == "test"]))
+    assert len(trained) == 24 and all(one.out_of_fold.hashes[i] not in trained for i in test)
 
 
-def test_cancel_keeps_best_so_far(tmp_path, fake_backbone):
+def test_cancel_keeps_what_is_complete(tmp_path, fake_backbone):
+    from imgclf_gui.core.support import notes
     from imgclf_gui.core.training.config import TrainConfig
+    from imgclf_gui.core.training.crossval import FINAL
     from imgclf_gui.core.training.trainer import train
 
     data = _dataset(tmp_path / "data", per_class=10)
+    config = TrainConfig(backbone=fake_backbone.id, epochs=50, l2=1e-4)
     seen = []
-    result = train(TrainConfig(backbone=fake_backbone.id, epochs=50, l2=1e-4), data,
-                   on_epoch=seen.append, should_stop=lambda: len(seen) >= 2)
-    assert result.cancelled and len(seen) == 2 and result.head is not None
+    # stopped during the final model: every fold stands, the model is kept partly trained
+    result = train(config, data, on_epoch=seen.append, should_stop=lambda: sum(e.fold == FINAL for e in seen) >= 2)
+    assert result.cancelled and result.head is not None and len(result.history) == 2
+    assert result.report.count == 30 and result.report.part == "out-of-fold"
+    assert [n.kind for n in result.notes].count(notes.STOPPED_IN_FINAL) == 1
+    # stopped in fold 3: the two completed folds are scored, and there is no model
+    seen.clear()
+    result = train(config, data, on_epoch=seen.append, should_stop=lambda: any(e.fold == 3 for e in seen))
+    assert result.cancelled and result.head is None and result.crossval.completed_folds == 2
+    assert result.report.count == 12
+    [note] = [n for n in result.notes if n.kind == notes.STOPPED_IN_FOLDS]
+    assert note.values == {"completed": 2, "folds": 5}
 
 
 def test_refuses_one_class_and_tiny_class(tmp_path, fake_backbone, capsys):

@@ -81,7 +81,7 @@ def test_progress_names_each_fold_then_the_final_model():
     assert stages[0] == FitStage(1, 5, 1, 5, 1e-4)
     assert stages[0].describe() == "Fold 1 of 5: choosing regularisation (1/5, L2 0.0001)"
     assert [s.fold for s in stages if s.step in (0, 1)] == [1, 2, 3, 4, 5, FINAL]
-    assert stages[-1].describe() == "Final model"
+    assert stages[-1].describe() == "Final model, on all 60 images"
     assert all(isinstance(e, FoldEpoch) and e.folds == 5 for e in epochs)
     tags = [e.fold for e in epochs]
     assert tags == sorted(tags, key=lambda t: 6 if t == FINAL else t)  # fold 1's epochs, then 2's, ... final
@@ -91,7 +91,7 @@ def test_progress_names_each_fold_then_the_final_model():
     # with the L2 given there is nothing to choose: each fold is one run, streamed as it trains
     stages.clear()
     cross_validate(x, y, a, HeadOptions(epochs=5, l2=1e-3), num_classes=3, on_stage=stages.append)
-    assert [s.describe() for s in stages] == [f"Fold {i} of 5" for i in range(1, 6)] + ["Final model"]
+    assert [s.describe() for s in stages] == [f"Fold {i} of 5" for i in range(1, 6)] + ["Final model, on all 60 images"]
 
 
 def test_cancel_keeps_the_completed_folds_and_says_so():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from imgclf_gui.core.features.extraction import extract_features
-from imgclf_gui.core.training import trainer as training
+from imgclf_gui.core.training import crossval
 from imgclf_gui.core.training.config import TrainConfig
 from imgclf_gui.core.training.trainer import train
 from tests.conftest import write_image
@@ -23,21 +23,24 @@ def _project(root, per_class=12):
 def test_training_with_augmentation_uses_cached_variants_of_training_images_only(
         tmp_path, fake_backbone, monkeypatch):  # noqa: F811 - pytest fixture
     root = _project(tmp_path / "proj")
-    seen = {}
-    real_train_head = training.train_head
+    fits = []
+    real_train_head = crossval.train_head
 
     def spy(train_x, train_y, val_x, val_y, *args, **kwargs):
-        seen["train_rows"], seen["val_rows"] = len(train_x), len(val_x)
+        fits.append((len(train_x), 0 if val_x is None else len(val_x), len(kwargs["standardize_on"])))
         return real_train_head(train_x, train_y, val_x, val_y, *args, **kwargs)
 
-    monkeypatch.setattr(training, "train_head", spy)
-    config = TrainConfig(backbone=fake_backbone.id, augment_variants=2, epochs=5, seed=0)
+    monkeypatch.setattr(crossval, "train_head", spy)
+    config = TrainConfig(backbone=fake_backbone.id, augment_variants=2, epochs=5, seed=0, l2=1e-3)
     result = train(config, root)
 
     assert result.head is not None and result.report is not None
-    n_train = len(result.split.train)
-    assert seen["train_rows"] == n_train * 3  # each training image and its two variants
-    assert seen["val_rows"] == len(result.split.validation)  # no variants of validation images
+    assert len(fits) == result.folds.k + 1  # one run per fold (L2 given), then the final model
+    for fold, (rows, val_rows, images) in enumerate(fits[:-1]):
+        assert rows == images * 3  # each image a fold trains on, and its two variants
+        held = len(result.folds.held_out(fold))
+        assert val_rows > 0 and images + val_rows + held == 36  # no variant of a validated or held-out image
+    assert fits[-1] == (36 * 3, 0, 36)  # the final model: every image with its variants
 
     # everything, variants included, is in the cache now: a second extraction computes nothing
     paths = [s.path for s in result.samples]

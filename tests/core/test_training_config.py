@@ -93,10 +93,23 @@ def test_settings_files_from_older_and_newer_versions_load(tmp_path):
     assert load_project_config(tmp_path) == TrainConfig()
 
 
+def test_the_old_default_test_part_is_turned_off_but_a_chosen_one_is_kept(tmp_path):
+    path = layout.training_settings_file(tmp_path)
+    path.parent.mkdir(parents=True)
+    # before cross-validation every project had a 10% test part saved with its settings: scoring now
+    # covers every image, so that old default goes; a test part chosen since (format 2) stays
+    path.write_text(json.dumps({"schema": 1, "config": {"test_percent": 10.0, "epochs": 40}}))
+    assert load_project_config(tmp_path).test_percent == 0 and load_project_config(tmp_path).epochs == 40
+    path.write_text(json.dumps({"schema": 1, "config": {"test_percent": 15.0}}))
+    assert load_project_config(tmp_path).test_percent == 15
+    save_project_config(tmp_path, dataclasses.replace(TrainConfig(), test_percent=10.0))
+    assert load_project_config(tmp_path).test_percent == 10
+
+
 def test_settings_round_trip_through_the_project_file_in_its_format(tmp_path):
     config = dataclasses.replace(TrainConfig(), epochs=17, l2=0.03, crop="center", class_weights=False)
     save_project_config(tmp_path, config)
     data = json.loads(layout.training_settings_file(tmp_path).read_text())
-    assert data["schema"] == 1 and data["config"]["epochs"] == 17
+    assert data["schema"] == 2 and data["config"]["epochs"] == 17
     assert load_project_config(tmp_path) == config
     assert TrainConfig.from_dict(config.to_dict()) == config

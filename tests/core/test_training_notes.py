@@ -39,11 +39,13 @@ def test_train_hands_its_notes_as_data(tmp_path, fake_backbone):  # noqa: F811 -
     (root / "red" / "cut_off.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     result = train(TrainConfig(backbone=fake_backbone.id, epochs=5), root)
     kinds = [n.kind for n in result.notes]
-    assert kinds.count(notes.UNREADABLE_SKIPPED) == 1 and kinds.count(notes.L2_CHOSEN) == 1
+    assert kinds.count(notes.UNREADABLE_SKIPPED) == 1 and kinds.count(notes.CROSSVAL_CHOSE) == 1
     skipped = next(n for n in result.notes if n.kind == notes.UNREADABLE_SKIPPED)
     assert skipped.values == {"count": 1} and describe(skipped) == "1 image could not be read and was skipped."
-    chosen = next(n for n in result.notes if n.kind == notes.L2_CHOSEN)
-    assert chosen.values["chosen"] in L2_CANDIDATES and result.config.l2 == chosen.values["chosen"]
+    chosen = next(n for n in result.notes if n.kind == notes.CROSSVAL_CHOSE)
+    assert chosen.values["searched"] and len(chosen.values["l2s"]) == 5
+    assert set(chosen.values["l2s"]) <= set(L2_CANDIDATES) and result.config.l2 == chosen.values["final_l2"]
+    assert describe(chosen).startswith("Each of the 5 folds chose its regularisation on its own validation images")
     assert list(result.failed) == [str(root / "red" / "cut_off.jpg")]
     # The run keeps them, as data and as the words shown.
     run = runs.record_training(root, result)
@@ -58,7 +60,8 @@ def test_without_validation_images_one_note_says_what_happened(tmp_path, fake_ba
     result = train(TrainConfig(backbone=fake_backbone.id, epochs=3, validation_percent=0), root)
     [note] = [n for n in result.notes if n.kind == notes.NO_VALIDATION]
     assert note.values == {"l2": L2_CANDIDATES[1]} and result.config.l2 == L2_CANDIDATES[1]
-    assert not [n for n in result.notes if n.kind == notes.L2_CHOSEN]
+    [chose] = [n for n in result.notes if n.kind == notes.CROSSVAL_CHOSE]
+    assert not chose.values["searched"] and chose.values["final_epochs"] == 3
 
 
 def test_the_backbone_is_prepared_as_its_own_stage_before_extraction(tmp_path, fake_backbone, monkeypatch):  # noqa: F811
@@ -71,8 +74,9 @@ def test_the_backbone_is_prepared_as_its_own_stage_before_extraction(tmp_path, f
     train(config, root, on_stage=lambda n: stages.append((n.kind, len(progress))),
           on_extract_progress=lambda done, total: progress.append(done))
     assert prepared == [fake_backbone.id]
-    assert [kind for kind, _ in stages] == [notes.STAGE_CHECKING, notes.STAGE_PREPARING_BACKBONE,
-                                            notes.STAGE_EXTRACTING, notes.STAGE_TRAINING, notes.STAGE_EVALUATING]
+    kinds = [kind for kind, _ in stages]
+    assert kinds == [notes.STAGE_CHECKING, notes.STAGE_PREPARING_BACKBONE, notes.STAGE_EXTRACTING] + \
+        [notes.STAGE_FOLD] * 4 + [notes.STAGE_FINAL_MODEL, notes.STAGE_EVALUATING]  # 4 images a class: 4 folds
     assert dict(stages)[notes.STAGE_EXTRACTING] == 0  # prepared before extraction counted anything
     stages.clear()
     train(config, root, on_stage=lambda n: stages.append((n.kind, 0)))

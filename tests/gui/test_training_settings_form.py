@@ -82,7 +82,7 @@ def small_tab(qtbot, tmp_path):
 
 def test_the_wheel_over_an_unfocused_field_scrolls_the_settings_and_changes_nothing(small_tab, qtbot):
     bar = small_tab.settings_scroll.verticalScrollBar()
-    validation = small_tab.settings.field("validation_percent")
+    validation = small_tab.settings.field("augment_variants")
     backbone = small_tab.settings.field("backbone")
     before = small_tab.session.config
     for widget in (validation, backbone):
@@ -90,7 +90,7 @@ def test_the_wheel_over_an_unfocused_field_scrolls_the_settings_and_changes_noth
         assert not widget.hasFocus()
         _wheel_down(widget)
         assert bar.value() > 0, "the settings should have scrolled"
-    assert validation.value() == before.validation_percent
+    assert validation.value() == before.augment_variants
     assert backbone.currentData() == before.backbone
     assert small_tab.session.config == before
 

@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from imgclf_gui.core.models import runs
 from imgclf_gui.core.support.settings import Settings
 from imgclf_gui.core.training.config import TrainConfig
+from imgclf_gui.core.training.crossval import FINAL
 from imgclf_gui.core.training.evaluation import evaluate_probabilities
 from imgclf_gui.gui.common.preferences import Preferences
 from imgclf_gui.gui.common.project_model import INBOX, ProjectModel
@@ -78,11 +79,24 @@ def test_training_plots_one_point_per_epoch_and_becomes_the_active_model(tab, qt
     assert "Bottlenecks cached: 36; to compute: 0; augmented copies to compute: 72" in tab.summary.text()
 
 
-def test_cancel_during_head_training_asks_and_can_discard(tab, qtbot):
-    tab.session.set_config(TrainConfig(**{**tab.session.config.to_dict(), "epochs": 100000}))
+def _long_final_model(monkeypatch) -> None:
+    """The folds train their 8 epochs; the final model would train for ever (so a cancel lands in it)."""
+    from imgclf_gui.core.training import crossval
+
+    real = crossval.final_settings
+    monkeypatch.setattr(crossval, "final_settings", lambda *a, **k: (real(*a, **k)[0], 100000))
+
+
+def _cancel_at_final_epoch(tab, epoch: int, cancel) -> None:
+    tab.session.fold_epoch_added.connect(
+        lambda e: cancel() if e.fold == FINAL and e.metrics.epoch == epoch else None)
+
+
+def test_cancel_during_the_final_model_asks_and_can_discard(tab, qtbot, monkeypatch):
+    _long_final_model(monkeypatch)
     asked = []
     tab.session.ask_keep_best = lambda: asked.append(True) or False
-    tab.session.epoch_added.connect(lambda m: tab.cancel_button.click() if m.epoch == 3 else None)
+    _cancel_at_final_epoch(tab, 3, tab.cancel_button.click)
     outcome = _train(qtbot, tab)
     assert asked == [True]
     assert outcome.result.cancelled and outcome.run is None
@@ -91,14 +105,26 @@ def test_cancel_during_head_training_asks_and_can_discard(tab, qtbot):
     assert not tab.cancel_button.isEnabled() and tab.train_button.isEnabled()
 
 
-def test_cancel_kept_saves_the_best_model(tab, qtbot):
-    tab.session.set_config(TrainConfig(**{**tab.session.config.to_dict(), "epochs": 100000}))
+def test_cancel_kept_saves_the_partly_trained_final_model(tab, qtbot, monkeypatch):
+    _long_final_model(monkeypatch)
     tab.session.ask_keep_best = lambda: True
-    tab.session.epoch_added.connect(lambda m: tab.session.cancel() if m.epoch == 2 else None)
+    _cancel_at_final_epoch(tab, 2, tab.session.cancel)
     outcome = _train(qtbot, tab)
     assert outcome.result.cancelled and outcome.run is not None
     assert outcome.run.figures["cancelled"] is True
     assert runs.active_model_path(tab.project.root) == outcome.run.model_path
+
+
+def test_cancel_during_the_folds_keeps_nothing_and_says_so(tab, qtbot):
+    tab.session.set_config(TrainConfig(**{**tab.session.config.to_dict(), "epochs": 100000}))
+    asked = []
+    tab.session.ask_keep_best = lambda: asked.append(True) or True
+    tab.session.fold_epoch_added.connect(lambda e: tab.cancel_button.click() if e.metrics.epoch == 3 else None)
+    outcome = _train(qtbot, tab)
+    assert outcome.result.cancelled and outcome.result.head is None and outcome.run is None
+    assert asked == []  # there is no model to ask about
+    assert "Stopped before the final model was trained; nothing was kept." in tab.status.text()
+    assert runs.list_runs(tab.project.root) == []
 
 
 def test_a_crash_in_the_worker_is_shown_and_keeps_the_previous_model(tab, qtbot, monkeypatch):
@@ -107,7 +133,7 @@ def test_a_crash_in_the_worker_is_shown_and_keeps_the_previous_model(tab, qtbot,
     def broken(*_args, **_kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("imgclf_gui.core.training.trainer.train_head", broken)
+    monkeypatch.setattr("imgclf_gui.core.training.crossval.train_head", broken)
     with qtbot.waitSignal(tab.session.run_failed, timeout=30000) as blocker:
         tab.start_training()
     assert "disk on fire" in blocker.args[0]

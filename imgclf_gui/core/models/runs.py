@@ -5,6 +5,8 @@ Layout, inside the project::
     .imgclf/runs/<run-id>/model/     the run's ModelBundle (see core/bundle.py)
     .imgclf/runs/<run-id>/run.json   settings, figures (accuracy, macro F1, best epoch...), epoch history,
                                      created time
+    .imgclf/runs/<run-id>/out_of_fold.npz  every image's honest prediction (core/training/out_of_fold.py);
+                                     absent in runs of older versions
     .imgclf/active_model.json        {"schema": 1, "run_id": "<run-id>"}: the model the Classify tab uses
 
 Run ids sort by creation time (``20250131-142501-123456``, UTC to the microsecond), so a plain sorted listing
@@ -184,25 +186,29 @@ def set_active_run(project_root: str | os.PathLike[str], run_id: str) -> Path:
 def record_training(project_root: str | os.PathLike[str], result: Any, *, bundle: Any = None) -> RunInfo:
     """Keep a finished ``train(...)`` result as a new run and make it the project's active model: what both
     the Training tab and ``imgclf train DIR`` do. ``bundle`` is ``ModelBundle.from_training(result)`` when
-    the caller made it already. Raises ``RunError`` when training stopped before the first epoch ended."""
+    the caller made it already. The run also keeps every image's honest prediction
+    (``layout.out_of_fold_file``) for the "possibly mislabelled" list; a run whose predictions could not be
+    written still works as a model. Raises ``RunError`` when there is no model (stopped too early)."""
     from dataclasses import asdict
 
     from imgclf_gui.core.models.bundle import ModelBundle
 
     if result.head is None:
-        raise RunError("Training stopped before the first epoch ended; there is no model to keep.")
+        raise RunError("Training stopped before the final model's first epoch ended; there is no model to keep.")
     if bundle is None:
         bundle = ModelBundle.from_training(result)
     report = result.report
     figures = {
         "accuracy": report.accuracy if report else None,
+        "accuracy_interval": list(report.accuracy_interval) if report else None,
         "macro_f1": report.macro_f1 if report else None,
         "scored_on": report.part if report else None,
         "scored_images": report.count if report else 0,
+        "folds": result.folds.k,
         "best_epoch": result.metrics.get("best_epoch"),
         "epochs_run": len(result.history),
         "cancelled": result.cancelled,
-        "split_counts": result.split.counts(),
+        "split_counts": result.part_counts(),
         "classes": list(result.class_names),
         # Both: the words as shown then, and the notes as data for whoever reads runs later.
         "warnings": [describe(n) for n in result.notes],
@@ -210,5 +216,10 @@ def record_training(project_root: str | os.PathLike[str], result: Any, *, bundle
     }
     run = save_run(project_root, bundle, settings=result.config.to_dict(), figures=figures,
                    history=[asdict(m) for m in result.history])
+    if result.out_of_fold is not None:
+        try:
+            result.out_of_fold.save(layout.out_of_fold_file(run.folder))
+        except OSError:
+            pass  # the model is kept all the same; only the mislabel list of this run is not available
     set_active_run(project_root, run.run_id)
     return run

@@ -44,7 +44,7 @@ from imgclf_gui.core.review.reviewed import is_reviewed, reviewed_marks
 from imgclf_gui.core.support.notes import Note
 
 __all__ = ["SuspectedMislabel", "MislabelScan", "class_thresholds", "expected_mislabels", "find_mislabels",
-           "project_mislabels"]
+           "training_mislabels", "project_mislabels"]
 
 
 @dataclass(frozen=True)
@@ -148,6 +148,17 @@ def expected_mislabels(probabilities: np.ndarray, labels: np.ndarray, num_classe
     return expected
 
 
+def training_mislabels(result: Any, project_root: str | os.PathLike[str]) -> list[SuspectedMislabel]:
+    """Suspected mislabels of a ``train(...)`` result just made (``TrainResult.out_of_fold``), without those
+    the user marked as reviewed; paths are the samples' own (absolute when the project root was).
+    Empty when the result has no honest predictions."""
+    oof = getattr(result, "out_of_fold", None)
+    if oof is None:
+        return []
+    return find_mislabels(oof.probabilities, oof.labels, oof.class_names, [s.path for s in result.samples],
+                          oof.hashes, reviewed=reviewed_marks(project_root))
+
+
 @dataclass
 class MislabelScan:
     """What ``project_mislabels`` found, and what it could look at."""
@@ -187,9 +198,9 @@ def project_mislabels(project_root: str | os.PathLike[str]) -> MislabelScan:
     try:
         oof = OutOfFold.load(layout.out_of_fold_file(runs_folder(root) / run_id))
     except FileNotFoundError:
-        return MislabelScan(run_id=run_id, reason="The active model was trained by an older version, without "
-                                                  "predictions for every image: train again to look for "
-                                                  "mislabelled images.")
+        return MislabelScan(run_id=run_id, reason="The active model has no saved prediction for every image "
+                                                  "(trained by an older version, or they could not be "
+                                                  "saved): train again to look for mislabelled images.")
     except OutOfFoldError as exc:
         return MislabelScan(run_id=run_id, reason=f"The active model's predictions cannot be read: {exc} "
                                                   "Train again to look for mislabelled images.")

@@ -47,6 +47,8 @@ STAGE_PREPARING_BACKBONE = "stage.preparing_backbone"  # backbone (display name)
 STAGE_EXTRACTING = "stage.extracting"
 STAGE_CHOOSING_L2 = "stage.choosing_l2"  # step, steps, l2
 STAGE_TRAINING = "stage.training"
+STAGE_FOLD = "stage.fold"  # fold, folds (1-based); while choosing L2 also step, steps, l2 (step 0: no choice)
+STAGE_FINAL_MODEL = "stage.final_model"  # folds, images (it trains on), test (images kept out)
 STAGE_EVALUATING = "stage.evaluating"
 
 # -- the bottleneck cache (``ExtractionResult.warnings``, ``FeatureStore.notes``) -----------------------
@@ -69,11 +71,17 @@ FEW_IMAGES = "data.few_images"  # classes: [[name, count], ...], minimum, recomm
 UNBALANCED = "data.unbalanced"  # big, big_count, small, small_count
 UNREADABLE_SKIPPED = "data.unreadable_skipped"  # count (the paths and reasons are in ``failed``)
 SPLIT_FAILED = "data.split_failed"  # reason
+FOLDS_REDUCED = "data.folds_reduced"  # folds, requested, smallest_class, smallest_count
+SINGLE_IMAGE_CLASS = "data.single_image_class"  # name: a class whose images are all one picture
+FOLDS_NOT_SAVED = "data.folds_not_saved"  # reason
 
 # -- training the head --------------------------------------------------------------------------------
 NO_VALIDATION = "head.no_validation"  # l2
 L2_CHOSEN = "head.l2_chosen"  # losses: {"1e-4": loss, ...}, chosen
+CROSSVAL_CHOSE = "head.crossval_chose"  # folds, l2s (per fold), searched (bool), final_l2, final_epochs, images
 NOT_SCORED = "run.not_scored"
+STOPPED_IN_FOLDS = "run.stopped_in_folds"  # completed, folds
+STOPPED_IN_FINAL = "run.stopped_in_final"  # epochs_done, epochs
 
 
 def _count(n: int, one: str, many: str | None = None) -> str:
@@ -94,6 +102,10 @@ _WORDS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     STAGE_EXTRACTING: lambda v: "Extracting features",
     STAGE_CHOOSING_L2: lambda v: f"Choosing regularisation ({v['step']}/{v['steps']}, L2 {v['l2']:g})",
     STAGE_TRAINING: lambda v: "Training",
+    STAGE_FOLD: lambda v: (f"Fold {v['fold']} of {v['folds']}" + (
+        f": choosing regularisation ({v['step']}/{v['steps']}, L2 {v['l2']:g})" if v.get("step") else "")),
+    STAGE_FINAL_MODEL: lambda v: (f"Final model, on the {_count(v['images'], 'image')} outside the test part"
+                                  if v.get("test") else f"Final model, on all {_count(v['images'], 'image')}"),
     STAGE_EVALUATING: lambda v: "Evaluating",
     CACHE_ELSEWHERE: lambda v: (f"Features cannot be cached in the project folder ({v['reason']}); "
                                 f"they are cached in {v['folder']} instead."),
@@ -124,12 +136,31 @@ _WORDS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     UNREADABLE_SKIPPED: lambda v: (f"{_count(v['count'], 'image')} could not be read and "
                                    f"{'was' if v['count'] == 1 else 'were'} skipped."),
     SPLIT_FAILED: lambda v: f"The images cannot be split into parts: {v['reason']}",
+    FOLDS_REDUCED: lambda v: (f"{v['folds']} folds instead of {v['requested']}: the smallest class, "
+                              f"{v['smallest_class']!r}, has {_count(v['smallest_count'], 'different image')}, "
+                              "and every fold needs one of it to hold out."),
+    SINGLE_IMAGE_CLASS: lambda v: (f"All images of {v['name']!r} are the same picture: the model that predicts "
+                                   "them honestly never saw that class, so its score there means little."),
+    FOLDS_NOT_SAVED: lambda v: (f"The fold memory could not be saved ({v['reason']}); next time the folds are "
+                                "made again from the image contents, the same for the same images."),
     NO_VALIDATION: lambda v: ("No validation images: early stopping is off and the L2 strength is the default "
                               f"{v['l2']:g}; the last epoch is kept."),
     L2_CHOSEN: lambda v: ("L2 chosen on the validation part: "
                           + ", ".join(f"{c} -> loss {loss:.4f}" for c, loss in v["losses"].items())
                           + f"; using {v['chosen']:g}."),
+    CROSSVAL_CHOSE: lambda v: (
+        (f"Each of the {v['folds']} folds chose its regularisation on its own validation images (L2 "
+         + ", ".join(f"{x:g}" for x in v["l2s"]) + "); the final model" if v["searched"] else "The final model")
+        + f" learnt from all {_count(v['images'], 'image')} with L2 {v['final_l2']:g} for "
+        f"{_count(v['final_epochs'], 'epoch')}."),
     NOT_SCORED: lambda v: "No test or validation images: the model could not be scored.",
+    STOPPED_IN_FOLDS: lambda v: (f"Stopped during fold {v['completed'] + 1} of {v['folds']}: "
+                                 + (f"the images of the {_count(v['completed'], 'completed fold')} are scored; "
+                                    if v["completed"] else "")
+                                 + "no final model was trained, so nothing was kept."),
+    STOPPED_IN_FINAL: lambda v: (f"Stopped while training the final model ({v['epochs_done']} of "
+                                 f"{_count(v['epochs'], 'epoch')}): the scores of all folds stand, but the model "
+                                 "is only partly trained."),
 }
 
 

@@ -6,7 +6,7 @@ remembers), the head's ``HeadOptions`` (the subset ``train_head`` needs), the fl
 add one ``Setting`` here; the flag and the form field follow, and older settings files simply get its
 default. Nothing here imports Qt or argparse: the declarations are plain data.
 
-The per-project settings file (``.imgclf/training_settings.json``, ``{"schema": 1, "config": {...}}``) is
+The per-project settings file (``.imgclf/training_settings.json``, ``{"schema": 2, "config": {...}}``) is
 read and written by ``load_project_config`` / ``save_project_config``.
 """
 from __future__ import annotations
@@ -125,11 +125,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("augment_variants", int, 0, "Augmented copies",
             "Flipped, cropped or brighter copies of each training image; they help with few images, and each "
             "costs one more extraction.", BASIC, minimum=0, maximum=10, flag="--augment", metavar="K"),
+    Setting("folds", int, 5, "Folds",
+            "Each image is scored by a model trained on the other folds, which never saw it; fewer when a "
+            "class is tiny.", BASIC, minimum=2, maximum=10),
     Setting("validation_percent", float, 10.0, "Validation",
-            "Share of each class held out to choose the best epoch and the regularisation.",
+            "Share of each fold's training images held out to choose its best epoch and regularisation.",
             BASIC, minimum=0, maximum=50, step=1, decimals=1, unit="%"),
-    Setting("test_percent", float, 10.0, "Test",
-            "Share of each class never trained on, only used to score the model at the end.",
+    Setting("test_percent", float, 0.0, "Test part",
+            "Share of each class never used for any choice nor learnt from, only to score the final "
+            "model; 0: none (every image is scored by the folds).",
             BASIC, minimum=0, maximum=50, step=1, decimals=1, unit="%"),
     Setting("learning_rate", float, 1e-3, "Learning rate", "Step size of the optimiser (Adam).",
             minimum=1e-5, maximum=1.0, step=1e-3, decimals=5, head=True),
@@ -207,6 +211,12 @@ HeadOptions = _settings_dataclass(
     {})
 
 
+#: ``training_settings.json`` format. 2: cross-validation; a file of format 1 was written when a 10% test part
+#: was the only way to score a model, so its test part (if still the old default) is turned off on reading.
+SETTINGS_FILE_SCHEMA = 2
+_OLD_DEFAULT_TEST_PERCENT = 10.0
+
+
 def load_project_config(project_root: str | os.PathLike[str]) -> Any:
     """The settings remembered for a project (defaults when none are, or the file is unreadable); values
     a person edited out of range are moved into it, as the form would show them."""
@@ -214,7 +224,11 @@ def load_project_config(project_root: str | os.PathLike[str]) -> Any:
         data = json.loads(layout.training_settings_file(project_root).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return TrainConfig()
-    config = TrainConfig.from_dict(data.get("config") if isinstance(data, dict) else None)
+    stored = data.get("config") if isinstance(data, dict) else None
+    if isinstance(stored, dict) and data.get("schema", 1) == 1 and \
+            stored.get("test_percent") == _OLD_DEFAULT_TEST_PERCENT:
+        stored = {**stored, "test_percent": 0.0}
+    config = TrainConfig.from_dict(stored)
     return TrainConfig(**{n: SETTING_BY_NAME[n].clamp(v) for n, v in config.to_dict().items()})
 
 
@@ -222,4 +236,5 @@ def save_project_config(project_root: str | os.PathLike[str], config: Any) -> No
     """Remember ``config`` for the project (atomic); raises OSError (read-only folder, full disk)."""
     from imgclf_gui.core.support.atomic import atomic_write_json
 
-    atomic_write_json(layout.training_settings_file(project_root), {"schema": 1, "config": config.to_dict()})
+    atomic_write_json(layout.training_settings_file(project_root),
+                      {"schema": SETTINGS_FILE_SCHEMA, "config": config.to_dict()})

@@ -35,16 +35,11 @@ from typing import Any
 
 import numpy as np
 
+from imgclf_gui.core.support.notes import STAGE_FINAL_MODEL, STAGE_FOLD, Note, describe
 from imgclf_gui.core.support.tasks_api import StopFn
+from imgclf_gui.core.training.config import L2_CANDIDATES, L2_WITHOUT_VALIDATION, HeadOptions
 from imgclf_gui.core.training.folds import FoldAssignment, FoldChoice, inner_validation
-from imgclf_gui.core.training.head import (
-    L2_CANDIDATES,
-    EpochMetrics,
-    HeadModel,
-    HeadOptions,
-    HeadResult,
-    train_head,
-)
+from imgclf_gui.core.training.head import EpochMetrics, HeadModel, HeadResult, train_head
 
 __all__ = ["FINAL", "FitStage", "FoldEpoch", "FoldResult", "CrossValResult", "cross_validate",
            "final_settings"]
@@ -52,7 +47,7 @@ __all__ = ["FINAL", "FitStage", "FoldEpoch", "FoldResult", "CrossValResult", "cr
 #: the ``fold`` of the final model's stages and epochs
 FINAL = "final"
 #: L2 used when it is automatic but no fold could choose it (no inner validation images)
-DEFAULT_L2 = L2_CANDIDATES[1]
+DEFAULT_L2 = L2_WITHOUT_VALIDATION
 
 
 @dataclass(frozen=True)
@@ -60,7 +55,8 @@ class FitStage:
     """A fit starts: fold ``fold`` of ``folds`` (1-based), or the final model (``fold == FINAL``).
 
     While a fold tries L2 strengths, ``step`` counts them (1..``steps``) and ``l2`` is the one being tried;
-    ``step == 0`` for a fit whose settings are fixed.
+    ``step == 0`` for a fit whose settings are fixed. The final model's stage says how many ``images`` it
+    learns from and how many the ``test`` part keeps out.
     """
 
     fold: int | str
@@ -68,19 +64,26 @@ class FitStage:
     step: int = 0
     steps: int = 0
     l2: float | None = None
+    images: int = 0
+    test: int = 0
 
     @property
     def is_final(self) -> bool:
         return self.fold == FINAL
 
-    def describe(self) -> str:
-        """"Fold 2 of 5", "Fold 2 of 5: choosing regularisation (3/5, L2 0.01)", "Final model"."""
+    def to_note(self) -> Note:
+        """The stage as a ``Note`` (``stage.fold`` or ``stage.final_model``), as ``train`` hands it on."""
         if self.is_final:
-            return "Final model"
-        text = f"Fold {self.fold} of {self.folds}"
+            return Note(STAGE_FINAL_MODEL, {"folds": self.folds, "images": self.images, "test": self.test})
+        values: dict[str, Any] = {"fold": self.fold, "folds": self.folds}
         if self.step:
-            text += f": choosing regularisation ({self.step}/{self.steps}, L2 {self.l2:g})"
-        return text
+            values.update(step=self.step, steps=self.steps, l2=self.l2)
+        return Note(STAGE_FOLD, values)
+
+    def describe(self) -> str:
+        """"Fold 2 of 5", "Fold 2 of 5: choosing regularisation (3/5, L2 0.01)", "Final model, on all 240
+        images" (``core/support/notes`` words it)."""
+        return describe(self.to_note())
 
 
 @dataclass(frozen=True)
@@ -221,7 +224,7 @@ def cross_validate(
     train_x, train_y = _with_augmented(features, y, augmented, final_idx)
     l2, epochs = final_settings(result.folds, options, len(train_y))
     result.final_l2, result.final_epochs = l2, epochs
-    stage(FitStage(FINAL, k))
+    stage(FitStage(FINAL, k, images=len(final_idx), test=len(assignment.test)))
     final_options = dataclasses.replace(options, l2=l2, epochs=epochs, early_stopping=False)
     result.final = train_head(train_x, train_y, None, None, final_options,
                               _tagged(on_epoch, FINAL, k), should_stop, num_classes=num_classes,

@@ -1,4 +1,4 @@
-"""What a training run would work on, computed before it starts: classes, parts, cached bottlenecks.
+"""What a training run would work on, computed before it starts: classes, folds, cached bottlenecks.
 
 The Training tab shows this so a person knows what "Train" will do and roughly how long it takes (the
 images still to extract dominate). It only reads: the stat index of content hashes and the feature cache
@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from imgclf_gui.core.project import layout
 from imgclf_gui.core.support.notes import SPLIT_FAILED, Note
 from imgclf_gui.core.training.checks import DatasetError, check_dataset
 from imgclf_gui.core.training.config import TrainConfig
-from imgclf_gui.core.training.trainer import _load_split_memory
+from imgclf_gui.core.training.folds import FoldChoice
 
 __all__ = ["TrainingSummary", "summarize"]
 
@@ -31,7 +30,10 @@ class TrainingSummary:
     """Figures for the "what will be trained" box. ``error`` is set when training cannot start."""
 
     class_counts: dict[str, int] = field(default_factory=dict)
-    parts: dict[str, int] = field(default_factory=dict)  # train / validation / test image counts
+    #: images the final model will learn from ("train") and keep out as the test part ("test"); "validation"
+    #: is 0: each fold validates on a share of its own training images
+    parts: dict[str, int] = field(default_factory=dict)
+    folds: FoldChoice | None = None  # how many folds, and why fewer than asked for
     total: int = 0
     cached: int | None = None  # images whose bottleneck is cached (None: could not tell)
     unreadable: int = 0  # images whose very bytes failed to decode before: skipped, never "to compute"
@@ -48,7 +50,7 @@ class TrainingSummary:
 
 def summarize(root: str | os.PathLike[str], config: TrainConfig) -> TrainingSummary:
     """Check the dataset and count what ``train(config, root)`` would extract and train on."""
-    from imgclf_gui.core.training.splits import split_samples
+    from imgclf_gui.core.training.folds import assign_folds, sample_keys
 
     root = Path(root)
     try:
@@ -63,10 +65,12 @@ def summarize(root: str | os.PathLike[str], config: TrainConfig) -> TrainingSumm
     may_read = config.backbone in cached_backbone_ids(root)
     hashes = _known_hashes(root, [s.path for s in checked.samples], may_read=may_read)
     try:
-        previous = _load_split_memory(layout.split_file(root), config)
-        split = split_samples(checked.samples, config.validation_percent, config.test_percent, hashes,
-                              previous=previous)
-        summary.parts = split.counts()
+        # Without the fold memory (only reading here): the counts depend on the class sizes alone.
+        assignment = assign_folds(sample_keys([s.path for s in checked.samples], hashes),
+                                  [s.label for s in checked.samples], folds=int(config.folds),
+                                  test_percent=float(config.test_percent))
+        summary.parts = {"train": len(assignment.folded), "validation": 0, "test": len(assignment.test)}
+        summary.folds = assignment.choice
     except ValueError as exc:
         summary.notes.append(Note(SPLIT_FAILED, {"reason": str(exc)}))
     from imgclf_gui.core.features.cache import unreadable_memory

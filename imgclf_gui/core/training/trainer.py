@@ -1,17 +1,20 @@
-"""Retrain the head on a project's class folders: check the data, extract (cached), split, train, score.
+"""Retrain the head on a project's class folders: check, extract (cached), fold, cross-validate, refit, score.
 
 ``train`` is what the Training tab and ``imgclf train`` drive. Its stages, in order: check the dataset
-(``core/training/checks.py``), prepare the backbone on its first use, extract bottlenecks with the
-features cache (``on_extract_progress``), split by content hash (``core/training/splits.py``; the
-assignment is remembered in ``.imgclf/split.json`` so an image never changes part between runs), train the
-head on the training part (``core/training/head.py``; ``on_epoch`` after every epoch), and score it on the
-test part, or on validation when there is no test part (``core/training/evaluation.py``).
-It returns what was trained as data (``TrainResult``); ``core/models`` makes a model of it and keeps it,
-so this package never imports ``core/models``. What the person should know comes back as ``Note``s.
+(``core/training/checks.py``), prepare the backbone on its first use, extract bottlenecks with the features
+cache (``on_extract_progress``), give every image a fold by content hash (``core/training/folds.py``;
+remembered in ``.imgclf/folds.json``, so an image keeps its fold between runs), train one head per fold and
+then the final head on every image (``core/training/crossval.py``; ``on_epoch(FoldEpoch)`` after each epoch
+of each fold, then of the final model), and score the honest predictions (``core/training/evaluation.py``):
+the out-of-fold prediction of every image, or the held-out test part when one is kept.
+
+It returns what was trained as data (``TrainResult``): the final head, the report, each image's honest
+prediction (``TrainResult.out_of_fold``, which a run keeps and ``core/review/mislabels.py`` reads to find
+images filed in the wrong class), and ``Note``s for what the person should know. ``core/models`` makes a
+model of it and keeps it, so this package never imports ``core/models``.
 """
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from collections.abc import Callable
@@ -22,50 +25,79 @@ from typing import Any
 import numpy as np
 
 from imgclf_gui.core.backbones.spec import BackboneSpec
-from imgclf_gui.core.project import layout
 from imgclf_gui.core.project.scan import Sample
 from imgclf_gui.core.support.notes import (
+    CROSSVAL_CHOSE,
+    FOLDS_NOT_SAVED,
+    FOLDS_REDUCED,
+    NO_VALIDATION,
     NOT_SCORED,
+    SINGLE_IMAGE_CLASS,
     STAGE_CHECKING,
     STAGE_EVALUATING,
     STAGE_EXTRACTING,
     STAGE_PREPARING_BACKBONE,
+    STOPPED_IN_FINAL,
+    STOPPED_IN_FOLDS,
     UNREADABLE_SKIPPED,
     Note,
 )
 from imgclf_gui.core.support.tasks_api import ProgressFn, StopFn, check_stop
 from imgclf_gui.core.training.checks import DatasetError, check_dataset, judge_class_sizes, refusal
 from imgclf_gui.core.training.config import TrainConfig
-from imgclf_gui.core.training.evaluation import EvaluationReport, evaluate_probabilities
-from imgclf_gui.core.training.head import EpochMetrics, HeadModel, labels_to_indices, train_head
-from imgclf_gui.core.training.splits import Split, split_samples
+from imgclf_gui.core.training.crossval import CrossValResult, FoldEpoch, cross_validate
+from imgclf_gui.core.training.evaluation import (
+    PART_OUT_OF_FOLD,
+    PART_TEST,
+    EvaluationReport,
+    evaluate_probabilities,
+)
+from imgclf_gui.core.training.folds import (
+    FoldAssignment,
+    assign_folds,
+    load_fold_memory,
+    sample_keys,
+    save_fold_memory,
+)
+from imgclf_gui.core.training.head import EpochMetrics, HeadModel, labels_to_indices
+from imgclf_gui.core.training.out_of_fold import OutOfFold
 
-__all__ = ["TrainResult", "train", "EpochMetrics", "StageFn"]
+__all__ = ["TrainResult", "train", "EpochMetrics", "FoldEpoch", "StageFn", "EpochFn"]
 
 StageFn = Callable[[Note], None] | None
+EpochFn = Callable[[FoldEpoch], None] | None
+#: images whose predictions the export self-test compares (``ModelBundle.validation_paths``)
+SELF_TEST_IMAGES = 32
 
 
 @dataclass
 class TrainResult:
-    """What ``train`` made, as plain data. ``head`` is None only when stopped before the first epoch ended.
+    """What ``train`` made, as plain data. ``head`` is the final model's, None when training stopped before
+    the final model's first epoch ended (a cancel during the folds: then nothing is kept).
 
     ``core/models`` keeps it: ``ModelBundle.from_training(result)`` is the model, and
-    ``runs.record_training(root, result)`` stores it as the project's new active run.
+    ``runs.record_training(root, result)`` stores it (with ``out_of_fold``) as the project's new active run.
     """
 
     head: HeadModel | None
     class_names: list[str]
     spec: BackboneSpec  #: the backbone the bottlenecks came from
-    config: TrainConfig  #: as used: ``l2`` is the strength actually trained with
-    history: list[EpochMetrics]
-    report: EvaluationReport | None  #: on the test part, else on validation; None when nothing to score
+    config: TrainConfig  #: as used: ``l2`` is the strength the final model trained with
+    history: list[EpochMetrics]  #: the final model's epochs (each fold's are in ``crossval.folds``)
+    #: out-of-fold predictions of every image (``part`` "out-of-fold"), or the test part when one is kept;
+    #: None when nothing could be scored (stopped before the first fold ended)
+    report: EvaluationReport | None
     cancelled: bool
-    split: Split
-    samples: list[Sample]  #: the readable samples; the indices of ``split`` refer to them
-    #: report (dict), best_epoch, epochs_run, l2_search, split_counts, cancelled, history: what a model keeps
+    folds: FoldAssignment  #: each sample's fold (``fold_of``), the fold count and why (``choice``)
+    samples: list[Sample]  #: the readable samples; every array here is aligned with them
+    crossval: CrossValResult | None = None  #: per-fold outcomes, the final model's settings
+    #: every image's honest prediction, with its path, folder and fold: what a run keeps for the
+    #: "possibly mislabelled" list (``core/review/mislabels.find_mislabels``) and the confusion-matrix cells
+    out_of_fold: OutOfFold | None = None
+    #: report (dict), best_epoch, epochs_run, crossval, split_counts, cancelled, history: what a model keeps
     metrics: dict[str, Any] = field(default_factory=dict)
-    validation_paths: list[str] = field(default_factory=list)
-    train_hashes: list[str] = field(default_factory=list)  #: content hashes of the images trained on
+    validation_paths: list[str] = field(default_factory=list)  #: images the export self-test predicts
+    train_hashes: list[str] = field(default_factory=list)  #: content hashes of the images the model learnt
     notes: list[Note] = field(default_factory=list)  #: what the person should know (``describe(note)``)
     failed: dict[str, str] = field(default_factory=dict)  #: unreadable images, skipped: path -> reason
 
@@ -73,22 +105,29 @@ class TrainResult:
     def best_epoch(self) -> int | None:
         return self.metrics.get("best_epoch")
 
+    def part_counts(self) -> dict[str, int]:
+        """Images the final model learnt from ("train"), and kept out as the test part ("test"); no image is
+        set aside for validation any more (each fold validates on its own share of its training images)."""
+        return {"train": int(len(self.folds.folded)), "validation": 0, "test": int(len(self.folds.test))}
+
 
 def train(
     config: TrainConfig,
     dataset_root: str | os.PathLike[str],
     *,
-    on_epoch: Callable[[EpochMetrics], None] | None = None,
+    on_epoch: EpochFn = None,
     should_stop: StopFn = None,
     on_extract_progress: ProgressFn = None,
     on_stage: StageFn = None,
 ) -> TrainResult:
-    """Train a head on the class folders of ``dataset_root`` and score it on images it never saw.
+    """Cross-validate a head on the class folders of ``dataset_root``, then train the final model on them all.
 
-    Raises ``DatasetError`` for an unusable folder and ``tasks_api.Cancelled`` when stopped before the
-    head training starts (preparing the backbone, extraction). Stopped during training, it returns
-    ``cancelled=True`` with the best head so far (scored on the test part all the same). ``on_stage(note)``
-    announces each stage as a ``Note`` (``core/support/notes``: ``stage.*`` kinds) for a status line.
+    Raises ``DatasetError`` for an unusable folder and ``tasks_api.Cancelled`` when stopped before the head
+    training starts (preparing the backbone, extraction). Stopped later, it returns ``cancelled=True`` with
+    what is complete: the predictions (and report) of the completed folds, and the final head when it had
+    begun (``notes`` say which). ``on_stage(note)`` announces each stage as a ``Note`` (``stage.*`` kinds:
+    ``stage.fold`` "Fold 2 of 5", ``stage.final_model``); ``on_epoch(FoldEpoch)`` streams every epoch tagged
+    with its fold (1..k, then ``crossval.FINAL``).
     """
     from imgclf_gui.core.backbones import get_spec, needs_preparation, prepare_backbone
     from imgclf_gui.core.features.extraction import extract_features
@@ -124,77 +163,98 @@ def train(
         raise DatasetError(refusal(sizes, after_skipping=True))
 
     class_names = checked.class_names
-    split_file = layout.split_file(root)
-    previous = _load_split_memory(split_file, config)
-    split = split_samples(samples, config.validation_percent, config.test_percent, hashes, previous=previous)
-    _save_split_memory(split_file, config, previous, split)
-
     y = labels_to_indices([s.label for s in samples], class_names)
-    tr, va, te = (np.array(ix, np.int64) for ix in (split.train, split.validation, split.test))
-    train_x, train_y = features[tr], y[tr]
-    if augmented is not None:
-        # The augmented variants of training images only: variants of test images are never seen.
-        extra = augmented[tr].reshape(-1, augmented.shape[-1])
-        train_x = np.concatenate([train_x, extra])
-        train_y = np.concatenate([train_y, np.repeat(y[tr], augmented.shape[1])])
-    head_result = train_head(train_x, train_y, features[va] if len(va) else None, y[va] if len(va) else None,
-                             config.head_options(), on_epoch, should_stop, num_classes=len(class_names),
-                             standardize_on=features[tr], on_stage=stage)
-    notes.extend(head_result.notes)
-    config_used = TrainConfig.from_dict({**config.to_dict(), "l2": head_result.l2})
+    assignment = _assign_folds(root, config, samples, hashes, notes)
+    cv = cross_validate(features, y, assignment, config.head_options(), num_classes=len(class_names),
+                        validation_percent=config.validation_percent, augmented=augmented, on_epoch=on_epoch,
+                        on_stage=lambda fit: stage(fit.to_note()), should_stop=should_stop)
+
+    final = cv.final
+    config_used = TrainConfig.from_dict({**config.to_dict(), "l2": cv.final_l2}) if cv.final_l2 is not None \
+        else config
+    folded = assignment.folded
     result = TrainResult(
-        head=head_result.head, class_names=list(class_names), spec=spec, config=config_used,
-        history=head_result.history, report=None, cancelled=head_result.cancelled, split=split, samples=samples,
-        validation_paths=[str(samples[i].path) for i in va], train_hashes=[hashes[i] for i in tr if hashes[i]],
-        notes=notes, failed=failed)
-    if head_result.head is None:
-        result.cancelled = True
-        return result
+        head=cv.head, class_names=list(class_names), spec=spec, config=config_used,
+        history=list(final.history) if final is not None else [], report=None, cancelled=cv.cancelled,
+        folds=assignment, samples=samples, crossval=cv,
+        out_of_fold=OutOfFold.from_paths(root, [s.path for s in samples], class_names=class_names, labels=y,
+                                         probabilities=cv.probabilities, folds=assignment.fold_of,
+                                         hashes=hashes),
+        validation_paths=_self_test_paths(samples, y, folded),
+        train_hashes=[hashes[i] for i in folded if hashes[i]], notes=notes, failed=failed)
+    _say_what_happened(cv, assignment, config, notes)
 
     stage(Note(STAGE_EVALUATING))
-    score_idx, part = (te, "test") if len(te) else (va, "validation")
-    if len(score_idx):
-        probs = head_result.head.predict_proba(features[score_idx])
-        result.report = evaluate_probabilities(probs, y[score_idx], class_names,
-                                               [str(samples[i].path) for i in score_idx], part=part)
+    paths = [str(s.path) for s in samples]
+    test = assignment.test
+    if len(test) and cv.final_complete:
+        result.report = evaluate_probabilities(cv.probabilities[test], y[test], class_names,
+                                               [paths[i] for i in test], part=PART_TEST)
     else:
-        notes.append(Note(NOT_SCORED))
+        scored = folded[cv.predicted[folded]]
+        if len(scored):
+            result.report = evaluate_probabilities(cv.probabilities[scored], y[scored], class_names,
+                                                   [paths[i] for i in scored], part=PART_OUT_OF_FOLD,
+                                                   folds=assignment.k)
+        elif not cv.cancelled:
+            notes.append(Note(NOT_SCORED))
     result.metrics = {
         "report": result.report.to_dict() if result.report else None,
-        "best_epoch": head_result.best_epoch,
-        "epochs_run": len(head_result.history),
-        "l2_search": {f"{k:g}": v for k, v in head_result.l2_search.items()},
-        "split_counts": split.counts(),
-        "cancelled": head_result.cancelled,
-        "history": [asdict(m) for m in head_result.history],
+        "best_epoch": final.best_epoch if final is not None else None,
+        "epochs_run": len(result.history),
+        "crossval": {**cv.summary(), "fold_sizes": assignment.fold_sizes(),
+                     "histories": [[asdict(m) for m in f.history] for f in cv.folds]},
+        "split_counts": result.part_counts(),
+        "cancelled": cv.cancelled,
+        "history": [asdict(m) for m in result.history],
     }
     return result
 
 
-def _load_split_memory(path: Path, config: TrainConfig) -> dict[str, str] | None:
-    """The previous assignment, if it was made with the same percentages (else a fresh split)."""
+def _assign_folds(root: Path, config: TrainConfig, samples: list[Sample], hashes: list[str | None],
+                  notes: list[Note]) -> FoldAssignment:
+    """Each image's fold, from the project's fold memory (kept up to date on disk when it can be)."""
+    memory = load_fold_memory(root, notes)  # a damaged fold memory is set aside, with a note
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict):  # damaged: check_project_state sets it aside when the project opens
-        return None
-    if (data.get("validation_percent"), data.get("test_percent")) != (config.validation_percent,
-                                                                         config.test_percent):
-        return None
-    assignment = data.get("assignment")
-    if not isinstance(assignment, dict):
-        return None
-    return {k: v for k, v in assignment.items() if isinstance(k, str) and v in ("train", "validation", "test")}
-
-
-def _save_split_memory(path: Path, config: TrainConfig, previous: dict[str, str] | None, split: Split) -> None:
-    from imgclf_gui.core.support.atomic import atomic_write_json
-
-    # Keep parts of images that are gone for now: if they come back they return to the same part.
-    assignment = {**(previous or {}), **split.assignment}
+        assignment = assign_folds(sample_keys([s.path for s in samples], hashes), [s.label for s in samples],
+                                  folds=int(config.folds), test_percent=float(config.test_percent), memory=memory)
+    except ValueError as exc:
+        raise DatasetError(f"Cannot train with these settings: {exc}.") from None
     try:
-        atomic_write_json(path, {"schema": 1, "validation_percent": config.validation_percent,
-                                 "test_percent": config.test_percent, "assignment": assignment})
-    except OSError:
-        pass  # a read-only dataset still trains; the split is then recomputed from hashes next time
+        save_fold_memory(root, assignment.memory)
+    except OSError as exc:  # a read-only project still trains; the folds come out the same from the hashes
+        notes.append(Note(FOLDS_NOT_SAVED, {"reason": exc.strerror or str(exc)}))
+    choice = assignment.choice
+    if choice.reduced:
+        notes.append(Note(FOLDS_REDUCED, choice.to_dict()))
+    if choice.unpredictable:
+        notes.append(Note(SINGLE_IMAGE_CLASS, {"name": choice.smallest_class}))
+    return assignment
+
+
+def _say_what_happened(cv: CrossValResult, assignment: FoldAssignment, config: TrainConfig,
+                       notes: list[Note]) -> None:
+    """Notes on the choices the folds made, or on how far a stopped run came."""
+    wanted_validation = config.l2 is None or config.early_stopping
+    if wanted_validation and cv.folds and not any(f.validated_on for f in cv.folds):
+        notes.append(Note(NO_VALIDATION, {"l2": cv.folds[0].l2}))
+    if cv.final is None:
+        if cv.cancelled:
+            notes.append(Note(STOPPED_IN_FOLDS, {"completed": cv.completed_folds, "folds": assignment.k}))
+        return
+    if cv.cancelled:
+        notes.append(Note(STOPPED_IN_FINAL, {"epochs_done": len(cv.final.history), "epochs": cv.final_epochs}))
+    notes.append(Note(CROSSVAL_CHOSE, {
+        "folds": assignment.k, "l2s": [f.l2 for f in cv.folds], "searched": any(f.l2_search for f in cv.folds),
+        "final_l2": cv.final_l2, "final_epochs": cv.final_epochs, "images": int(len(assignment.folded))}))
+
+
+def _self_test_paths(samples: list[Sample], y: np.ndarray, folded: np.ndarray) -> list[str]:
+    """Up to ``SELF_TEST_IMAGES`` images, taken from every class in turn, for the export self-test."""
+    per_class = [list(folded[y[folded] == c]) for c in np.unique(y[folded])]
+    chosen: list[int] = []
+    while len(chosen) < SELF_TEST_IMAGES and any(per_class):
+        for members in per_class:
+            if members and len(chosen) < SELF_TEST_IMAGES:
+                chosen.append(int(members.pop(0)))
+    return [str(samples[i].path) for i in chosen]

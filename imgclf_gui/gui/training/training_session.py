@@ -18,6 +18,7 @@ from imgclf_gui.core.models import runs
 from imgclf_gui.core.support.clock import RateClock
 from imgclf_gui.core.support.notes import L2_CHOSEN, STAGE_CHECKING, UNREADABLE_SKIPPED, Note, describe
 from imgclf_gui.core.training.config import TrainConfig, load_project_config, save_project_config
+from imgclf_gui.core.training.crossval import FINAL
 from imgclf_gui.core.training.evaluation import EvaluationReport
 from imgclf_gui.core.training.head import EpochMetrics
 from imgclf_gui.core.training.trainer import TrainResult
@@ -61,7 +62,9 @@ class TrainingSession(QObject):
     - ``running_changed(bool)``; ``stage_changed(str)``: a sentence for the status line.
     - ``stage_started(object)``: the ``Note`` of each stage of a run (``core/support/notes`` ``stage.*``).
     - ``extract_progress(object)``: a ``core.support.clock.ClockReading`` (done, total, rate, time left).
-    - ``epoch_added(object)``: one ``EpochMetrics``, in order; ``history_reset()`` before a new run.
+    - ``epoch_added(object)``: one ``EpochMetrics`` of the final model, in order; ``history_reset()`` before a
+      new run. ``fold_epoch_added(object)``: every epoch of every fit as a ``crossval.FoldEpoch`` (``.fold``
+      1..k, then ``crossval.FINAL``; ``.folds``; ``.metrics``), in order.
     - ``run_finished(object)``: a ``RunOutcome``; ``run_failed(str, str)``: message and traceback.
     - ``report_changed(object)``: the ``EvaluationReport`` shown (None: nothing to show).
     - ``runs_changed()``; ``active_model_changed(object)``: model folder ``Path`` of the active run, or None.
@@ -75,6 +78,7 @@ class TrainingSession(QObject):
     stage_started = Signal(object)
     extract_progress = Signal(object)
     epoch_added = Signal(object)
+    fold_epoch_added = Signal(object)
     history_reset = Signal()
     run_finished = Signal(object)
     run_failed = Signal(str, str)
@@ -236,8 +240,10 @@ class TrainingSession(QObject):
     def _on_task_partial(self, item: tuple[str, Any]) -> None:
         kind, value = item
         if kind == "epoch":
-            self.history.append(value)
-            self.epoch_added.emit(value)
+            self.fold_epoch_added.emit(value)
+            if value.fold == FINAL:  # the curves shown are the final model's (folds: fold_epoch_added)
+                self.history.append(value.metrics)
+                self.epoch_added.emit(value.metrics)
         else:
             self._on_stage(value)
 
@@ -253,7 +259,7 @@ class TrainingSession(QObject):
 
     def _on_task_done(self, result: TrainResult, root: Path) -> None:
         if result.head is None:
-            self._finish(RunOutcome(result, None, "Stopped before the first epoch ended; nothing was kept."))
+            self._finish(RunOutcome(result, None, "Stopped before the final model was trained; nothing was kept."))
             return
         if result.cancelled and not self.ask_keep_best():
             self._finish(RunOutcome(result, None, "Stopped; the model of this run was discarded."))

@@ -250,9 +250,11 @@ class TrainingTab(QWidget):
             return
         classes = ", ".join(f"{name} ({count})" for name, count in summary.class_counts.items())
         parts = summary.parts
+        folds = f"{summary.folds.folds}-fold cross-validation, then " if summary.folds else ""
+        learnt = f"{parts.get('train', 0)}; {parts['test']} kept as the test part" if parts.get("test") \
+            else f"all {parts.get('train', 0)}"
         lines = [f"<b>{len(summary.class_counts)} classes</b>: {classes}",
-                 f"<b>{summary.total} images</b>: {parts.get('train', 0)} train, "
-                 f"{parts.get('validation', 0)} validation, {parts.get('test', 0)} test"]
+                 f"<b>{summary.total} images</b>: {folds}the final model on {learnt}"]
         if summary.cached is not None:
             line = f"Bottlenecks cached: {summary.cached}; to compute: {summary.remaining}"
             if summary.copies_to_compute:

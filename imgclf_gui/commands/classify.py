@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -32,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from imgclf_gui.commands._model import open_model
     from imgclf_gui.core.models.outputs import sort_into, write_csv
     from imgclf_gui.core.models.predict import ResultRow, find_images, score_files
-    from imgclf_gui.core.project.scan import is_image_name
+    from imgclf_gui.core.project.scan import is_image_name, printable
 
     if not 0.0 <= args.min_confidence <= 1.0:
         raise UserError("--min-confidence is a probability between 0 and 1.")
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     if args.sort_into is not None:
         target = args.sort_into.resolve()
         # never re-classify the copies we are about to make
-        files = [f for f in files if target not in f.resolve().parents]
+        files = [f for f in files if target not in Path(os.path.realpath(f)).parents]  # realpath: loops too
     if not files:
         raise UserError("no images found in the given paths.")
     skipped = [f for f in files if not is_image_name(f.name)]
@@ -56,11 +57,11 @@ def run(args: argparse.Namespace) -> int:
         for row in batch:
             if row.scores is None:
                 failed += 1
-                print(f"{row.path}: cannot read ({row.error})", file=sys.stderr)
+                print(f"{printable(row.path)}: cannot read ({row.error})", file=sys.stderr)
             elif not args.quiet:
                 order = np.argsort(-row.scores, kind="stable")
                 top = ", ".join(f"{names[i]} {row.scores[i]:.1%}" for i in order[:max(1, args.top)])
-                print(f"{row.path}: {top}")
+                print(f"{printable(row.path)}: {top}")
 
     rows = [r for r in score_files(predictor, files, on_rows=show) if r.scores is not None]
     if args.csv:

@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from imgclf_gui.commands._model import open_model
     from imgclf_gui.core.features.hashing import content_hash
     from imgclf_gui.core.models.predict import score_files
-    from imgclf_gui.core.project.scan import scan_samples
+    from imgclf_gui.core.project.scan import printable, scan_samples
     from imgclf_gui.core.support.atomic import atomic_write_text
     from imgclf_gui.core.training.evaluation import PART_FOLDER, evaluate_probabilities
 
@@ -35,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"{args.dir} is not a folder.")
     predictor = open_model(args.model)
     bundle = predictor.bundle
-    samples = scan_samples(args.dir)
+    skipped: list = []
+    samples = scan_samples(args.dir, skipped)
     known = {n: i for i, n in enumerate(bundle.class_names)}
     unknown = sorted({s.label for s in samples} - set(known))
     if unknown:
@@ -61,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
     probs = np.array([r.scores for _, r in scored], np.float32).reshape(len(scored), len(bundle.class_names))
     report = evaluate_probabilities(probs, np.array([known[s.label] for s, _ in scored], int), bundle.class_names,
                                     [str(s.path) for s, _ in scored], part=PART_FOLDER)
-    report.failed = {str(r.path): r.error for r in rows if r.scores is None}
+    report.failed = {**{printable(s.path): s.reason for s in skipped},
+                     **{str(r.path): r.error for r in rows if r.scores is None}}
     if args.json and str(args.json) == "-":
         print(report.to_json())
         return 0

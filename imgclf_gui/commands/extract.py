@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from imgclf_gui.cli import UserError
     from imgclf_gui.core.backbones import BackboneUnavailable, get_spec, needs_preparation, prepare_backbone
     from imgclf_gui.core.features.extraction import extract_features
-    from imgclf_gui.core.project.scan import scan_samples
+    from imgclf_gui.core.project.scan import printable, scan_samples
     from imgclf_gui.core.support.notes import STAGE_PREPARING_BACKBONE, Note, describe
 
     root = Path(args.dir)
@@ -43,7 +43,10 @@ def run(args: argparse.Namespace) -> int:
         spec = get_spec(backbone)
     except KeyError as exc:
         raise UserError(str(exc.args[0] if exc.args else exc)) from None
-    samples = scan_samples(root)
+    skipped: list = []
+    samples = scan_samples(root, skipped)
+    for entry in skipped:  # links, loops, FIFOs, paths too long: named, never a traceback
+        print(f"  skipped: {printable(entry.path)}: {entry.reason}", file=sys.stderr)
     if not samples:
         raise UserError(f"no images found in class folders of {root} (expected {root}/<class>/<image>).")
     classes = sorted({s.label for s in samples})

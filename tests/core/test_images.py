@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from imgclf_gui.core.images import decode as images
 from imgclf_gui.core.images.decode import ImageError, image_info, load_for_network, load_rgb, to_network_input
 from tests.conftest import write_image
 
@@ -176,15 +175,15 @@ def test_folder_named_like_an_image(tmp_path):
 
 def test_permission_denied(tmp_path, monkeypatch):
     path = write_image(tmp_path / "secret.png")
-    real_open = Image.open
+    real_open = os.open
 
-    def deny(fp, *args, **kwargs):
+    def deny(file, *args, **kwargs):
         # Running as root ignores chmod, so the refusal the OS would give is simulated.
-        if os.fspath(fp) == os.fspath(path) if isinstance(fp, (str, os.PathLike)) else False:
+        if os.fspath(file) == os.fspath(path):
             raise PermissionError(13, "Permission denied", os.fspath(path))
-        return real_open(fp, *args, **kwargs)
+        return real_open(file, *args, **kwargs)
 
-    monkeypatch.setattr(images.Image, "open", deny)
+    monkeypatch.setattr(os, "open", deny)
     assert "permission denied" in _reason(path)
 
 

@@ -15,10 +15,25 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+
+from imgclf_gui.core.images.image_errors import (
+    SUPPORTED_FORMATS,
+    ImageError,
+    bomb_error,
+    check_pixel_count,
+    describe_decode_error,
+    is_momentary,
+    mostly_missing,
+    read_error_reason,
+)
+from imgclf_gui.core.support.regular_files import NotARegularFile, open_regular
+
+__all__ = ["CROP_POLICIES", "ImageError", "ImageInfo", "load_rgb", "load_for_network", "load_rgb_from_bytes",
+           "decode_for_network", "to_network_input", "image_info", "read_error_reason"]
 
 CROP_POLICIES = ("squash", "center")
 
@@ -32,7 +47,6 @@ _TRANSPOSE_FOR_ORIENTATION = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
-_SUPPORTED_FORMATS = "JPEG, PNG, BMP, GIF, TIFF or WebP"
 
 # Python 3.11's warning filters are process-wide, so two threads each inside catch_warnings() could
 # restore each other's filters. The header-parsing steps (where Pillow warns) are cheap, so they run
@@ -41,20 +55,6 @@ _SUPPORTED_FORMATS = "JPEG, PNG, BMP, GIF, TIFF or WebP"
 _WARNINGS_LOCK = threading.Lock()
 
 _T = TypeVar("_T")
-
-
-class ImageError(Exception):
-    """A file that cannot be used as an image, with a reason a user understands.
-
-    ``lasting`` is False when the failure comes from the moment, not from the file's bytes (permission
-    denied, the file vanished, no memory left): the same bytes may well decode another time.
-    """
-
-    def __init__(self, path: str | os.PathLike[str], reason: str, *, lasting: bool = True) -> None:
-        super().__init__(f"{path}: {reason}")
-        self.path = Path(path)
-        self.reason = reason
-        self.lasting = lasting
 
 
 @dataclass(frozen=True)
@@ -167,10 +167,13 @@ def _decode(
             if max_side is not None and image.format in ("JPEG", "MPO"):
                 with _quiet():
                     image.draft("RGB", (max_side, max_side))
-            _check_pixel_count(path, image.size)
+            check_pixel_count(path, image.size)
             image.load()
             orientation = _orientation(image, allow_load=True)
             rgb = _to_rgb(path, image)
+            if image.format in ("JPEG", "MPO") and mostly_missing(rgb):
+                raise ImageError(path, "the file is truncated: most of the picture's data is missing "
+                                       "(incomplete copy or download?)")
             method = _TRANSPOSE_FOR_ORIENTATION.get(orientation)
             if method is not None:
                 rgb = rgb.transpose(method)
@@ -180,7 +183,7 @@ def _decode(
     except MemoryError:
         raise ImageError(path, "there is not enough memory to decode this image", lasting=False) from None
     except Exception as exc:  # noqa: BLE001 - a bad file must never take the caller down
-        raise ImageError(path, _describe_decode_error(exc), lasting=not _is_momentary(exc)) from None
+        raise ImageError(path, describe_decode_error(exc), lasting=not is_momentary(exc)) from None
 
 
 class _open_checked:
@@ -190,19 +193,29 @@ class _open_checked:
         self._path = path
         self._data = data
         self._image: Image.Image | None = None
+        self._handle: BinaryIO | None = None
 
     def __enter__(self) -> Image.Image:
+        try:
+            return self._open()
+        except BaseException:
+            self.__exit__()  # no ``with`` body will run: close what was opened
+            raise
+
+    def _open(self) -> Image.Image:
         path = self._path
         if self._data is None:
+            # Opened here, and only if it is a plain file: a FIFO with an image's name would block.
             try:
-                st = os.stat(path)
+                self._handle = open_regular(path)
+                st = os.fstat(self._handle.fileno())
+            except NotARegularFile as exc:
+                raise ImageError(path, f"this is {exc.kind}, not an image file", lasting=False) from None
             except OSError as exc:
                 raise ImageError(path, read_error_reason(exc), lasting=False) from None
-            if os.path.isdir(path):
-                raise ImageError(path, read_error_reason(IsADirectoryError()), lasting=False)
             if st.st_size == 0:
                 raise ImageError(path, "the file is empty (0 bytes)")
-            source: str | io.BytesIO = os.fspath(path)
+            source: BinaryIO | io.BytesIO = self._handle
         else:
             if len(self._data) == 0:
                 raise ImageError(path, "the file is empty (0 bytes)")
@@ -214,26 +227,29 @@ class _open_checked:
             raise ImageError(path, read_error_reason(exc), lasting=False) from None
         except UnidentifiedImageError:
             raise ImageError(
-                path, f"the file is not an image in a supported format ({_SUPPORTED_FORMATS})"
+                path, f"the file is not an image in a supported format ({SUPPORTED_FORMATS})"
             ) from None
         except Image.DecompressionBombError as exc:
-            raise _bomb_error(path, str(exc)) from None
+            raise bomb_error(path, str(exc)) from None
         except MemoryError:
             raise ImageError(path, "there is not enough memory to open this image", lasting=False) from None
         except Exception as exc:  # noqa: BLE001 - Pillow raises anything on a hostile header
-            raise ImageError(path, _describe_decode_error(exc), lasting=not _is_momentary(exc)) from None
+            raise ImageError(path, describe_decode_error(exc), lasting=not is_momentary(exc)) from None
         return self._image
 
     def __exit__(self, *exc_info: object) -> None:
         if self._image is not None:
             self._image.close()
             self._image = None
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
 
 
 class _quiet:
     """Run a Pillow step with its warnings swallowed (they would only confuse a user).
 
-    Pillow's DecompressionBombWarning is among them on purpose: :func:`_check_pixel_count` refuses the
+    Pillow's DecompressionBombWarning is among them on purpose: :func:`check_pixel_count` refuses the
     same images itself, after draft mode has had its chance to shrink a big JPEG.
     """
 
@@ -250,30 +266,6 @@ class _quiet:
             self._catcher.__exit__(*exc_info)
         finally:
             _WARNINGS_LOCK.release()
-
-
-def _check_pixel_count(path: Path, size: tuple[int, int]) -> None:
-    # Judged on the pixels actually decoded: a 100-megapixel camera JPEG read in draft mode at 1/8
-    # scale costs 1.5 megapixels of memory and is no bomb, so it must not be refused.
-    limit = Image.MAX_IMAGE_PIXELS
-    if limit is not None and size[0] * size[1] > limit:
-        raise ImageError(
-            path,
-            f"the image is too large to open safely ({size[0]} x {size[1]} = {size[0] * size[1]:,} pixels; "
-            f"the limit is {limit:,}); it may be a decompression bomb",
-        )
-
-
-def _bomb_error(path: Path, message: str) -> ImageError:
-    # Pillow's own refusal (over twice its limit, before any pixel is read) carries the pixel count.
-    import re
-
-    match = re.search(r"\((\d+) pixels\)", message)
-    what = f"{int(match.group(1)):,} pixels" if match else "too many pixels"
-    limit = Image.MAX_IMAGE_PIXELS
-    limit_text = f"; the limit is {limit:,}" if limit else ""
-    return ImageError(path, f"the image is too large to open safely ({what}{limit_text}); "
-                            "it may be a decompression bomb")
 
 
 def _orientation(image: Image.Image, *, allow_load: bool) -> int:
@@ -341,38 +333,3 @@ def _high_depth_to_rgb(image: Image.Image) -> Image.Image:
             scaled = (values - low) * (255.0 / (high - low)) if high > low else np.zeros(values.shape)
     gray = np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
     return Image.fromarray(np.repeat(gray[..., None], 3, axis=2), "RGB")
-
-
-def _is_momentary(exc: BaseException) -> bool:
-    """A failure that says nothing about the file's bytes (another try may succeed)."""
-    if isinstance(exc, MemoryError):
-        return True
-    # An operating-system error (it has an errno: EIO, EACCES...) is about the disk, not the bytes;
-    # Pillow's own OSErrors ("image file is truncated", "broken data stream") have none.
-    return isinstance(exc, OSError) and exc.errno is not None
-
-
-def read_error_reason(exc: OSError) -> str:
-    """Why a file could not be read, in words (vanished, permission, a folder...)."""
-    if isinstance(exc, FileNotFoundError):
-        return "the file no longer exists (moved or deleted)"
-    if isinstance(exc, PermissionError):
-        return "permission denied: the file cannot be read"
-    if isinstance(exc, IsADirectoryError):
-        return "this is a folder, not an image file"
-    return f"the file cannot be read ({exc.strerror or exc})"
-
-
-def _describe_decode_error(exc: BaseException) -> str:
-    text = str(exc).strip()
-    lowered = text.lower()
-    if isinstance(exc, (FileNotFoundError, PermissionError)):
-        return read_error_reason(exc)
-    if "truncated" in lowered or isinstance(exc, EOFError):
-        return "the file is truncated (incomplete copy or download?)"
-    if isinstance(exc, UnidentifiedImageError):
-        return f"the file is not an image in a supported format ({_SUPPORTED_FORMATS})"
-    if text:
-        return f"the image data is damaged or unsupported ({text})"
-    return f"the image data is damaged or unsupported ({type(exc).__name__})"
-

@@ -346,7 +346,10 @@ def find_images(paths: Iterable[str | os.PathLike[str]], *, should_stop: StopFn 
     for p in map(Path, paths):
         check_stop(should_stop)
         if p.is_dir():
-            found.extend(list_images(p, recursive=True))
+            skipped: list = []
+            found.extend(list_images(p, recursive=True, skipped=skipped))
+            # Links that loop or dangle, FIFOs...: each gets a row that says why it cannot be read.
+            found.extend(s.path for s in skipped)
         else:
             found.append(p)
     return found

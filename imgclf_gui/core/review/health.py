@@ -62,11 +62,14 @@ def check_health(root: str | os.PathLike[str], *, include_inbox: bool = True,
     a content already known to be unreadable is not retried, and the rest are decoded on every core.
     """
     root = Path(root)
-    labelled = dataset.scan_samples(root)
+    skipped_entries: list[dataset.Skipped] = []  # links, loops, FIFOs, paths too long: named with the reason
+    labelled = dataset.scan_samples(root, skipped_entries)
     items = [(s.path, s.label) for s in labelled]
     if include_inbox:
-        items += [(p, dataset.INBOX_NAME) for p in dataset.list_images(layout.inbox_dir(root), recursive=True)]
-    findings: list[Finding] = []
+        items += [(p, dataset.INBOX_NAME)
+                  for p in dataset.list_images(layout.inbox_dir(root), recursive=True, skipped=skipped_entries)]
+    findings: list[Finding] = [Finding("unreadable", f"Skipped: {s.path.name}", s.reason, [s.path])
+                               for s in skipped_entries]
     by_hash: dict[str, list[Path]] = defaultdict(list)
     readable: list[Path] = []
     readable_digests: list[str | None] = []

@@ -16,7 +16,9 @@ _OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTT
 
 
 class NotARegularFile(OSError):
-    """The path names something other than a plain file; ``strerror`` says what ("a named pipe (FIFO)")."""
+    """The path names something other than a plain file; ``kind`` says what ("a named pipe (FIFO)")."""
+
+    kind = "not a regular file"
 
 
 def kind_of(mode: int) -> str:
@@ -37,7 +39,9 @@ def kind_of(mode: int) -> str:
 def _refuse(path: str | os.PathLike[str], mode: int) -> NotARegularFile:
     what = kind_of(mode)
     sentence = f"it is {what}, not a regular file" if what != "not a regular file" else "it is not a regular file"
-    return NotARegularFile(errno.EINVAL, sentence, os.fspath(path))
+    refusal = NotARegularFile(errno.EINVAL, sentence, os.fspath(path))
+    refusal.kind = what
+    return refusal
 
 
 def open_regular(path: str | os.PathLike[str]) -> BinaryIO:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from imgclf_gui.core.project.scan import Sample, scan_samples
+from imgclf_gui.core.project.scan import Sample, Skipped, printable, scan_samples
 from imgclf_gui.core.project.scan import class_names as folder_classes
 from imgclf_gui.core.support.notes import FEW_IMAGES, UNBALANCED, Note
 
@@ -92,6 +92,8 @@ class DatasetCheck:
     class_names: list[str]
     counts: dict[str, int]
     notes: list[Note] = field(default_factory=list)
+    #: entries of the class folders that cannot be used (links, loops, FIFOs...): path -> reason
+    skipped: dict[str, str] = field(default_factory=dict)
 
 
 def check_dataset(root: str | os.PathLike[str]) -> DatasetCheck:
@@ -104,7 +106,8 @@ def check_dataset(root: str | os.PathLike[str]) -> DatasetCheck:
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"{root} is not a folder.")
-    samples = scan_samples(root)
+    skipped: list[Skipped] = []
+    samples = scan_samples(root, skipped)
     found = Counter(s.label for s in samples)
     names = folder_classes(root)
     if len(names) < 2:
@@ -118,7 +121,7 @@ def check_dataset(root: str | os.PathLike[str]) -> DatasetCheck:
     unbalanced = unbalanced_note(sizes)
     if unbalanced is not None:
         notes.append(unbalanced)
-    return DatasetCheck(samples, names, sizes.counts, notes)
+    return DatasetCheck(samples, names, sizes.counts, notes, {printable(s.path): s.reason for s in skipped})
 
 
 def refusal(sizes: ClassSizes, *, after_skipping: bool = False) -> str:

@@ -149,7 +149,8 @@ def train(
                                   crop=config.crop, on_progress=on_extract_progress, should_stop=should_stop)
     notes.extend(extraction.warnings)
     ok = np.asarray(extraction.ok, bool)
-    failed = {str(p): r for p, r in extraction.failed.items()}
+    # Entries the scan could not use (links, FIFOs...) are reported with the images that could not be read.
+    failed = {**checked.skipped, **{str(p): r for p, r in extraction.failed.items()}}
     samples = [s for s, good in zip(checked.samples, ok) if good]
     if failed:
         notes.append(Note(UNREADABLE_SKIPPED, {"count": len(failed)}))

@@ -157,3 +157,29 @@ def test_importable_files_are_images_found_below_folders(tmp_path):
     root = _project(tmp_path)
     files = rules.importable_files([root / "dog", root / "cat" / "x0.png", root / "dog" / "notes.txt"])
     assert {p.name for p in files} == {"x0.png", "x1.png", "deep.png"}
+    assert rules.not_images([root / "dog", root / "cat" / "x0.png", root / "dog" / "notes.txt"]) == [
+        root / "dog" / "notes.txt"], "a folder's other files are skipped without a word, a dropped file is named"
+
+
+def test_0_is_the_inbox_key_and_never_a_class_key():
+    with pytest.raises(ProjectError, match="inbox"):
+        rules.with_key({}, ["cat"], "cat", "0")
+    # a manifest written by hand (or an older version) that gave a class 0: it gets a digit of its own
+    assert rules.assign_keys(["cat", "dog"], {"cat": "0"}) == {"cat": "1", "dog": "2"}
+
+
+def test_loose_photos_and_the_class_a_file_lives_in(tmp_path):
+    root = _project(tmp_path)
+    write_image(root / "IMG_0001.png")
+    (root / "readme.txt").write_text("not a photo")
+    assert rules.loose_images(root) == [root / "IMG_0001.png"]
+    assert rules.class_of(root, root / "dog" / "nested" / "deep.png") == "dog"
+    assert rules.class_of(root, layout.inbox_dir(root) / "u.png") == rules.INBOX
+    assert rules.class_of(root, root / "IMG_0001.png") is None, "in no class"
+    assert rules.class_of(root, layout.quarantine_dir(root) / "cat" / "x0.png") is None, "set aside by imgclf"
+    assert rules.class_of(root, tmp_path / "elsewhere" / "x.png") is None
+
+
+def test_counts_in_words():
+    assert [rules.count_words(n, "image") for n in (0, 1, 2)] == ["0 images", "1 image", "2 images"]
+    assert rules.count_words(1, "unreadable file") == "1 unreadable file"

@@ -4,12 +4,15 @@ through the journal, so each is undoable).
 
 Entry points: :func:`scan_classes` (classes with counts and keys), :func:`check_class_name`,
 :func:`assign_keys` / :func:`with_key` (labelling keys), :func:`plan_send`, :func:`importable_files`,
-:func:`plan_merge`, :func:`plan_delete_class`, :func:`plan_quarantine`.
+:func:`plan_merge`, :func:`plan_delete_class`, :func:`plan_quarantine`, :func:`loose_images` (photos
+lying in the project folder itself, outside any class), :func:`class_of` (the class a file lives in),
+:func:`count_words` ("1 image", "3 images": the one wording of counts in labels and messages).
 
 Labelling keys: a key, once given, stays with its class. A class without one gets the first free digit
 (1..9, classes in alphabetical order) and keeps it when classes are added, renamed or deleted. The keys
 live in the manifest's ``class_keys``, which also remembers the keys of classes that are gone (so undoing
-a delete gives the class its key back) until a new class needs the digit.
+a delete gives the class its key back) until a new class needs the digit. ``0`` (:data:`INBOX_KEY`) always
+sends images back to the inbox; no class can have it.
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from imgclf_gui.core.project.scan import class_names, is_hidden, is_image_name, 
 
 INBOX = layout.INBOX_NAME
 KEY_DIGITS = "123456789"  # given out in this order
+INBOX_KEY = "0"  # next to the class digits on every keyboard; never a class's key
 FORBIDDEN_IN_NAMES = '/\\:*?"<>|'
 REMEMBER_GONE = 50  # keys of vanished classes kept at most (the newest)
 
@@ -54,6 +58,12 @@ def class_dir(root: PathLike, name: str) -> Path:
     return layout.inbox_dir(root) if name == INBOX else Path(root) / name
 
 
+# -- words ----------------------------------------------------------------------------------------
+def count_words(count: int, noun: str, plural: str | None = None) -> str:
+    """``1 image``, ``0 images``, ``3 images`` (``plural`` when adding an "s" is wrong)."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
+
+
 # -- names ----------------------------------------------------------------------------------------
 def check_class_name(root: PathLike | None, name: str) -> str:
     """``name`` stripped, if it can be a new class of the project at ``root``; else ``ProjectError``."""
@@ -67,7 +77,7 @@ def check_class_name(root: PathLike | None, name: str) -> str:
 
 # -- labelling keys -------------------------------------------------------------------------------
 def _valid_key(key: object) -> bool:
-    return isinstance(key, str) and len(key) == 1 and key.isalnum() and key == key.lower()
+    return isinstance(key, str) and len(key) == 1 and key.isalnum() and key == key.lower() and key != INBOX_KEY
 
 
 def assign_keys(names: list[str], stored: dict[str, str], previous: Iterable[str] | None = None) -> dict[str, str]:
@@ -118,6 +128,8 @@ def with_key(stored: dict[str, str], names: list[str], name: str, key: str) -> d
     key = key.strip().lower()
     if len(key) > 1 or (key and not key.isalnum()):
         raise ProjectError(f"A labelling key is one letter or digit, not “{key}”.")
+    if key == INBOX_KEY:
+        raise ProjectError(f"{INBOX_KEY} sends images back to the inbox; choose another key.")
     if name not in names:
         raise ProjectError(f"There is no class “{name}”.")
     keys = {n: k for n, k in stored.items() if k != key and n != name}
@@ -127,6 +139,24 @@ def with_key(stored: dict[str, str], names: list[str], name: str, key: str) -> d
 
 
 # -- scanning -------------------------------------------------------------------------------------
+def loose_images(root: PathLike) -> list[Path]:
+    """Images lying in the project folder itself: in no class and not in the inbox, so no view shows
+    them and training ignores them (a folder of photos opened as a project has only these)."""
+    return list_images(root, recursive=False)
+
+
+def class_of(root: PathLike, path: PathLike) -> str | None:
+    """The class (or ``INBOX``) whose folder holds ``path``, at any depth; None for a file anywhere else
+    (outside the project, in the project folder itself, or in imgclf's own hidden folder)."""
+    try:
+        parts = Path(path).resolve().relative_to(Path(root).resolve()).parts
+    except ValueError:
+        return None
+    if len(parts) < 2 or is_hidden(parts[0]):
+        return None
+    return parts[0]
+
+
 def count_images(folder: PathLike) -> int:
     """Image files in ``folder`` and below (hidden ones skipped); cheaper than listing them."""
     count = 0
@@ -171,6 +201,12 @@ def importable_files(paths: Iterable[PathLike]) -> list[Path]:
         elif is_image_name(path.name):
             files.append(path)
     return files
+
+
+def not_images(paths: Iterable[PathLike]) -> list[Path]:
+    """The files among ``paths`` (not folders) that :func:`importable_files` leaves out, so the user can be
+    told; inside a folder, non-image files are skipped without a word (a camera folder has many)."""
+    return [p for p in map(Path, paths) if not p.is_dir() and not is_image_name(p.name)]
 
 
 def deleted_class_dir(root: PathLike, name: str) -> Path:

@@ -29,7 +29,8 @@ class ProjectModel(QObject):
 
     - ``project_changed(object)``: a project was opened (its root ``Path``) or closed (``None``).
     - ``classes_changed()``: class names or image counts changed (own action or outside change).
-    - ``images_moved(list)``: ``[(old_path | None, new_path), ...]`` after a move, copy, undo or redo.
+    - ``images_moved(list)``: ``[(old_path | None, new_path), ...]`` after a move, copy, undo or redo
+      (``last_result.action.kind`` says which: "do", "undo", "redo").
     - ``history_changed()``: undo/redo availability or labels changed.
     - ``message(str)``: a sentence for the status bar (problems of an action, recovery notes).
     - ``busy_changed(bool)``: a long action runs in the background (further moves wait for it).
@@ -54,6 +55,7 @@ class ProjectModel(QObject):
         self._classes: list[ClassInfo] = []
         self._inbox_count = 0
         self._busy = False
+        self.last_result: ActionResult | None = None  # the newest action, undo or redo (views read its kind)
         self._watcher = QFileSystemWatcher(self)
         self._watcher.directoryChanged.connect(self._on_directory_changed)
         self._debounce = QTimer(self, singleShot=True, interval=400)
@@ -152,7 +154,7 @@ class ProjectModel(QObject):
         """Send images to a class (or ``INBOX``), renaming on clashes. ``None`` while it runs in the
         background (large batches); ``images_moved`` follows either way."""
         assert self.root is not None, "no project open"
-        what = f"{len(paths)} images" if len(paths) != 1 else Path(paths[0]).name
+        what = rules.count_words(len(paths), "image") if len(paths) != 1 else Path(paths[0]).name
         ops = rules.plan_send(self.root, paths, target_class)
         return self._run(f"send {what} to {self._display(target_class)}", ops)
 
@@ -164,13 +166,19 @@ class ProjectModel(QObject):
 
     def import_files(self, paths: list[Path], target_class: str = INBOX, mode: str = "copy") -> ActionResult | None:
         """Bring images (files or folders, searched recursively) into a class or the inbox."""
-        files = rules.importable_files(paths)
+        files, skipped = rules.importable_files(paths), rules.not_images(paths)
         if not files:
             self.message.emit("No images found to import (hidden and non-image files are skipped).")
             return None
         self.folder(target_class).mkdir(parents=True, exist_ok=True)
         ops = plan_moves(files, self.folder(target_class), kind="copy" if mode == "copy" else "move")
-        return self._run(f"import {len(files)} images into {self._display(target_class)}", ops)
+        result = self._run(f"import {rules.count_words(len(files), 'image')} into {self._display(target_class)}", ops)
+        if skipped:  # after the "Imported ..." sentence, which this one completes
+            names = ", ".join(p.name for p in skipped[:3]) + (" …" if len(skipped) > 3 else "")
+            self.message.emit(f"Imported {rules.count_words(len(files), 'image')}; left out "
+                              f"{rules.count_words(len(skipped), 'file')} that {'is' if len(skipped) == 1 else 'are'}"
+                              f" not an image ({names}).")
+        return result
 
     def create_class(self, name: str) -> ActionResult | None:
         name = rules.check_class_name(self.root, name)
@@ -205,7 +213,7 @@ class ProjectModel(QObject):
         """Put unreadable files aside in ``.imgclf/quarantine/<class>/`` (undoable)."""
         assert self.root is not None, "no project open"
         ops = rules.plan_quarantine(self.root, paths)
-        return self._run(f"quarantine {len(ops)} unreadable files", ops)
+        return self._run(f"quarantine {rules.count_words(len(ops), 'unreadable file')}", ops)
 
     def set_class_key(self, name: str, key: str) -> None:
         """Make ``key`` (one letter or digit) send images to class ``name``; "" gives it a free digit.
@@ -274,6 +282,7 @@ class ProjectModel(QObject):
     def _finish(self, result: ActionResult | None) -> ActionResult | None:
         if result is None:
             return None
+        self.last_result = result
         self._scan()
         self._watch()
         self.classes_changed.emit()
@@ -283,8 +292,7 @@ class ProjectModel(QObject):
             more = f" (and {len(result.problems) - 1} more)" if len(result.problems) > 1 else ""
             self.message.emit(result.problems[0] + more)
         elif result.ops:
-            verb = {"undo": "Undid", "redo": "Redid"}.get(result.action.kind, "Done:")
-            self.message.emit(f"{verb} {result.action.label}.")
+            self.message.emit(f"{_done_sentence(result.action.kind, result.action.label)}.")
         return result
 
     def _scan(self, first: bool = False) -> None:
@@ -324,3 +332,14 @@ class ProjectModel(QObject):
     def _display(class_name: str) -> str:
         return "the inbox" if class_name == INBOX else class_name
 
+
+_PAST = {"send": "Sent", "copy": "Copied", "import": "Imported", "create": "Created", "rename": "Renamed",
+         "merge": "Merged", "delete": "Deleted", "quarantine": "Quarantined"}
+
+
+def _done_sentence(kind: str, label: str) -> str:
+    """"Sent cat1.png to dog" for a label "send cat1.png to dog"; "Undid send ..." for its undo."""
+    if kind in ("undo", "redo"):
+        return f"{'Undid' if kind == 'undo' else 'Redid'}: {label}"
+    verb, _, rest = label.partition(" ")
+    return f"{_PAST[verb]} {rest}" if verb in _PAST else f"Done: {label}"

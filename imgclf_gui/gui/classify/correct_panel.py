@@ -1,11 +1,13 @@
-""""This is really …": copy the shown image into the right class of the project, with an Undo button.
+""""This is really …": put the shown image into the right class of the project, with an Undo button.
 
-The copy goes through :meth:`ProjectModel.copy_image_into_class` (journaled), so Edit ▸ Undo works too;
-this panel's Undo only acts while its copy is still the newest change, so it never undoes someone
-else's move.
+An image from outside the project is copied in (:meth:`ProjectModel.copy_image_into_class`); one that is
+already in the project (its inbox, or another class) is moved, so no duplicate is left behind
+(:meth:`ProjectModel.move_images`). Both are journaled, so Edit ▸ Undo works too; this panel's Undo only
+acts while its change is still the newest, so it never undoes someone else's move.
 """
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import time
 from pathlib import Path
@@ -14,6 +16,7 @@ import numpy as np
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QMessageBox, QPushButton, QVBoxLayout, QWidget
 
 from imgclf_gui.core.models.predict import SingleResult
+from imgclf_gui.core.project import rules
 from imgclf_gui.gui.common.project_model import ProjectModel
 
 
@@ -30,8 +33,9 @@ class CorrectPanel(QWidget):
         self.combo = QComboBox(self)
         self.combo.setMinimumContentsLength(12)
         self.add_button = QPushButton("Add to Class", self)
-        self.add_button.setToolTip("Copy this image into that class folder of the project, so the next "
-                                   "training learns from it. The original stays where it is.")
+        self.add_button.setToolTip("Put this image into that class folder of the project, so the next training "
+                                   "learns from it: an image from the project's inbox is moved there, any "
+                                   "other image is copied (the original stays where it is).")
         self.undo_button = QPushButton("Undo", self)
         self.note = QLabel(self)
         self.note.setWordWrap(True)
@@ -85,8 +89,9 @@ class CorrectPanel(QWidget):
         elif not usable:
             self.note.setText("The project has no classes yet.")
         elif not self._added:
-            self.note.setText("Wrong? Choose the right class and Add to Class: a copy goes into that class "
-                              "folder, so the next training learns from it.")
+            self.note.setText("Wrong? Choose the right class and Add to Class: the image goes into that class "
+                              "folder (moved from the project's inbox, else copied), so the next training "
+                              "learns from it.")
 
     def add_to_class(self, class_name: str | None = None) -> Path | None:
         """Copy the shown image into ``class_name`` (default: the chosen one); returns the copy."""
@@ -101,13 +106,24 @@ class CorrectPanel(QWidget):
                 folder = Path(tempfile.mkdtemp(prefix="imgclf-paste-"))
                 source = folder / f"pasted-{time.strftime('%Y%m%d-%H%M%S')}.png"
                 Image.fromarray(np.ascontiguousarray(self.shown.preview)).save(source)
-            copy = self.project.copy_image_into_class(source, class_name)
+            here = rules.class_of(self.project.root, source)
+            if here == class_name:
+                self.note.setText(f"{source.name} is already in {class_name}.")
+                return None
+            if here is not None:  # already in the project: a copy would be a duplicate in two places
+                result = self.project.move_images([source], class_name)
+                copy = result.moved[0][1] if result is not None and result.moved else None
+            else:
+                copy = self.project.copy_image_into_class(source, class_name)
         except OSError as exc:
             QMessageBox.warning(self, "Add to class", f"Could not copy the image: {exc}")
             return None
         if copy is not None:
             self._added.append((copy, self.project.undo_text()))
-            self.note.setText(f"Added as {copy.relative_to(self.project.root)}; the next training learns from it.")
+            how = "Added" if here is None else "Moved"
+            self.note.setText(f"{how} as {copy.relative_to(self.project.root)}; the next training learns from it.")
+            if here is not None:  # the shown image lives there now: a second choice moves it on from there
+                self.shown = dataclasses.replace(self.shown, path=copy)
         self._update()
         return copy
 
@@ -116,8 +132,17 @@ class CorrectPanel(QWidget):
 
     def undo_add(self) -> None:
         """Undo the last "Add to Class" (through the project's journal, like Edit ▸ Undo)."""
-        if self._can_undo_add():
-            copy, _ = self._added.pop()
-            self.project.undo()
+        if not self._can_undo_add():
+            self._update()
+            return
+        copy, _ = self._added.pop()
+        result = self.project.undo()
+        back = result.moved[0][1] if result is not None and result.moved else None
+        place = rules.class_of(self.project.root, back) if back is not None else None
+        if place is not None and self.shown is not None and self.shown.path == copy:  # a move undone
+            self.shown = dataclasses.replace(self.shown, path=back)
+        self._update()  # before the sentence, which it would replace with the general advice
+        if place is not None:
+            self.note.setText(f"Moved {copy.name} back to {'the inbox' if place == rules.INBOX else place}.")
+        else:
             self.note.setText(f"Removed {copy.name} from {copy.parent.name} again.")
-        self._update()

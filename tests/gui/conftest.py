@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent, QDropEvent
-from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QWidget
+from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QDialogButtonBox, QWidget
 
 from imgclf_gui.core.models.predict import ModelSource
 from imgclf_gui.core.support.settings import Settings
@@ -135,3 +135,53 @@ def _drop(widget: QWidget, paths: list[Path], pos: QPoint | None = None,
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
     return drop_mime(widget, mime, pos, action)
+
+
+# -- the Dataset tab: a small project to sort, and answers to its dialogs given through their widgets
+def write_sorting_project(root: Path) -> Path:
+    """Four inbox images (u0..u3) and classes cat and dog of three images each, all different."""
+    for i in range(4):
+        write_image(root / "unsorted" / f"u{i}.png", seed=i)
+    for k, name in enumerate(("cat", "dog")):
+        for i in range(3):
+            # Fixed seeds, unlike hash(name) (salted per process): a seed shared with an inbox image
+            # made an extra pair of identical files in about one run in sixty.
+            write_image(root / name / f"{name}{i}.png", seed=100 * (k + 1) + i)
+    return root
+
+
+@pytest.fixture
+def dataset_window(qtbot, tmp_path):
+    """A shown window on :func:`write_sorting_project`; imports copy without asking."""
+    win = MainWindow(settings=Settings(ask_import_mode=False, import_mode="copy"))
+    qtbot.addWidget(win)
+    win.resize(780, 560)
+    win.show()
+    assert win.open_project(write_sorting_project(tmp_path / "proj"))
+    return win
+
+
+def answer_text_dialogs(monkeypatch, qtbot, *answers: str) -> list[tuple[str, str, bool]]:
+    """The next name or key dialogs of the Dataset tab are answered by typing ``answers`` in turn into the
+    field and clicking OK, or Cancel when OK stays disabled. Returns, per dialog, what it showed after
+    the typing: (question, reason under the field, OK enabled)."""
+    from imgclf_gui.gui.dataset.class_dialogs import CheckedTextDialog
+
+    seen: list[tuple[str, str, bool]] = []
+    queue = list(answers)
+
+    def exec_(dialog: CheckedTextDialog) -> int:
+        dialog.show()
+        dialog.field.selectAll()
+        qtbot.keyClicks(dialog.field, queue.pop(0))
+        question = dialog.question.text()
+        seen.append((question, dialog.reason.text() if dialog.reason.isVisible() else "",
+                     dialog.ok_button.isEnabled()))
+        if dialog.ok_button.isEnabled():
+            qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+        else:
+            qtbot.mouseClick(dialog.buttons.button(QDialogButtonBox.StandardButton.Cancel), Qt.MouseButton.LeftButton)
+        return dialog.result()
+
+    monkeypatch.setattr(CheckedTextDialog, "exec", exec_)
+    return seen

@@ -12,7 +12,7 @@ from imgclf_gui.core.support.settings import Settings, load_settings
 from imgclf_gui.gui.common.project_model import INBOX
 from imgclf_gui.gui.shell.main_window import MainWindow
 from tests.conftest import write_image
-from tests.gui.conftest import _drop, accepts_drag, drop_mime
+from tests.gui.conftest import _drop, accepts_drag, answer_text_dialogs, drop_mime
 
 
 def _all_images(root: Path) -> set[bytes]:
@@ -21,21 +21,8 @@ def _all_images(root: Path) -> set[bytes]:
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    root = tmp_path / "proj"
-    for i in range(4):
-        write_image(root / INBOX / f"u{i}.png", seed=i)
-    for k, name in enumerate(("cat", "dog")):
-        for i in range(3):
-            # Fixed seeds, unlike hash(name) (salted per process): a seed shared with an inbox image
-            # made an extra pair of identical files in about one run in sixty.
-            write_image(root / name / f"{name}{i}.png", seed=100 * (k + 1) + i)
-    win = MainWindow(settings=Settings(ask_import_mode=False, import_mode="copy"))
-    qtbot.addWidget(win)
-    win.resize(780, 560)
-    win.show()
-    assert win.open_project(root)
-    return win
+def window(dataset_window):
+    return dataset_window
 
 
 def _tab(window):
@@ -69,8 +56,8 @@ def test_a_class_gets_its_own_letter_key_through_the_dialog(window, qtbot, monke
     tab = _tab(window)
     root = window.project.root
     tab.class_view.setCurrentIndex(tab.class_model.index(tab.class_model.row_of("dog")))
-    monkeypatch.setattr("imgclf_gui.gui.dataset.dataset_tab.QInputDialog.getText", lambda *a, **k: ("D", True))
-    tab.key_action.trigger()
+    seen = answer_text_dialogs(monkeypatch, qtbot, "D", "?!", "0")
+    tab.commands.key.trigger()
     assert {c.name: c.key for c in window.project.classes()}["dog"] == "d"
     tab.class_view.setCurrentIndex(tab.class_model.index(0))  # back to the inbox
     qtbot.waitUntil(lambda: tab.current_class() == INBOX and tab.thumb_model.rowCount() == 4)
@@ -82,13 +69,12 @@ def test_a_class_gets_its_own_letter_key_through_the_dialog(window, qtbot, monke
     # the key survives a restart of the app (it is kept in the project's manifest)
     window.project.open(root)
     assert {c.name: c.key for c in window.project.classes()}["dog"] == "d"
-    # and a bad key is refused with a sentence, changing nothing
-    warnings = []
-    monkeypatch.setattr("imgclf_gui.gui.dataset.dataset_tab.QMessageBox.warning", lambda *a: warnings.append(a[2]))
-    monkeypatch.setattr("imgclf_gui.gui.dataset.dataset_tab.QInputDialog.getText", lambda *a, **k: ("?!", True))
+    # a bad key is refused with a sentence while it is typed, and the inbox's 0 too; nothing changes
     tab.class_view.setCurrentIndex(tab.class_model.index(tab.class_model.row_of("dog")))
-    tab.key_action.trigger()
-    assert warnings and "one letter or digit" in warnings[0]
+    tab.commands.key.trigger()
+    tab.commands.key.trigger()
+    assert "one letter or digit" in seen[1][1] and not seen[1][2]
+    assert "inbox" in seen[2][1] and not seen[2][2]
     assert {c.name: c.key for c in window.project.classes()}["dog"] == "d"
 
 
@@ -144,12 +130,12 @@ def test_a_drag_that_carries_no_file_is_refused_before_the_drop(window):
     assert tab.thumb_model.rowCount() == 4
 
 
-def test_rename_merge_delete_keep_every_image(window, monkeypatch):
+def test_rename_merge_delete_keep_every_image(window, qtbot, monkeypatch):
     tab = _tab(window)
     root = window.project.root
     before = _all_images(root)
     tab.show_class("cat")
-    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("kitten", True))
+    answer_text_dialogs(monkeypatch, qtbot, "kitten")
     tab.rename_button.click()
     assert window.project.class_names() == ["dog", "kitten"]
     tab.show_class("kitten")
@@ -294,11 +280,10 @@ def test_a_labelling_key_stays_with_its_class_when_classes_are_added_renamed_or_
         return {c.name: c.key for c in window.project.classes()}
 
     assert keys() == {"cat": "1", "dog": "2"}
-    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("ant", True))
+    answer_text_dialogs(monkeypatch, qtbot, "ant", "zebra")
     tab.new_button.click()  # "ant" sorts first; it used to take 1 and shift cat to 2, dog to 3
     assert keys() == {"ant": "3", "cat": "1", "dog": "2"}
     tab.show_class("cat")
-    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("zebra", True))
     tab.rename_button.click()
     assert keys() == {"ant": "3", "dog": "2", "zebra": "1"}
     window.undo_action.trigger()

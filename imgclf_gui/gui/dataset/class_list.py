@@ -1,4 +1,4 @@
-"""The class list: inbox first, then each class with its hotkey, image count and a balance bar.
+"""The class list: inbox first (its key is 0), then each class with its key, image count and a balance bar.
 
 Images dragged from the grid, or files from a file manager, can be dropped on a class.
 """
@@ -10,6 +10,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QRect, QSize, Qt, Si
 from PySide6.QtGui import QColor, QDropEvent, QPainter, QPalette
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
+from imgclf_gui.core.project import rules
 from imgclf_gui.gui.common.project_model import INBOX, ProjectModel
 from imgclf_gui.gui.common.thumbnail_grid import PATHS_MIME
 
@@ -33,7 +34,7 @@ class ClassListModel(QAbstractListModel):
     def _on_classes_changed(self) -> None:
         rows = []
         if self._project.root is not None:
-            rows = [(INBOX, self._project.inbox_count(), "")]
+            rows = [(INBOX, self._project.inbox_count(), rules.INBOX_KEY)]
             rows += [(c.name, c.count, c.key) for c in self._project.classes()]
         if [r[0] for r in rows] == [r[0] for r in self._rows]:
             self._rows = rows  # same names: update in place so the selection stays
@@ -64,8 +65,9 @@ class ClassListModel(QAbstractListModel):
             largest = max((r[1] for r in self._rows[1:]), default=0)
             return count / largest if largest and name != INBOX else -1.0
         if role == Qt.ItemDataRole.ToolTipRole:
-            hint = f" — press {key} to send selected images here" if key else ""
-            return f"{name}: {count} images{hint}"
+            hint = f" — press {key} to send the selected images here" if key else ""
+            label = "The inbox (unsorted)" if name == INBOX else name
+            return f"{label}: {rules.count_words(count, 'image')}{hint}"
         return None
 
     def flags(self, index: QModelIndex) -> Qt.ItemFlag:

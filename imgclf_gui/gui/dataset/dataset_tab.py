@@ -1,39 +1,39 @@
 """Dataset tab: classes on the left, the thumbnail grid in the middle, data health on the right.
 
-Labelling at speed: select images, press a class's key (1..9) and the next image is selected; or drag
-thumbnails onto a class. Every move goes through :class:`ProjectModel` and can be undone (Ctrl+Z).
+Labelling at speed: select images, press a class's key (1..9, or its letter; 0 sends back to the inbox)
+and the next image is selected; or drag thumbnails onto a class, or right-click them. Every move goes
+through :class:`ProjectModel` and can be undone (Ctrl+Z); after an undo or redo the images it moved back
+are selected (or the image after the ones it took away), so the next key acts at once.
 Preferences (thumbnail size, importing, what deleting a class does, moving on after labelling) come from
 the window's :class:`Preferences`, read when used; a new thumbnail size is followed at once.
+
+The pieces: :mod:`.dataset_actions` (menus and shortcuts), :mod:`.import_flow` (importing and file drops),
+:mod:`.class_dialogs` (new, rename, key, merge, delete), :mod:`.thumbnail_menu` (right-click on images),
+:mod:`.project_banner` (what a project is, loose photos), :mod:`.class_list`, :mod:`.health_panel`.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (
-    QFileDialog,
-    QGridLayout,
-    QHBoxLayout,
-    QInputDialog,
-    QLabel,
-    QMessageBox,
-    QPushButton,
-    QSplitter,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QPoint, Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QMenu, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from imgclf_gui.core.images.thumbnails import ThumbnailCache
-from imgclf_gui.core.project.manifest import ProjectError
+from imgclf_gui.core.project import rules
 from imgclf_gui.core.support.settings import Settings
 from imgclf_gui.gui.common.preferences import Preferences
 from imgclf_gui.gui.common.preview import PreviewDialog
 from imgclf_gui.gui.common.project_model import INBOX, ProjectModel
 from imgclf_gui.gui.common.tasks import TaskRunner
 from imgclf_gui.gui.common.thumbnail_grid import ThumbnailGrid, ThumbnailModel
+from imgclf_gui.gui.dataset.class_dialogs import ClassDialogs
 from imgclf_gui.gui.dataset.class_list import ClassListModel, ClassListView, NameRole
+from imgclf_gui.gui.dataset.dataset_actions import DatasetActions
 from imgclf_gui.gui.dataset.health_panel import HealthPanel
+from imgclf_gui.gui.dataset.import_flow import ImportFlow
+from imgclf_gui.gui.dataset.project_banner import ProjectBanner
+from imgclf_gui.gui.dataset.thumbnail_menu import build_thumbnail_menu, show_in_file_manager
 
 
 class DatasetTab(QWidget):
@@ -47,12 +47,15 @@ class DatasetTab(QWidget):
         self.project = project
         self.tasks = tasks
         self.preferences = preferences
-        side = preferences.settings.thumbnail_size
         self._view: tuple[str, str, list[Path]] = ("class", INBOX, [])  # (kind, name or title, finding paths)
         self._thumbs: ThumbnailCache | None = None
-        self._setup_widgets(side)
+        self._labelling = False  # a key or menu of this tab is sending images (it follows "advance" itself)
+        self.thumb_menu: QMenu | None = None  # the thumbnails' right-click menu while it is open
+        self.class_dialogs = ClassDialogs(self, project, preferences)
+        self.importer = ImportFlow(self, project, preferences)
+        self._setup_widgets(preferences.settings.thumbnail_size)
         self._setup_layout()
-        self._setup_actions()
+        self.commands = DatasetActions(self)
         self._connect()
         self._on_project_changed(project.root)
 
@@ -68,10 +71,12 @@ class DatasetTab(QWidget):
         self.thumb_model = ThumbnailModel(self.tasks, side, self)
         self.grid = ThumbnailGrid(side, self)
         self.grid.setModel(self.thumb_model)
+        self.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.heading = QLabel(self)
         self.heading.setTextFormat(Qt.TextFormat.RichText)
         self.import_button = QPushButton("Import Images…", self)
         self.import_folder_button = QPushButton("Import Folder…", self)
+        self.banner = ProjectBanner(self.project, self)
         self.hint = QLabel(self)
         self.hint.setWordWrap(True)
         self.hint.setEnabled(False)
@@ -97,6 +102,7 @@ class DatasetTab(QWidget):
         top.addWidget(self.import_button)
         top.addWidget(self.import_folder_button)
         centre_layout.addLayout(top)
+        centre_layout.addWidget(self.banner)
         centre_layout.addWidget(self.grid, 1)
         centre_layout.addWidget(self.hint)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
@@ -110,38 +116,9 @@ class DatasetTab(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
 
-    def _setup_actions(self) -> None:
-        def action(text: str, slot, shortcut: str | QKeySequence | None = None) -> QAction:
-            act = QAction(text, self)
-            if shortcut:
-                act.setShortcut(QKeySequence(shortcut))
-            act.triggered.connect(slot)
-            return act
-
-        self.import_action = action("&Import Images…", self.import_files_dialog, "Ctrl+I")
-        self.import_folder_action = action("Import &Folder…", self.import_folder_dialog, "Ctrl+Shift+I")
-        self.new_class_action = action("&New Class…", self.new_class_dialog, "Ctrl+Shift+N")
-        self.rename_action = action("Re&name Class…", self.rename_class_dialog, "F2")
-        self.key_action = action("Set Labelling &Key…", self.set_key_dialog, "Ctrl+K")
-        self.merge_action = action("&Merge Classes…", self.merge_class_dialog)
-        self.delete_action = action("&Delete Class…", self.delete_class_dialog, "Ctrl+Shift+Delete")
-        self.health_action = action("Data &Health", self._toggle_health, "Ctrl+H")
-        self.health_action.setCheckable(True)
-        self.health_action.setChecked(True)
-        self.check_action = action("&Check Data", self.health.run_check, "Ctrl+Shift+H")
-        self.preview_action = action("&Preview Image", self._preview_current, "Ctrl+Return")
-        # The class list's right-click menu offers what can be done to the class under the pointer.
-        self.class_view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
-        self.class_view.addActions([self.rename_action, self.key_action, self.merge_action, self.delete_action])
-
     def menu_actions(self) -> dict[str, list[QAction]]:
         """Actions the main window puts into its menus."""
-        return {
-            "File": [self.import_action, self.import_folder_action],
-            "Edit": [self.new_class_action, self.rename_action, self.key_action, self.merge_action,
-                     self.delete_action],
-            "View": [self.health_action, self.check_action, self.preview_action],
-        }
+        return self.commands.menus()
 
     def _connect(self) -> None:
         self.project.project_changed.connect(self._on_project_changed)
@@ -154,6 +131,7 @@ class DatasetTab(QWidget):
         self.grid.key_typed.connect(self._on_key_typed)
         self.grid.files_dropped.connect(self._on_files_dropped)
         self.grid.preview_requested.connect(self.preview.show_image)
+        self.grid.customContextMenuRequested.connect(self._on_thumbnail_menu)
         self.health.show_images.connect(self.show_finding)
         self.new_button.clicked.connect(self.new_class_dialog)
         self.rename_button.clicked.connect(self.rename_class_dialog)
@@ -186,19 +164,59 @@ class DatasetTab(QWidget):
 
     def _update_heading(self) -> None:
         kind, name, _ = self._view
-        count = self.thumb_model.rowCount()
+        count = rules.count_words(self.thumb_model.rowCount(), "image")
         if self.project.root is None:
             self.heading.setText("<b>No project open</b> — File ▸ Open Project or Create Demo Project")
-        elif kind == "finding":
-            self.heading.setText(f"<b>{name}</b> — {count} images")
         else:
-            label = "Unsorted (inbox)" if name == INBOX else name
-            self.heading.setText(f"<b>{label}</b> — {count} images")
+            label = name if kind == "finding" else "Unsorted (inbox)" if name == INBOX else name
+            self.heading.setText(f"<b>{label}</b> — {count}")
         keys = ", ".join(f"{c.key} {c.name}" for c in self.project.classes() if c.key)
         self.hint.setText(
-            f"Select images and press a key to send them to a class ({keys}); or drag them onto a class. "
-            "Space previews, Ctrl+Z undoes." if keys else
+            f"Select images and press a key to send them to a class ({keys}; {rules.INBOX_KEY} the inbox), "
+            "drag them onto a class, or right-click them. Space previews, Ctrl+Z undoes." if keys else
             "Create classes (New), then press their keys to sort the selected images.")
+
+    # -- keeping a selection --------------------------------------------------------------------
+    def _select(self, paths: list[Path], current: Path | None = None) -> None:
+        """Select ``paths`` (those shown) with ``current`` (default: the first) as the current image."""
+        rows = sorted(r for r in map(self.thumb_model.row_of, paths) if r is not None)
+        if not rows:
+            return
+        selection = QItemSelection()
+        start = previous = rows[0]
+        for row in rows[1:] + [None]:  # contiguous runs as one range each: 20,000 rows stay cheap
+            if row is not None and row == previous + 1:
+                previous = row
+                continue
+            selection.select(self.thumb_model.index(start), self.thumb_model.index(previous))
+            if row is not None:
+                start = previous = row
+        model = self.grid.selectionModel()
+        model.select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        current_row = self.thumb_model.row_of(current) if current is not None else None
+        index = self.thumb_model.index(rows[0] if current_row is None else current_row)
+        model.setCurrentIndex(index, QItemSelectionModel.SelectionFlag.NoUpdate)
+        self.grid.scrollTo(index)
+
+    def _keep_selection(self, kind: str, moves: list, before: list[Path], selected: list[Path],
+                        current: Path | None) -> None:
+        """After images moved: the images an undo or redo brought here, else the selection that is still
+        shown, else (its images left) the image that followed them, so the next key has something to act on."""
+        shown = set(self.thumb_model.paths)
+        if kind in ("undo", "redo"):
+            was_shown = set(before)
+            arrived = [new for _old, new in moves if new in shown and new not in was_shown]
+            if arrived:
+                self._select(arrived)
+                return
+        still = [p for p in selected if p in shown]
+        if still:
+            self._select(still, current if current in shown else None)
+        elif selected and self.thumb_model.rowCount() and (
+                not self._labelling or self.preferences.settings.advance_after_labelling):
+            first = min(before.index(p) for p in selected if p in before)
+            row = sum(1 for p in before[:first] if p in shown)  # where the next image now is
+            self._select([self.thumb_model.path(min(row, self.thumb_model.rowCount() - 1))])
 
     # -- slots ----------------------------------------------------------------------------------
     def _on_project_changed(self, root: Path | None) -> None:
@@ -219,15 +237,13 @@ class DatasetTab(QWidget):
         side = settings.thumbnail_size
         if side == self.thumb_model.side:
             return
-        current = self.grid.currentIndex()
-        current_path = self.thumb_model.path(current.row()) if current.isValid() else None
+        current = self._current_path()
         root = self.project.root
         self._thumbs = ThumbnailCache(root, side) if root is not None else None
         self.thumb_model.set_side(side, self._thumbs)
         self.grid.set_side(side)
-        row = self.thumb_model.row_of(current_path) if current_path is not None else None
-        if row is not None:
-            self.grid.setCurrentIndex(self.thumb_model.index(row))
+        if current is not None:
+            self._select([current])
 
     def _on_classes_changed(self) -> None:
         if self._view[0] == "class" and self._view[1] != INBOX and self._view[1] not in self.project.class_names():
@@ -245,146 +261,100 @@ class DatasetTab(QWidget):
         if name and (self._view[0] != "class" or self._view[1] != name):
             self.show_class(name)
 
-    def _on_images_moved(self, _moves: list) -> None:
+    def _current_path(self) -> Path | None:
+        index = self.grid.currentIndex()
+        return self.thumb_model.path(index.row()) if index.isValid() else None
+
+    def _on_images_moved(self, moves: list) -> None:
         if self.project.root is None:
             return
         kind, name, paths = self._view
-        if kind == "class":
-            self.thumb_model.sync(self.project.images(name))
-        else:
-            self.thumb_model.sync([p for p in paths if p.exists()])
+        before, selected, current = list(self.thumb_model.paths), self.grid.selected_paths(), self._current_path()
+        self.thumb_model.sync(self.project.images(name) if kind == "class" else [p for p in paths if p.exists()])
         self._update_heading()
+        last = self.project.last_result
+        action = last.action.kind if moves and last is not None and last.moved == moves else "do"
+        self._keep_selection(action, moves, before, selected, current)
 
     def _on_key_typed(self, text: str) -> None:
-        target = self.project.class_for_key(text)
-        if target is None:
-            return
-        self.send_selected_to(target)
+        target = INBOX if text == rules.INBOX_KEY else self.project.class_for_key(text)
+        if target is not None:
+            self.send_selected_to(target)
 
     def send_selected_to(self, target: str) -> None:
-        """Send the selected images to ``target`` and select the image after them."""
+        """Send the selected images to ``target`` (a class or ``INBOX``); the image after them is
+        selected next (unless the preferences say not to move on)."""
         paths = self.grid.selected_paths()
-        if not paths:
+        if not paths or self.project.root is None:
             return
-        first = self.thumb_model.row_of(paths[0]) or 0
-        self.project.move_images(paths, target)
-        rows = self.thumb_model.rowCount()
-        if rows and self.preferences.settings.advance_after_labelling:
-            row = min(first, rows - 1)
-            if self.thumb_model.path(row) in paths:  # nothing moved (already in that class): step on
-                row = min(first + len(paths), rows - 1)
-            self.grid.clearSelection()
-            self.grid.setCurrentIndex(self.thumb_model.index(row))
+        self._labelling = True
+        try:
+            result = self.project.move_images(paths, target)
+        finally:
+            self._labelling = False
+        if result is not None and not result.moved and self.preferences.settings.advance_after_labelling:
+            # nothing moved (already in that class): step on, as a sorted image would
+            last = self.thumb_model.row_of(paths[-1])
+            if last is not None and last + 1 < self.thumb_model.rowCount():
+                self._select([self.thumb_model.path(last + 1)])
 
     def _on_images_dropped(self, class_name: str, paths: list[Path], internal: bool) -> None:
         if internal:
             self.project.move_images(paths, class_name)
         else:
-            self._import(paths, class_name)
+            self.importer.drop(paths, class_name)
 
     def _on_files_dropped(self, paths: list[Path]) -> None:
-        self._import(paths, self.current_class() or INBOX)
+        self.importer.drop(paths, self.current_class() or INBOX)
 
-    # -- importing ------------------------------------------------------------------------------
+    def _on_thumbnail_menu(self, pos: QPoint) -> None:
+        index = self.grid.indexAt(pos)
+        if not index.isValid():
+            return
+        if not self.grid.selectionModel().isSelected(index):
+            self.grid.setCurrentIndex(index)  # right-click outside the selection: it acts on that image
+        here = self.thumb_model.path(index.row())
+        paths = [here] + [p for p in self.grid.selected_paths() if p != here]
+        if self.thumb_menu is not None:
+            self.thumb_menu.deleteLater()
+        self.thumb_menu = build_thumbnail_menu(self, self.project, paths, self.send_selected_to,
+                                               self.preview.show_image, self._reveal)
+        self.thumb_menu.popup(self.grid.viewport().mapToGlobal(pos))
+
+    def _reveal(self, path: Path) -> None:
+        if not show_in_file_manager(path):
+            self.project.message.emit(f"No file manager answered; the image is in {path.parent}.")
+
+    # -- commands (menus, buttons) --------------------------------------------------------------
     def import_files_dialog(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(
-            self, "Import images", str(Path.home()),
-            "Images (*.jpg *.jpeg *.png *.bmp *.gif *.tif *.tiff *.webp);;All files (*)")
-        if files:
-            self._import([Path(f) for f in files], self.current_class() or INBOX)
+        self.importer.import_files(self._selected_class())
 
     def import_folder_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Import a folder of images (searched recursively)")
-        if folder:
-            self._import([Path(folder)], self.current_class() or INBOX)
+        self.importer.import_folder(self._selected_class())
 
-    def _import(self, paths: list[Path], target: str) -> None:
-        if self.project.root is None:
-            return
-        inside = [p for p in paths if p.resolve().is_relative_to(self.project.root)]
-        if inside and len(inside) == len(paths):
-            self.project.move_images(inside, target)  # files already in the project: just sort them
-            return
-        settings = self.preferences.settings
-        mode = settings.import_mode
-        if settings.ask_import_mode:
-            box = QMessageBox(QMessageBox.Icon.Question, "Import images",
-                              f"Copy or move {len(paths)} item(s) into the project?", parent=self)
-            copy = box.addButton("Copy", QMessageBox.ButtonRole.AcceptRole)
-            move = box.addButton("Move", QMessageBox.ButtonRole.AcceptRole)
-            box.addButton(QMessageBox.StandardButton.Cancel)
-            box.setDefaultButton(copy if mode == "copy" else move)
-            box.exec()
-            if box.clickedButton() not in (copy, move):
-                return
-            mode = "copy" if box.clickedButton() is copy else "move"
-        self.project.import_files(paths, target, mode)
-
-    # -- class management -----------------------------------------------------------------------
     def _selected_class(self) -> str | None:
         name = self.class_view.current_name()
         return name if name and name != INBOX else None
 
-    def _try(self, fn, *args) -> None:
-        try:
-            fn(*args)
-        except ProjectError as exc:
-            QMessageBox.warning(self, "imgclf", str(exc))
-
     def new_class_dialog(self) -> None:
-        name, ok = QInputDialog.getText(self, "New class", "Name of the new class:")
-        if ok and name.strip():
-            self._try(self.project.create_class, name)
+        self.class_dialogs.new_class()
 
     def rename_class_dialog(self) -> None:
-        old = self._selected_class()
-        if old is None:
-            return
-        new, ok = QInputDialog.getText(self, "Rename class", f"New name for “{old}”:", text=old)
-        if ok and new.strip() and new.strip() != old:
-            self._try(self.project.rename_class, old, new)
+        if (name := self._selected_class()) is not None:
+            self.class_dialogs.rename_class(name)
 
     def set_key_dialog(self) -> None:
-        name = self._selected_class()
-        if name is None:
-            return
-        current = next((c.key for c in self.project.classes() if c.name == name), "")
-        key, ok = QInputDialog.getText(
-            self, "Labelling key",
-            f"Key that sends the selected images to “{name}” (one letter or digit; empty for a number):",
-            text=current)
-        if ok:
-            self._try(self.project.set_class_key, name, key)
+        if (name := self._selected_class()) is not None:
+            self.class_dialogs.set_key(name)
 
     def merge_class_dialog(self) -> None:
-        source = self._selected_class()
-        others = [n for n in self.project.class_names() if n != source]
-        if source is None or not others:
-            return
-        target, ok = QInputDialog.getItem(self, "Merge classes", f"Move every image of “{source}” into:",
-                                          others, 0, False)
-        if ok and target:
-            self._try(self.project.merge_classes, [source], target)
+        if (name := self._selected_class()) is not None:
+            self.class_dialogs.merge_class(name)
 
     def delete_class_dialog(self) -> None:
-        name = self._selected_class()
-        if name is None:
-            return
-        to_trash = self.preferences.settings.delete_class_to == "trash"
-        where = "the system trash (not undoable here)" if to_trash else "the unsorted inbox (undoable)"
-        answer = QMessageBox.question(self, "Delete class",
-                                      f"Delete the class “{name}”? Its images go to {where}; none is erased.")
-        if answer != QMessageBox.StandardButton.Yes:
-            return
-        if to_trash:
-            self.project.trash_class(name)
-        else:
-            self._try(self.project.delete_class, name)
+        if (name := self._selected_class()) is not None:
+            self.class_dialogs.delete_class(name)
 
-    def _toggle_health(self, checked: bool) -> None:
-        self.health.setVisible(checked)
-
-    def _preview_current(self) -> None:
-        index = self.grid.currentIndex()
-        if index.isValid():
-            self.preview.show_image(self.thumb_model.path(index.row()))
+    def preview_current(self) -> None:
+        if (path := self._current_path()) is not None:
+            self.preview.show_image(path)

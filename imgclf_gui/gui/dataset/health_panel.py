@@ -1,10 +1,13 @@
 """Data health panel: runs :func:`core.health.check_health` in the background and lists the findings.
 
 Clicking a finding shows its images in the grid (``show_images``); unreadable files can be put aside
-into ``.imgclf/quarantine/`` in one click (undoable).
+into ``.imgclf/quarantine/`` in one click (undoable). The list follows moves at once, without checking
+again: a moved image is listed at its new place, a quarantined one leaves the list (and comes back if the
+quarantine is undone), a duplicate group left with one image is gone.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -20,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from imgclf_gui.core.project import rules
 from imgclf_gui.core.review.health import Finding, HealthReport, check_health
 from imgclf_gui.gui.common.project_model import ProjectModel
 from imgclf_gui.gui.common.tasks import TaskFailure, TaskRunner
@@ -33,6 +37,7 @@ GROUPS = [
     ("unbalanced", "Unbalanced classes"),
 ]
 FindingRole = Qt.ItemDataRole.UserRole + 1
+MIN_PATHS = {"unreadable": 1, "duplicate": 2, "near_duplicate": 2}  # fewer: the finding no longer holds
 
 
 class HealthPanel(QWidget):
@@ -46,6 +51,7 @@ class HealthPanel(QWidget):
         self.project = project
         self.tasks = tasks
         self.report: HealthReport | None = None
+        self._set_aside: dict[Path, Finding] = {}  # unreadable findings whose file was quarantined, by its new path
         self._slot = ("health", id(self))  # the check running, if any
         self.check_button = QPushButton("Check Data", self)
         self.check_button.setToolTip("Look for unreadable files, duplicates and classes too small to train")
@@ -79,6 +85,7 @@ class HealthPanel(QWidget):
         self.tree.itemClicked.connect(self._on_item_clicked)
         self.quarantine_button.clicked.connect(self.quarantine_unreadable)
         project.project_changed.connect(self._on_project_changed)
+        project.images_moved.connect(self._on_images_moved)
 
     def run_check(self) -> None:
         root = self.project.root
@@ -107,10 +114,10 @@ class HealthPanel(QWidget):
         if self.report is None:
             return
         paths = [p for f in self.report.of_kind("unreadable") for p in f.paths if p.exists()]
-        if paths and self.project.quarantine(paths):
-            self.summary.setText(f"{len(paths)} unreadable file(s) moved to {self.project.root}/.imgclf/quarantine/ "
+        if paths and self.project.quarantine(paths):  # the list drops them as they move (_on_images_moved)
+            files = rules.count_words(len(paths), "unreadable file")
+            self.summary.setText(f"{files} moved to {self.project.root}/.imgclf/quarantine/ "
                                  "(Edit ▸ Undo brings them back).")
-            self.quarantine_button.setEnabled(False)
 
     # -- slots ----------------------------------------------------------------------------------
     def _on_project_changed(self, _root) -> None:
@@ -120,6 +127,7 @@ class HealthPanel(QWidget):
         self.summary.setText("Checks run in the background; you can keep sorting.")
         self.tree.clear()
         self.report = None
+        self._set_aside.clear()
         self.quarantine_button.setEnabled(False)
 
     def _on_progress(self, done: int, total: int) -> None:
@@ -131,8 +139,39 @@ class HealthPanel(QWidget):
         self.cancel_button.hide()
         self.progress.hide()
 
+    def _on_images_moved(self, moves: list) -> None:
+        """Follow moved images in the findings: new places, quarantined ones out (and back on undo)."""
+        root, report = self.project.root, self.report
+        where = {old: new for old, new in moves if old is not None}
+        if root is None or report is None or not where:
+            return
+        returned = [replace(self._set_aside.pop(old), paths=[new]) for old, new in where.items()
+                    if old in self._set_aside]
+        touched = bool(returned)
+        findings = []
+        for finding in report.findings:
+            if not any(p in where for p in finding.paths):
+                findings.append(finding)
+                continue
+            touched = True
+            moved = [where.get(p, p) for p in finding.paths]
+            kept = [p for p in moved if rules.class_of(root, p) is not None]  # not quarantined or trashed
+            if finding.kind == "unreadable" and not kept:
+                self._set_aside[moved[0]] = finding
+            if len(kept) >= MIN_PATHS.get(finding.kind, 0):
+                findings.append(replace(finding, paths=kept))
+        if touched:
+            self.summary.setText(self._show(replace(report, findings=returned + findings)))
+
     def _on_done(self, report: HealthReport) -> None:
         self._finish_ui()
+        self._set_aside.clear()
+        summary = self._show(report)
+        self.summary.setText(summary)
+        self.report_ready.emit(report)
+
+    def _show(self, report: HealthReport) -> str:
+        """List ``report``'s findings; returns the summary sentence."""
         self.report = report
         self.tree.clear()
         passed: list[str] = []
@@ -155,10 +194,10 @@ class HealthPanel(QWidget):
             item.setFlags(Qt.ItemFlag.ItemIsEnabled)
             item.setForeground(0, QColor("#2e7d32"))
         problems = len(report.findings)
-        text = f"{report.checked} images checked: " + (f"{problems} finding(s)." if problems else "all good.")
-        self.summary.setText("<br>".join([text] + report.notes))
+        text = (f"{rules.count_words(report.checked, 'image')} checked: "
+                + (f"{rules.count_words(problems, 'finding')}." if problems else "all good."))
         self.quarantine_button.setEnabled(bool(report.of_kind("unreadable")))
-        self.report_ready.emit(report)
+        return "<br>".join([text] + report.notes)
 
     def _on_error(self, failure: TaskFailure) -> None:
         self._finish_ui()

@@ -28,19 +28,20 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from imgclf_gui.core.models.bundle_files import (
+    JSON_NAME,
+    SCHEMA_VERSION,
+    TRAINED_ON_NAME,
+    WEIGHTS_NAME,
+    BundleError,
+    read_model_files,
+)
 from imgclf_gui.core.training.head import HeadModel
 
 if TYPE_CHECKING:
     from imgclf_gui.core.training.trainer import TrainResult
 
-SCHEMA_VERSION = 1
-_JSON = "model.json"
-_WEIGHTS = "head.npz"
-_TRAINED_ON = "trained_on.txt"
-
-
-class BundleError(Exception):
-    """A model folder that cannot be used here; the message says why and what to do."""
+__all__ = ["ModelBundle", "BundleError", "SCHEMA_VERSION"]
 
 
 @dataclass
@@ -106,18 +107,24 @@ class ModelBundle:
     def save(self, folder: str | os.PathLike[str]) -> Path:
         """Write the bundle to ``folder`` atomically (replacing an existing model there)."""
         folder = Path(folder)
+        problem = replaceable_problem(folder)
+        if problem:
+            raise BundleError(f"{folder} {problem}; choose another name.")
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
         try:
             buf = io.BytesIO()
-            np.savez(buf, **self.head.arrays())
-            _write_synced(tmp / _WEIGHTS, buf.getvalue())
-            _write_synced(tmp / _TRAINED_ON, "".join(h + "\n" for h in self.train_hashes).encode("ascii"))
+            # little-endian float32 in C order: the only arrays bundle_files.py reads back
+            np.savez(buf, **{k: np.ascontiguousarray(v, "<f4") for k, v in self.head.arrays().items()})
+            _write_synced(tmp / WEIGHTS_NAME, buf.getvalue())
+            _write_synced(tmp / TRAINED_ON_NAME, "".join(h + "\n" for h in self.train_hashes).encode("ascii"))
             text = json.dumps(self.to_json_dict(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
-            _write_synced(tmp / _JSON, text.encode("utf-8"))
+            try:
+                encoded = text.encode("utf-8")
+            except UnicodeEncodeError:  # a class folder whose name is not valid UTF-8: JSON escapes keep it
+                encoded = (json.dumps(self.to_json_dict(), indent=2, sort_keys=True) + "\n").encode("ascii")
+            _write_synced(tmp / JSON_NAME, encoded)
             if folder.exists():
-                if not (folder / _JSON).is_file():
-                    raise BundleError(f"{folder} exists and is not an imgclf model; choose another name.")
                 old = folder.with_name(f".{folder.name}.old-{os.getpid()}-{time.time_ns()}")
                 os.replace(folder, old)
                 os.replace(tmp, folder)
@@ -132,59 +139,22 @@ class ModelBundle:
 
     @classmethod
     def load(cls, folder: str | os.PathLike[str], *, check_backbone: bool = True) -> ModelBundle:
-        """Read a bundle; refuses unknown schemas and (with ``check_backbone``) another backbone version."""
+        """Read a bundle as untrusted input (``bundle_files.py`` says what is checked); raises ``BundleError``
+        (one sentence) for anything wrong with it and, with ``check_backbone``, unless its backbone is
+        installed in the same version. The input size and preprocessing come from the installed backbone's
+        spec, never from the file."""
         from imgclf_gui.core.training.config import TrainConfig
 
         folder = Path(folder)
-        try:
-            data = json.loads((folder / _JSON).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise BundleError(f"{folder} is not an imgclf model (no {_JSON} in it).") from None
-        except (OSError, ValueError) as exc:
-            raise BundleError(f"{folder}/{_JSON} cannot be read: {exc}") from None
-        if data.get("format") != "imgclf-model" or not isinstance(data.get("schema"), int):
-            raise BundleError(f"{folder} is not an imgclf model.")
-        if data["schema"] > SCHEMA_VERSION:
-            raise BundleError(f"{folder} was saved by a newer imgclf (model format {data['schema']}); "
-                              "update imgclf to open it.")
-        try:
-            with np.load(folder / _WEIGHTS, allow_pickle=False) as npz:
-                head = HeadModel.from_arrays({k: npz[k] for k in npz.files})
-        except (OSError, ValueError, KeyError) as exc:
-            raise BundleError(f"{folder}/{_WEIGHTS} cannot be read: {exc}") from None
-        try:
-            trained_on = (folder / _TRAINED_ON).read_text(encoding="ascii").split()
-        except (OSError, ValueError):
-            trained_on = []
-        backbone = data["backbone"]
-        bundle = cls(head=head, class_names=list(data["class_names"]), backbone_id=backbone["id"],
-                     backbone_version=backbone["version"], input_size=int(backbone["input_size"]),
-                     crop=data.get("input", {}).get("crop", "squash"),
-                     preprocessing=backbone.get("preprocessing", ""),
-                     config=TrainConfig.from_dict(data.get("config", {})), metrics=data.get("metrics", {}),
-                     created=data.get("created", ""), validation_paths=list(data.get("validation_paths", [])),
-                     train_hashes=trained_on, path=folder)
-        if head.num_classes != len(bundle.class_names):
-            raise BundleError(f"{folder} is damaged: {len(bundle.class_names)} class names for a head with "
-                              f"{head.num_classes} outputs.")
-        if check_backbone:
-            bundle.check_backbone()
-        return bundle
-
-    def check_backbone(self) -> None:
-        """Raise ``BundleError`` unless this bundle's backbone, in this exact version, is installed."""
-        from imgclf_gui.core.backbones import get_spec
-
-        try:
-            spec = get_spec(self.backbone_id)
-        except (KeyError, ValueError, LookupError):
-            raise BundleError(f"This model was trained on the {self.backbone_id!r} backbone, which this "
-                              "imgclf does not have. Retrain it with an available backbone.") from None
-        if spec.version != self.backbone_version or spec.dim != self.head.mean.shape[0]:
-            raise BundleError(f"This model was trained on {self.backbone_id} version {self.backbone_version}, "
-                              f"but version {spec.version} is installed; its features differ, so the model "
-                              "would give wrong answers. Retrain it on your images (features are re-extracted "
-                              "automatically).")
+        files = read_model_files(folder, require_backbone=check_backbone)
+        data, backbone = files.json, files.json["backbone"]
+        head = HeadModel.from_arrays(files.arrays)
+        return cls(head=head, class_names=list(data["class_names"]), backbone_id=backbone["id"],
+                   backbone_version=backbone["version"], input_size=files.input_size, crop=data["input"]["crop"],
+                   preprocessing=files.preprocessing, config=TrainConfig.from_dict(data.get("config", {})),
+                   metrics=data.get("metrics", {}), created=data.get("created", ""),
+                   validation_paths=list(data.get("validation_paths", [])), train_hashes=files.train_hashes,
+                   path=folder)
 
     # ----------------------------------------------------------------------------------- predict
     @property
@@ -210,6 +180,32 @@ class ModelBundle:
         from imgclf_gui.core.models.exporter import export_bundle
 
         return export_bundle(self, format, out, **kwargs)
+
+
+def estimate_model_bytes(dim: int, hidden_units: int, classes: int, images: int) -> int:
+    """About how many bytes a saved model takes (generously): checked as free space before training."""
+    widths = [dim, hidden_units, classes] if hidden_units else [dim, classes]
+    weights = 4 * (2 * dim + sum(a * b + b for a, b in zip(widths, widths[1:])))
+    # trained_on.txt holds a 65-byte line per image; model.json validation paths and the report's mistakes
+    return weights + 65 * images + 300 * images + (256 << 10)
+
+
+def replaceable_problem(folder: str | os.PathLike[str]) -> str | None:
+    """Why a model cannot be saved as ``folder`` (it exists and is not an imgclf model), or None.
+
+    Saving replaces an existing model, never anything else: checked before training, and again here.
+    """
+    folder = Path(folder)
+    if not os.path.lexists(folder):
+        return None
+    if folder.is_symlink() or not folder.is_dir():
+        return "exists and is not a model folder"
+    with os.scandir(folder) as entries:
+        if next(entries, None) is None:
+            return None  # an empty folder made for the model
+    if not (folder / JSON_NAME).is_file() or (folder / JSON_NAME).is_symlink():
+        return "exists and is not an imgclf model"
+    return None
 
 
 def _write_synced(path: Path, data: bytes) -> None:

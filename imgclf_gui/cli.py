@@ -32,8 +32,20 @@ COMMANDS: dict[str, str] = {
 }
 
 
+#: How every command ends; the epilog of ``imgclf --help`` and of every sub-command's ``--help``.
+EXIT_CODES = ("Exit codes: 0 done; 1 failed, with a one-sentence message (an unusable model or input, an output "
+              "that cannot be written, a full disk); 2 wrong usage (an unknown option, a value out of range, a "
+              "path that does not exist or is of the wrong kind). File names that are not valid UTF-8 are "
+              "written as \\xNN per undecodable byte, on screen and in CSV and JSON files.")
+
+
 class UserError(Exception):
-    """A problem the user can fix (bad path, missing weights...): printed without a traceback."""
+    """A problem the user can fix (an unusable model, missing weights...): printed without a traceback,
+    exit code 1."""
+
+
+class UsageError(UserError):
+    """The command line itself is wrong (a path that does not exist, a value out of range): exit code 2."""
 
 
 def command_in(argv: Sequence[str]) -> str | None:
@@ -48,11 +60,12 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="imgclf",
         description="Teach your computer your own kinds of images: sort, retrain and classify, locally.",
+        epilog=EXIT_CODES,
     )
     parser.add_argument("--version", action="version", version=f"imgclf {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_line in COMMANDS.items():
-        command_parser = sub.add_parser(name, help=help_line)
+        command_parser = sub.add_parser(name, help=help_line, epilog=EXIT_CODES)
         if name == command:
             importlib.import_module(f"imgclf_gui.commands.{name}").register(command_parser)
     return parser
@@ -65,6 +78,7 @@ def quiet_native_logs() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     quiet_native_logs()
+    escape_undecodable_names()
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(command_in(argv))
     args = parser.parse_args(argv)
@@ -75,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except UserError as exc:
         print(f"imgclf {args.command}: {exc}", file=sys.stderr)
-        return 2
+        return 2 if isinstance(exc, UsageError) else 1
     except KeyboardInterrupt:
         print("Cancelled.", file=sys.stderr)
         return 130
@@ -85,6 +99,38 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
+    except Exception as exc:
+        code = known_failure(exc)
+        if code is None:
+            raise  # a bug: the traceback is what a report needs
+        print(f"imgclf {args.command}: {exc}", file=sys.stderr)
+        return code
+
+
+def known_failure(exc: Exception) -> int | None:
+    """The exit code for a failure core describes in a sentence of its own (an output that cannot be
+    written, an unusable model, a backbone that is unavailable), or None for anything else."""
+    from imgclf_gui.core.support.output_paths import OutputError
+
+    if isinstance(exc, OutputError):
+        return 2 if exc.wrong_kind else 1
+    from imgclf_gui.core.backbones import BackboneUnavailable
+    from imgclf_gui.core.models.bundle_files import BundleError
+
+    return 1 if isinstance(exc, BundleError | BackboneUnavailable) else None
+
+
+def escape_undecodable_names() -> None:
+    """Print file names that are not valid UTF-8 as ``\\xNN`` (as CSV files hold them) instead of failing."""
+    from imgclf_gui.core.support.output_paths import ESCAPE
+
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and (getattr(stream, "encoding", "") or "").lower().replace("-", "") == "utf8":
+            try:
+                reconfigure(errors=ESCAPE)
+            except (ValueError, OSError):
+                pass  # a stream that cannot change: names are printed as Python does by default
 
 
 if __name__ == "__main__":

@@ -30,19 +30,21 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from imgclf_gui.cli import UserError
+    from imgclf_gui.cli import UsageError
     from imgclf_gui.commands._progress import ProgressLine
     from imgclf_gui.core.review.health import check_health
     from imgclf_gui.core.review.mislabels import project_mislabels
-    from imgclf_gui.core.support.atomic import atomic_write_text
+    from imgclf_gui.core.support.output_paths import check_output_file, escape_undecodable, write_text_output
 
     root: Path = args.dir
     if not root.is_dir():
-        raise UserError(f"{root} is not a folder.")
+        raise UsageError(f"{root} is not a folder.")
     from imgclf_gui.commands._state import report_project_state
 
     report_project_state(root, "check")
     to_stdout_only = args.json == "-"
+    if args.json and not to_stdout_only:
+        check_output_file(args.json, "the JSON report")  # before the images are read, not after
     out = sys.stderr if to_stdout_only else sys.stdout
     progress = ProgressLine(sys.stderr, label="Checking")
     health = check_health(root, include_inbox=not args.no_inbox, on_progress=progress)
@@ -54,9 +56,9 @@ def run(args: argparse.Namespace) -> int:
 
         text = json.dumps(_as_json(root, health, mislabels), indent=2, ensure_ascii=False) + "\n"
         if to_stdout_only:
-            sys.stdout.write(text)
+            sys.stdout.write(escape_undecodable(text, json=True))
         else:
-            atomic_write_text(args.json, text)
+            write_text_output(args.json, text, "the JSON report", json=True)
     return 0
 
 

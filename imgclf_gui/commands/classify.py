@@ -17,7 +17,9 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", type=Path, help=MODEL_HELP)
     p.add_argument("paths", type=Path, nargs="+", metavar="PATH", help="image files or folders (searched below)")
     p.add_argument("--top", type=int, default=3, help="classes shown per image (default 3)")
-    p.add_argument("--csv", type=Path, metavar="FILE", help="write path, label, confidence and every class score")
+    p.add_argument("--csv", type=Path, metavar="FILE",
+                   help="write path, label, confidence and every class score (UTF-8; a file name byte that is not "
+                        "valid UTF-8 is written as \\xNN)")
     p.add_argument("--sort-into", type=Path, metavar="DIR", help="copy each image into DIR/<predicted class>/")
     p.add_argument("--min-confidence", type=float, default=UNSURE_BELOW, metavar="P",
                    help=f"with --sort-into: below P (0..1, default {UNSURE_BELOW:g}, as in the app) copy into "
@@ -29,18 +31,18 @@ def register(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from imgclf_gui.cli import UserError
+    from imgclf_gui.cli import UsageError, UserError
     from imgclf_gui.commands._model import open_model
-    from imgclf_gui.core.models.outputs import sort_into, write_csv
+    from imgclf_gui.core.models.outputs import check_csv_target, check_sort_target, sort_into, write_csv
     from imgclf_gui.core.models.predict import ResultRow, find_images, score_files
     from imgclf_gui.core.project.scan import is_image_name, printable
 
     if not 0.0 <= args.min_confidence <= 1.0:
-        raise UserError("--min-confidence is a probability between 0 and 1.")
-    predictor = open_model(args.model)
+        raise UsageError("--min-confidence is a probability between 0 and 1.")
     for p in args.paths:
         if not p.exists():
-            raise UserError(f"{p} does not exist.")
+            raise UsageError(f"{p} does not exist.")
+    predictor = open_model(args.model)
     files = find_images(args.paths)
     if args.sort_into is not None:
         target = args.sort_into.resolve()
@@ -48,8 +50,13 @@ def run(args: argparse.Namespace) -> int:
         files = [f for f in files if target not in Path(os.path.realpath(f)).parents]  # realpath: loops too
     if not files:
         raise UserError("no images found in the given paths.")
-    skipped = [f for f in files if not is_image_name(f.name)]
     names = predictor.class_names
+    # Every output is checked before the first image is scored: a typo costs a second, not the whole run.
+    if args.csv:
+        check_csv_target(args.csv, len(files), names)
+    if args.sort_into is not None:
+        check_sort_target(args.sort_into, files)
+    skipped = [f for f in files if not is_image_name(f.name)]
     failed = 0
 
     def show(batch: list[ResultRow]) -> None:

@@ -23,16 +23,18 @@ def register(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from imgclf_gui.cli import UserError
+    from imgclf_gui.cli import UsageError, UserError
     from imgclf_gui.commands._model import open_model
     from imgclf_gui.core.features.hashing import content_hash
     from imgclf_gui.core.models.predict import score_files
     from imgclf_gui.core.project.scan import printable, scan_samples
-    from imgclf_gui.core.support.atomic import atomic_write_text
+    from imgclf_gui.core.support.output_paths import check_output_file, escape_undecodable, write_text_output
     from imgclf_gui.core.training.evaluation import PART_FOLDER, evaluate_probabilities
 
     if not args.dir.is_dir():
-        raise UserError(f"{args.dir} is not a folder.")
+        raise UsageError(f"{args.dir} is not a folder.")
+    if args.json and str(args.json) != "-":
+        check_output_file(args.json, "the JSON report")
     predictor = open_model(args.model)
     bundle = predictor.bundle
     skipped: list = []
@@ -65,9 +67,9 @@ def run(args: argparse.Namespace) -> int:
     report.failed = {**{printable(s.path): s.reason for s in skipped},
                      **{str(r.path): r.error for r in rows if r.scores is None}}
     if args.json and str(args.json) == "-":
-        print(report.to_json())
+        print(escape_undecodable(report.to_json(), json=True))
         return 0
     print(report.format_text(max_mistakes=args.max_mistakes))
     if args.json:
-        atomic_write_text(args.json, report.to_json() + "\n")
+        write_text_output(args.json, report.to_json() + "\n", "the JSON report", json=True)
     return 0

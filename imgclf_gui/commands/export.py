@@ -20,10 +20,14 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from imgclf_gui.cli import UserError
+    from imgclf_gui.cli import UsageError, UserError
     from imgclf_gui.commands._model import load_bundle
-    from imgclf_gui.core.models.exporter import ExportError
+    from imgclf_gui.core.models.exporter import ExportError, export_paths
 
+    try:
+        export_paths(args.format, args.out)
+    except ExportError as exc:
+        raise UsageError(str(exc)) from None
     bundle = load_bundle(args.model)
     try:
         result = bundle.export(args.format, args.out)

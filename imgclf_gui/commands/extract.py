@@ -26,7 +26,7 @@ def register(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from imgclf_gui.cli import UserError
+    from imgclf_gui.cli import UsageError, UserError
     from imgclf_gui.core.backbones import BackboneUnavailable, get_spec, needs_preparation, prepare_backbone
     from imgclf_gui.core.features.extraction import extract_features
     from imgclf_gui.core.project.scan import printable, scan_samples
@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     root = Path(args.dir)
     if not root.is_dir():
-        raise UserError(f"{root} is not a folder.")
+        raise UsageError(f"{root} is not a folder.")
     from imgclf_gui.commands._state import report_project_state
 
     report_project_state(root, "extract")
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         spec = get_spec(backbone)
     except KeyError as exc:
-        raise UserError(str(exc.args[0] if exc.args else exc)) from None
+        raise UsageError(str(exc.args[0] if exc.args else exc)) from None
     skipped: list = []
     samples = scan_samples(root, skipped)
     for entry in skipped:  # links, loops, FIFOs, paths too long: named, never a traceback

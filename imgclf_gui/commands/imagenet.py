@@ -24,18 +24,18 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from imgclf_gui.cli import UserError
+    from imgclf_gui.cli import UsageError, UserError
     from imgclf_gui.core import backbones
     from imgclf_gui.core.models.predict import ModelLoadError, ModelSource, ResultRow, open_predictor, score_files
 
     backbone_id = args.backbone or backbones.DEFAULT_BACKBONE
     if args.top < 1:
-        raise UserError("--top must be at least 1")
+        raise UsageError("--top must be at least 1.")
     try:
         spec = backbones.get_spec(backbone_id)
     except KeyError:
         known = ", ".join(s.id for s in backbones.list_specs())
-        raise UserError(f"unknown backbone {backbone_id!r}; choose one of: {known}") from None
+        raise UsageError(f"unknown backbone {backbone_id!r}; choose one of: {known}.") from None
     try:
         predictor = open_predictor(ModelSource.imagenet(spec.id, args.crop))
     except ModelLoadError as exc:

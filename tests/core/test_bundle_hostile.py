@@ -301,3 +301,12 @@ def test_a_linked_model_folder_is_fine(model, tmp_path):
     link = tmp_path / "shortcut.imgclf-model"
     link.symlink_to(model)
     assert ModelBundle.load(link).class_names == ["a", "b", "c"]
+
+
+def test_commands_show_the_sentence(model, capsys):
+    from imgclf_gui.cli import main
+
+    kernel_with(float("nan"))(model)
+    assert main(["classify", str(model), str(model)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "NaN or infinite" in err[0]

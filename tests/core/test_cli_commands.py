@@ -33,10 +33,18 @@ def test_command_help_is_the_one_its_module_declares(command, capsys):
         cli.main([command, "--help"])
     assert exit_.value.code == 0
     out = capsys.readouterr().out
-    own = argparse.ArgumentParser(prog=f"imgclf {command}")
+    own = argparse.ArgumentParser(prog=f"imgclf {command}", epilog=cli.EXIT_CODES)
     importlib.import_module(f"imgclf_gui.commands.{command}").register(own)
     assert own.description and len(own._actions) > 1  # a description and arguments beyond -h
     assert out == own.format_help()
+
+
+def test_every_help_states_the_exit_codes(capsys):
+    for argv in (["--help"], *([name, "--help"] for name in cli.COMMANDS)):
+        with pytest.raises(SystemExit):
+            cli.main(argv)
+        out = " ".join(capsys.readouterr().out.split())
+        assert "Exit codes: 0 done; 1 failed" in out and "2 wrong usage" in out, argv
 
 
 def test_an_unknown_command_names_the_known_ones(capsys):

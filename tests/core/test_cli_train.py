@@ -119,21 +119,21 @@ def test_cancel_keeps_what_is_complete(tmp_path, fake_backbone):
 
 def test_refuses_one_class_and_tiny_class(tmp_path, fake_backbone, capsys):
     one = _dataset(tmp_path / "one", classes={"red": COLORS["red"]})
-    assert main(["train", str(one), "--out", str(tmp_path / "m"), "--backbone", fake_backbone.id]) == 2
+    assert main(["train", str(one), "--out", str(tmp_path / "m"), "--backbone", fake_backbone.id]) == 1
     assert "at least two class folders" in capsys.readouterr().err
     tiny = _dataset(tmp_path / "tiny", per_class=5)
     for p in list((tiny / "green").iterdir())[1:]:
         p.unlink()
     (tiny / "empty").mkdir()
-    assert main(["train", str(tiny), "--out", str(tmp_path / "m"), "--backbone", fake_backbone.id]) == 2
+    assert main(["train", str(tiny), "--out", str(tmp_path / "m"), "--backbone", fake_backbone.id]) == 1
     err = capsys.readouterr().err
     assert "'green' (1)" in err and "'empty'" in err
     assert not (tmp_path / "m").exists()
 
 
 def test_missing_folder_and_bad_model(tmp_path, capsys):
-    assert main(["train", str(tmp_path / "nope"), "--out", str(tmp_path / "m")]) == 2
-    assert main(["classify", str(tmp_path), str(tmp_path)]) == 2
+    assert main(["train", str(tmp_path / "nope"), "--out", str(tmp_path / "m")]) == 2  # wrong usage
+    assert main(["classify", str(tmp_path), str(tmp_path)]) == 1  # failed, with a sentence
     assert "not an imgclf model" in capsys.readouterr().err
 
 
@@ -152,7 +152,7 @@ def test_train_without_out_keeps_the_model_in_the_project_like_the_app(tmp_path,
     from imgclf_gui.core.models import runs
 
     data = _dataset(tmp_path / "data", per_class=10)
-    assert main(["classify", str(data), str(data / "unsorted")]) == 2  # nothing trained yet: a clear refusal
+    assert main(["classify", str(data), str(data / "unsorted")]) == 1  # nothing trained yet: a clear refusal
     assert "no trained model yet" in capsys.readouterr().err
     assert main(["train", str(data), "--backbone", fake_backbone.id, "--epochs", "30",
                  "--learning-rate", "0.01", "--quiet"]) == 0

@@ -26,7 +26,7 @@ def test_extract_reports_computed_cached_and_failed(tmp_path, capsys, fake_backb
 def test_extract_user_errors(tmp_path, capsys, fake_backbone):  # noqa: F811
     assert main(["extract", str(tmp_path / "missing")]) == 2
     assert "not a folder" in capsys.readouterr().err
-    assert main(["extract", str(tmp_path)]) == 2
+    assert main(["extract", str(tmp_path)]) == 1  # nothing to do: failed, with a sentence
     assert "no images" in capsys.readouterr().err
     write_image(tmp_path / "a" / "x.png")
     assert main(["extract", str(tmp_path), "--backbone", "nope"]) == 2

@@ -12,6 +12,7 @@ Another format (ONNX, int8) adds its writer and runner and is checked against th
 """
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
@@ -66,9 +67,9 @@ def build_keras_model(bundle: Any) -> Any:
     return keras.Model(inputs, x, name="imgclf_classifier")
 
 
-def export_bundle(bundle: Any, format: str, out: str | os.PathLike[str], *, max_images: int = 32,
-                  tolerance: float = TOLERANCE) -> ExportResult:
-    """Write ``bundle`` as ``format`` to ``out`` with labels.txt and README.txt beside it, and self-test it."""
+def export_paths(format: str, out: str | os.PathLike[str]) -> tuple[Path, Path, Path]:
+    """(export, labels file, README) for ``format`` at ``out`` (a suffix is added when missing);
+    ``ExportError`` for an unknown format or a Keras file not ending in ``.keras``."""
     if format not in FORMATS:
         raise ExportError(f"unknown export format {format!r}; choose one of {', '.join(FORMATS)}")
     out = Path(out)
@@ -76,11 +77,81 @@ def export_bundle(bundle: Any, format: str, out: str | os.PathLike[str], *, max_
         out = out.with_suffix(_DEFAULT_SUFFIX[format])
     if format == "keras" and out.suffix != ".keras":
         raise ExportError("a Keras export must end in .keras")
+    if format == "savedmodel":
+        return out, out / "labels.txt", out / "README.txt"
+    base = out.with_suffix("")
+    return out, base.parent / f"{base.name}.labels.txt", base.parent / f"{base.name}.README.txt"
+
+
+def check_export_target(bundle: Any, format: str, out: str | os.PathLike[str]) -> Path:
+    """Before the work: ``out`` can take this export (``OutputError``: a folder where a file goes, a folder
+    that is not a SavedModel, no permission, too little room). Returns the export's path."""
+    from imgclf_gui.core.support.output_paths import check_output_file, check_output_folder
+
+    out, labels, readme = export_paths(format, out)
+    need = _estimated_bytes(bundle)
+    if format == "savedmodel":
+        def problem(folder: Path) -> str | None:
+            if (folder / "saved_model.pb").is_file() or next(folder.iterdir(), None) is None:
+                return None  # an earlier export of ours, or an empty folder: replaced
+            return "exists and is not a SavedModel export"
+        return check_output_folder(out, f"the {format} export", need_bytes=need, problem=problem, replaced=True)
+    check_output_file(out, f"the {format} export", need_bytes=need)
+    for beside in (labels, readme):
+        check_output_file(beside, f"the {format} export's {beside.name}")
+    return out
+
+
+def _estimated_bytes(bundle: Any) -> int:
+    """The export holds the backbone's weights: about the size of its converted model, when it is cached."""
+    from imgclf_gui.core.backbones._cache import backbone_cache_dir
+
+    try:
+        converted = backbone_cache_dir(bundle.spec) / "features.tflite"
+        size = converted.stat().st_size if converted.is_file() else 0
+    except (OSError, KeyError):
+        size = 0
+    return int(size * 1.2) + 4 * sum(w.size + b.size for w, b in bundle.head.layers)
+
+
+def export_bundle(bundle: Any, format: str, out: str | os.PathLike[str], *, max_images: int = 32,
+                  tolerance: float = TOLERANCE) -> ExportResult:
+    """Write ``bundle`` as ``format`` to ``out`` with labels.txt and README.txt beside it, and self-test it.
+
+    The target is checked first (:func:`check_export_target`); a failed write (full disk, permission) is
+    an ``OutputError`` sentence, and nothing of the export is left behind.
+    """
+    from imgclf_gui.core.support.output_paths import writing
+
+    out = check_export_target(bundle, format, out)
+    _, labels, readme = export_paths(format, out)
     reference = self_test_reference(bundle, max_images)
     images, expected = reference.images, reference.probabilities
 
     model = build_keras_model(bundle)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    with writing(out, f"the {format} export", cleanup=lambda: _remove(written)):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        diff = _write_and_check(model, format, out, images, expected, tolerance)
+        written.append(out)
+        from imgclf_gui.core.support.atomic import atomic_write_text
+
+        atomic_write_text(labels, "".join(n + "\n" for n in bundle.class_names))
+        written.append(labels)
+        atomic_write_text(readme, _readme(bundle, format, out, diff, len(images), reference.checked_on))
+    return ExportResult(out, format, labels, readme, diff, len(images), tolerance, reference.checked_on)
+
+
+def _remove(paths: list[Path]) -> None:
+    for path in paths:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def _write_and_check(model: Any, format: str, out: Path, images: np.ndarray, expected: np.ndarray,
+                     tolerance: float) -> float:
     # Written beside the target under a temporary name, renamed only after the self-test passes.
     tmp_dir = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
@@ -104,16 +175,22 @@ def export_bundle(bundle: Any, format: str, out: str | os.PathLike[str], *, max_
             else:
                 out.unlink()
         os.replace(tmp, out)
+    except Exception as exc:
+        if not isinstance(exc, OSError | ExportError) and _disk_full(out.parent):
+            # TensorFlow reports a full disk in its own exception types; say it as a full disk
+            raise OSError(errno.ENOSPC, "No space left on device") from exc
+        raise
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
-    base = out.with_suffix("") if out.suffix else out
-    labels = base.parent / f"{base.name}.labels.txt" if format != "savedmodel" else out / "labels.txt"
-    readme = base.parent / f"{base.name}.README.txt" if format != "savedmodel" else out / "README.txt"
-    from imgclf_gui.core.support.atomic import atomic_write_text
+    return diff
 
-    atomic_write_text(labels, "".join(n + "\n" for n in bundle.class_names))
-    atomic_write_text(readme, _readme(bundle, format, out, diff, len(images), reference.checked_on))
-    return ExportResult(out, format, labels, readme, diff, len(images), tolerance, reference.checked_on)
+
+def _disk_full(folder: Path) -> bool:
+    try:
+        disk = os.statvfs(folder)
+    except (OSError, AttributeError):
+        return False
+    return disk.f_bavail * disk.f_frsize < (1 << 20)
 
 
 @dataclass

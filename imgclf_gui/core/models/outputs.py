@@ -1,8 +1,11 @@
 """What classifying leaves on disk (no Qt): a CSV of the scores, and copies sorted into class folders.
 
 Shared by ``imgclf classify --csv/--sort-into`` and the Classify tab's "Export CSV…" / "Copy into
-Folders…". A CSV is written atomically; a copy never overwrites a file (``name (2).ext`` instead), and
-an original is never moved or deleted. Which images count as unsure is ``predict.is_unsure``.
+Folders…". A CSV is written atomically, with any file name (bytes that are not valid UTF-8 as ``\\xNN``);
+a copy never overwrites a file (``name (2).ext`` instead), and an original is never moved or deleted.
+A write that fails (full disk, permission) raises ``OutputError`` (one sentence) and leaves nothing:
+no partial CSV, and none of the copies that run made. Which images count as unsure is
+``predict.is_unsure``. Checks before the work: :func:`check_csv_target`, :func:`check_sort_target`.
 """
 from __future__ import annotations
 
@@ -23,8 +26,9 @@ def write_csv(path: str | os.PathLike[str], rows: Iterable[ResultRow], class_nam
 
     Without ``error_column`` unreadable files are left out (the command's format); with it they are
     written with empty scores and their reason in a last ``error`` column (the tab's table, as shown).
+    Raises ``OutputError`` when it cannot be written (nothing is left then).
     """
-    from imgclf_gui.core.support.atomic import atomic_write_text
+    from imgclf_gui.core.support.output_paths import write_text_output
 
     buf = io.StringIO()
     writer = csv.writer(buf)
@@ -40,8 +44,28 @@ def write_csv(path: str | os.PathLike[str], rows: Iterable[ResultRow], class_nam
         line = [str(row.path), class_names[best], f"{row.scores[best]:.6f}", *(f"{v:.6f}" for v in row.scores)]
         writer.writerow(line + ([""] if error_column else []))
         count += 1
-    atomic_write_text(path, buf.getvalue())
+    write_text_output(path, buf.getvalue(), "the CSV file")
     return count
+
+
+def check_csv_target(path: str | os.PathLike[str], rows: int, class_names: Sequence[str]) -> Path:
+    """Before scoring: ``path`` can take a CSV of about ``rows`` rows (``OutputError`` otherwise)."""
+    from imgclf_gui.core.support.output_paths import check_output_file
+
+    return check_output_file(path, "the CSV file", need_bytes=rows * (160 + 10 * len(class_names)))
+
+
+def check_sort_target(target: str | os.PathLike[str], sources: Sequence[Path]) -> Path:
+    """Before scoring: copies of ``sources`` fit into ``target`` (``OutputError`` otherwise)."""
+    from imgclf_gui.core.support.output_paths import check_output_folder
+
+    need = 0
+    for source in sources:
+        try:
+            need += os.stat(source).st_size
+        except OSError:
+            pass  # unreadable: it will not be copied
+    return check_output_folder(target, "the sorted copies", need_bytes=need)
 
 
 def safe_folder_name(name: str) -> str:
@@ -56,19 +80,24 @@ def sort_into(rows: Sequence[ResultRow], target: str | os.PathLike[str], class_n
     """Copy each readable image into ``target/<predicted class>/`` (``target/unsure/`` when unsure).
 
     Originals are never moved or deleted; a name already taken gets `` (2)`` etc. Returns copies per
-    folder. ``should_stop`` raises ``Cancelled`` between files (copies so far stay).
+    folder. ``should_stop`` raises ``Cancelled`` between files (copies so far stay). A failed write (full
+    disk, permission) removes every copy this call made and raises ``OutputError``.
     """
+    from imgclf_gui.core.support.output_paths import NewFiles, writing
+
     target = Path(target)
     counts: dict[str, int] = {}
     readable = [r for r in rows if r.scores is not None]
-    for done, row in enumerate(readable, 1):
-        check_stop(should_stop)
-        name, _, unsure = verdict(row.scores, class_names, threshold)  # type: ignore[arg-type]
-        folder = UNSURE if unsure else safe_folder_name(name)
-        copy_no_overwrite(row.path, target / folder)
-        counts[folder] = counts.get(folder, 0) + 1
-        if on_progress is not None:
-            on_progress(done, len(readable))
+    added = NewFiles(target)
+    with writing(target, "the sorted copies", cleanup=added.remove):
+        for done, row in enumerate(readable, 1):
+            check_stop(should_stop)
+            name, _, unsure = verdict(row.scores, class_names, threshold)  # type: ignore[arg-type]
+            folder = UNSURE if unsure else safe_folder_name(name)
+            copy_no_overwrite(row.path, target / folder)
+            counts[folder] = counts.get(folder, 0) + 1
+            if on_progress is not None:
+                on_progress(done, len(readable))
     return counts
 
 
@@ -95,4 +124,4 @@ def copy_no_overwrite(src: Path, folder: Path) -> Path:
         return dest
 
 
-__all__ = ["write_csv", "sort_into", "copy_no_overwrite", "safe_folder_name"]
+__all__ = ["write_csv", "sort_into", "copy_no_overwrite", "safe_folder_name", "check_csv_target", "check_sort_target"]

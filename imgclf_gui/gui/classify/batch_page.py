@@ -202,7 +202,7 @@ class BatchPage(QWidget):
         try:
             count = self.export_csv(Path(name))
         except OSError as exc:
-            QMessageBox.warning(self, "Export CSV", f"Could not write {name}: {exc}")
+            QMessageBox.warning(self, "Export CSV", str(exc))  # one sentence: what, where and why
             return
         self.status.setText(f"Wrote {count} row(s) to {name}.")
 

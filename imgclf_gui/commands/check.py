@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     report_project_state(root, "check")
     to_stdout_only = args.json == "-"
     if args.json and not to_stdout_only:
-        check_output_file(args.json, "the JSON report")  # before the images are read, not after
+        check_output_file(args.json, "the JSON report", need_bytes=64 << 10)  # before the images are read
     out = sys.stderr if to_stdout_only else sys.stdout
     progress = ProgressLine(sys.stderr, label="Checking")
     health = check_health(root, include_inbox=not args.no_inbox, on_progress=progress)

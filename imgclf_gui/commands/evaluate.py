@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.dir.is_dir():
         raise UsageError(f"{args.dir} is not a folder.")
     if args.json and str(args.json) != "-":
-        check_output_file(args.json, "the JSON report")
+        check_output_file(args.json, "the JSON report", need_bytes=64 << 10)
     predictor = open_model(args.model)
     bundle = predictor.bundle
     skipped: list = []

@@ -28,26 +28,41 @@ class Setup:
     model: Path
     images: Path
     out: Path  #: the folder on the disk under test
+    labelled: Path  #: images the model was not trained on, in class folders (for evaluate)
     backbone: str
 
 
-def _project(root: Path) -> Path:
+def _project(root: Path, seed: int = 0) -> Path:
     for name, color in COLORS.items():
         for i in range(6):
-            write_image(root / name / f"{name}{i}.png", size=(40, 30), color=color, seed=i + 100 * len(name))
+            write_image(root / name / f"{name}{i}.png", size=(40, 30), color=color, seed=seed + i + 100 * len(name))
     return root
+
+
+def _model(folder: Path, spec) -> Path:
+    """A model of the three colours, made directly (what it answers does not matter here; training does)."""
+    import numpy as np
+
+    from imgclf_gui.core.models.bundle import ModelBundle
+    from imgclf_gui.core.training.config import TrainConfig
+    from imgclf_gui.core.training.head import HeadModel
+
+    rng = np.random.default_rng(0)
+    head = HeadModel(np.zeros(spec.dim, np.float32), np.ones(spec.dim, np.float32),
+                     [(rng.normal(size=(spec.dim, 3)).astype(np.float32), np.zeros(3, np.float32))])
+    return ModelBundle.create(head=head, class_names=sorted(COLORS), spec=spec,
+                              config=TrainConfig(backbone=spec.id)).save(folder)
 
 
 @pytest.fixture
 def setup(tmp_path, fake_backbone) -> Setup:
     project = _project(tmp_path / "project")
-    model = tmp_path / "colors.imgclf-model"
-    assert main(["train", str(project), "--out", str(model), "--backbone", fake_backbone.id, "--epochs", "3",
-                 "--quiet"]) == 0
+    model = _model(tmp_path / "colors.imgclf-model", fake_backbone)
     images = tmp_path / "new"
     for i in range(4):
         write_image(images / f"new{i}.png", color=(210, 50, 50), seed=900 + i)
-    return Setup(project, model, images, tmp_path / "disk", fake_backbone.id)
+    return Setup(project, model, images, tmp_path / "disk", _project(tmp_path / "labelled", seed=5000),
+                 fake_backbone.id)
 
 
 #: each output: the command line (writing into ``s.out``), the inputs it must leave untouched, and the
@@ -58,14 +73,14 @@ OUTPUTS: dict[str, tuple[Callable[[Setup], list[str]], Callable[[Setup], list[Pa
     "classify --sort-into": (lambda s: ["classify", str(s.model), str(s.images), "--sort-into", str(s.out / "sorted")],
                              lambda s: [s.model, s.images], "imgclf_gui.core.models.predict.score_files"),
     "train --out": (lambda s: ["train", str(s.project), "--out", str(s.out / "m.imgclf-model"), "--backbone",
-                               s.backbone, "--epochs", "3", "--quiet"],
+                               s.backbone, "--epochs", "3", "--folds", "2", "--quiet"],
                     lambda s: [s.project], "imgclf_gui.core.training.trainer.train"),
     "train --json": (lambda s: ["train", str(s.project), "--out", str(s.project.parent / "other.imgclf-model"),
                                 "--json", str(s.out / "report.json"), "--backbone", s.backbone, "--epochs", "3",
-                                "--quiet"],
+                                "--folds", "2", "--quiet"],
                      lambda s: [s.project], "imgclf_gui.core.training.trainer.train"),
-    "evaluate --json": (lambda s: ["evaluate", str(s.model), str(s.project), "--json", str(s.out / "report.json")],
-                        lambda s: [s.model, s.project], "imgclf_gui.core.models.predict.score_files"),
+    "evaluate --json": (lambda s: ["evaluate", str(s.model), str(s.labelled), "--json", str(s.out / "report.json")],
+                        lambda s: [s.model, s.labelled], "imgclf_gui.core.models.predict.score_files"),
     "check --json": (lambda s: ["check", str(s.project), "--json", str(s.out / "report.json")],
                      lambda s: [s.project], "imgclf_gui.core.review.health.check_health"),
     "demo": (lambda s: ["demo", str(s.out / "demo"), "--per-class", "4"], lambda s: [],
@@ -187,7 +202,7 @@ def test_output_under_a_file_is_refused_before_the_work(setup, capsys):
     lambda s: ["classify", str(s.model), str(s.images), "--csv", str(s.images)],  # a folder for a file
     lambda s: ["classify", str(s.model), str(s.images), "--sort-into", str(s.images / "new0.png")],
     lambda s: ["train", str(s.project), "--out", str(s.images), "--backbone", s.backbone],  # not a model
-    lambda s: ["evaluate", str(s.model), str(s.project), "--json", str(s.project)],
+    lambda s: ["evaluate", str(s.model), str(s.labelled), "--json", str(s.project)],
     lambda s: ["demo", str(s.images / "new0.png")],
 ])
 def test_an_output_of_the_wrong_kind_is_wrong_usage(setup, argv, capsys):

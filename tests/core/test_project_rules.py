@@ -183,3 +183,13 @@ def test_loose_photos_and_the_class_a_file_lives_in(tmp_path):
 def test_counts_in_words():
     assert [rules.count_words(n, "image") for n in (0, 1, 2)] == ["0 images", "1 image", "2 images"]
     assert rules.count_words(1, "unreadable file") == "1 unreadable file"
+
+
+def test_importing_the_project_into_itself_is_refused_with_a_sentence(tmp_path):
+    root = _project(tmp_path)
+    outside = write_image(tmp_path / "camera" / "new.png")
+    assert rules.import_refusal(root, [outside, outside.parent]) is None
+    assert "holds this project" in rules.import_refusal(root, [tmp_path])
+    assert "holds this project" in rules.import_refusal(root, [root])
+    assert "already a folder of this project" in rules.import_refusal(root, [outside, root / "dog"])
+    assert rules.import_refusal(root, [root / "dog" / "x0.png"]) is None, "its files are sorted, not refused"

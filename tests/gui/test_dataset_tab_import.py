@@ -157,3 +157,16 @@ def test_an_empty_project_says_what_a_project_is(qtbot, tmp_path):
     tab = _tab(win)
     assert tab.banner.isVisible() and "This project is empty" in tab.banner.text.text()
     assert not tab.banner.move_button.isVisible()
+
+
+def test_a_folder_of_the_project_dropped_on_the_grid_is_refused_and_its_files_are_moved_not_copied(window, qtbot):
+    tab = _tab(window)
+    root = window.project.root
+    with qtbot.waitSignal(window.project.message) as said:
+        assert _drop(tab.grid, [root / "dog"])  # from a file manager showing the project
+    assert "already a folder of this project" in said.args[0]
+    assert {c.name: c.count for c in window.project.classes()} == {"cat": 3, "dog": 3}
+    assert window.project.inbox_count() == 4
+    assert _drop(tab.grid, [root / "dog" / "dog0.png"])  # one of its images: sorted into the inbox shown
+    assert (root / INBOX / "dog0.png").exists() and not (root / "dog" / "dog0.png").exists()
+    assert window.project.inbox_count() == 5

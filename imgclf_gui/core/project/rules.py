@@ -4,9 +4,10 @@ through the journal, so each is undoable).
 
 Entry points: :func:`scan_classes` (classes with counts and keys), :func:`check_class_name`,
 :func:`assign_keys` / :func:`with_key` (labelling keys), :func:`plan_send`, :func:`importable_files`,
-:func:`plan_merge`, :func:`plan_delete_class`, :func:`plan_quarantine`, :func:`loose_images` (photos
-lying in the project folder itself, outside any class), :func:`class_of` (the class a file lives in),
-:func:`count_words` ("1 image", "3 images": the one wording of counts in labels and messages).
+:func:`import_refusal`, :func:`plan_merge`, :func:`plan_delete_class`, :func:`plan_quarantine`,
+:func:`loose_images` (photos lying in the project folder itself, outside any class), :func:`class_of`
+(the class a file lives in), :func:`count_words` ("1 image", "3 images": the one wording of counts in
+labels and messages).
 
 Labelling keys: a key, once given, stays with its class. A class without one gets the first free digit
 (1..9, classes in alphabetical order) and keeps it when classes are added, renamed or deleted. The keys
@@ -201,6 +202,25 @@ def importable_files(paths: Iterable[PathLike]) -> list[Path]:
         elif is_image_name(path.name):
             files.append(path)
     return files
+
+
+def import_refusal(root: PathLike, paths: Iterable[PathLike]) -> str | None:
+    """Why importing ``paths`` into the project at ``root`` must not happen (one sentence), or None.
+
+    A folder that is or holds the project would bring every class's images in again (duplicates in the
+    inbox, or all classes moved into one); a folder of the project is sorted by moving its images or by
+    Merge, never by importing it into itself."""
+    root = Path(root).resolve()
+    for path in map(Path, paths):
+        if not path.is_dir():
+            continue
+        folder = path.resolve()
+        if root.is_relative_to(folder):
+            return f"The folder “{path.name}” holds this project itself; import images from another folder."
+        if folder.is_relative_to(root):
+            return (f"“{path.name}” is already a folder of this project: select its images and send them to a "
+                    "class, or use Merge to join two classes.")
+    return None
 
 
 def not_images(paths: Iterable[PathLike]) -> list[Path]:

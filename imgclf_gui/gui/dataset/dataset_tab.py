@@ -214,7 +214,8 @@ class DatasetTab(QWidget):
             self._select(still, current if current in shown else None)
         elif selected and self.thumb_model.rowCount() and (
                 not self._labelling or self.preferences.settings.advance_after_labelling):
-            first = min(before.index(p) for p in selected if p in before)
+            position = {p: i for i, p in enumerate(before)}  # 20,000 selected images: no list.index each
+            first = min(position[p] for p in selected if p in position)
             row = sum(1 for p in before[:first] if p in shown)  # where the next image now is
             self._select([self.thumb_model.path(min(row, self.thumb_model.rowCount() - 1))])
 

@@ -117,7 +117,7 @@ class HealthPanel(QWidget):
         if paths and self.project.quarantine(paths):  # the list drops them as they move (_on_images_moved)
             files = rules.count_words(len(paths), "unreadable file")
             self.summary.setText(f"{files} moved to {self.project.root}/.imgclf/quarantine/ "
-                                 "(Edit ▸ Undo brings them back).")
+                                 f"(Edit ▸ Undo brings {'it' if len(paths) == 1 else 'them'} back).")
 
     # -- slots ----------------------------------------------------------------------------------
     def _on_project_changed(self, _root) -> None:

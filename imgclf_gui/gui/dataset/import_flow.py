@@ -3,7 +3,8 @@
 Imports go into the inbox (``unsorted/``) unless the user says otherwise: when a class is selected, the
 import dialog offers it as a second choice ("into the inbox or into «round»?"), the inbox checked. A drop
 names its place itself (the class dropped on, or the class the grid shows), so only copy-or-move is asked,
-and only when the preferences say to ask. Files already inside the project are sorted, never copied.
+and only when the preferences say to ask. Files already inside the project are sorted, never copied; a
+folder of the project, or one that holds it, is refused with a sentence (it would bring every class in).
 """
 from __future__ import annotations
 
@@ -116,10 +117,15 @@ class ImportFlow:
         root = self.project.root
         if root is None:
             return
+        refusal = rules.import_refusal(root, paths)
+        if refusal is not None:
+            self.project.message.emit(refusal)
+            return
         offer = None if place_chosen or target in (None, INBOX) else target
-        inside = all(p.resolve().is_relative_to(root) for p in paths)
+        inside = [p for p in paths if p.resolve().is_relative_to(root)]
+        outside = [p for p in paths if p not in inside]
         settings = self.preferences.settings
-        ask_mode = settings.import_mode if settings.ask_import_mode and not inside else None
+        ask_mode = settings.import_mode if settings.ask_import_mode and outside else None
         place = (target or INBOX) if place_chosen else INBOX
         mode = settings.import_mode
         if offer is not None or ask_mode is not None:
@@ -130,6 +136,6 @@ class ImportFlow:
             mode = dialog.mode() or mode
         if inside:
             # already in the project (dragged from a file manager showing it): sort them, never copy
-            self.project.move_images(rules.importable_files(paths), place)
-        else:
-            self.project.import_files(paths, place, mode)
+            self.project.move_images(rules.importable_files(inside), place)
+        if outside:
+            self.project.import_files(outside, place, mode)

@@ -237,18 +237,20 @@ def ensure_tflite(backbone_id: str, kind: str = FEATURES, *, allow_download: boo
     return path
 
 
-def needs_preparation(backbone_id: str) -> bool:
-    """True when extracting with this backbone would first convert it (once per machine, 10-30 s).
+def needs_preparation(backbone_id: str, *, imagenet: bool = False) -> bool:
+    """True when extracting with this backbone (``imagenet``: scoring its ImageNet classes, a model of
+    its own) would first convert it (once per machine, 10-30 s).
 
     Callers announce that as its own step ("Preparing ... (first use only)") and call
     :func:`prepare_backbone`, so the wait is never mistaken for slow extraction.
     """
     e = entry(backbone_id)
-    return e.numpy_features is None and not is_verified(tflite_path(e.spec, FEATURES))
+    return e.numpy_features is None and not is_verified(tflite_path(e.spec, IMAGENET if imagenet else FEATURES))
 
 
-def prepare_backbone(backbone_id: str, *, allow_download: bool = False) -> None:
-    """Convert the backbone's feature model now (nothing to do when it is already cached and intact).
+def prepare_backbone(backbone_id: str, *, allow_download: bool = False, imagenet: bool = False) -> None:
+    """Convert the backbone's feature model (``imagenet``: its ImageNet model) now; nothing to do when it
+    is already cached and intact.
 
     Raises :class:`BackboneUnavailable` when its weights are not here.
     """
@@ -258,7 +260,7 @@ def prepare_backbone(backbone_id: str, *, allow_download: bool = False) -> None:
     ok, reason = availability(backbone_id)
     if not ok and not (allow_download and e.download is not None):
         raise BackboneUnavailable(reason)
-    ensure_tflite(backbone_id, FEATURES, allow_download=allow_download)
+    ensure_tflite(backbone_id, IMAGENET if imagenet else FEATURES, allow_download=allow_download)
 
 
 def open_extractor(backbone_id: str, *, allow_download: bool = False,

@@ -38,6 +38,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from imgclf_gui.core.support.notes import STAGE_PREPARING_BACKBONE, Note
 from imgclf_gui.core.support.tasks_api import ProgressFn, StopFn, check_stop
 
 #: the word for a verdict below the threshold, and the folder sort-into copies such images into
@@ -184,10 +185,12 @@ def bundle_predictor(bundle: Any, source: ModelSource | None = None) -> Predicto
         features = [extractor.features(batch) for extractor, batch in zip(extractors, batches)]
         return bundle.predict_features(features[0] if len(features) == 1 else np.concatenate(features, axis=1))
 
-    path = bundle.path
-    title = "model" if path is None else path.name.removesuffix(".imgclf-model") or str(path)
-    if path is not None and title == "model":  # a training run's folder: .imgclf/runs/<run-id>/model
-        title = f"run {path.parent.name}"
+    if bundle.path is None:
+        title = "model"
+    else:  # what a person recognises: a run's date and accuracy, a saved model's folder name
+        from imgclf_gui.core.models.runs import model_title
+
+        title = model_title(bundle.path)
     return Predictor(title=title, class_names=bundle.class_names, inputs=inputs, score_fn=score,
                      source=source, bundle=bundle)
 
@@ -207,17 +210,31 @@ def imagenet_predictor(backbone_id: str, crop: str = "squash", source: ModelSour
                      show_top=IMAGENET_TOP, source=source)
 
 
-def open_predictor(source: ModelSource) -> Predictor:
-    """Load ``source`` and its backbone, warmed up. Raises :class:`ModelLoadError` with a clear message."""
+def open_predictor(source: ModelSource, *, on_stage: Callable[[Note], None] | None = None) -> Predictor:
+    """Load ``source`` and its backbone, warmed up. Raises :class:`ModelLoadError` with a clear message.
+
+    The first use of a backbone on this machine converts it (10-30 s); ``on_stage`` then gets a
+    ``stage.preparing_backbone`` note first, so a caller can say why loading takes long.
+    """
     from imgclf_gui.core import backbones
     from imgclf_gui.core.models.bundle import BundleError, ModelBundle
+
+    def prepare(backbone_id: str, imagenet: bool) -> None:
+        if backbones.needs_preparation(backbone_id, imagenet=imagenet):
+            if on_stage is not None:
+                on_stage(Note(STAGE_PREPARING_BACKBONE, {"backbone": backbones.get_spec(backbone_id).display_name}))
+            backbones.prepare_backbone(backbone_id, imagenet=imagenet)
 
     try:
         if source.kind == "bundle":
             assert source.path is not None
-            predictor = bundle_predictor(ModelBundle.load(source.path), source)
+            bundle = ModelBundle.load(source.path)
+            prepare(bundle.backbone_id, False)
+            predictor = bundle_predictor(bundle, source)
         else:
-            predictor = imagenet_predictor(source.backbone_id or backbones.DEFAULT_BACKBONE, source.crop, source)
+            backbone_id = source.backbone_id or backbones.DEFAULT_BACKBONE
+            prepare(backbone_id, True)
+            predictor = imagenet_predictor(backbone_id, source.crop, source)
         predictor.warm_up()
         return predictor
     except (BundleError, backbones.BackboneUnavailable) as exc:

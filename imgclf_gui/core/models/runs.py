@@ -30,7 +30,7 @@ from imgclf_gui.core.support.damaged import check_json_file
 from imgclf_gui.core.support.notes import Note, describe
 
 __all__ = ["RunInfo", "RunError", "list_runs", "get_run", "save_run", "delete_run", "active_run_id",
-           "active_model_path", "set_active_run", "runs_folder", "record_training"]
+           "active_model_path", "set_active_run", "runs_folder", "record_training", "run_title", "model_title"]
 
 SCHEMA_VERSION = 1
 _RUN_JSON = "run.json"
@@ -223,3 +223,54 @@ def record_training(project_root: str | os.PathLike[str], result: Any, *, bundle
             pass  # the model is kept all the same; only the mislabel list of this run is not available
     set_active_run(project_root, run.run_id)
     return run
+
+
+def run_title(run: RunInfo, project: str | None = None) -> str:
+    """A run as a person recognises it: "run of 2026-11-29 04:47, accuracy 93.5%" (local time), with
+    "in project «NAME»" after the time when ``project`` is given.
+
+    Never the run id: "20261129-034738-793791" means nothing to whoever reads it.
+    """
+    try:
+        created = datetime.fromisoformat(run.created)
+    except (TypeError, ValueError):  # a hand-edited run.json: the id is the creation time too (UTC)
+        try:
+            created = datetime.strptime(run.run_id[:15], "%Y%m%d-%H%M%S").replace(tzinfo=UTC)
+        except ValueError:
+            created = None
+    when = created.astimezone().strftime("%Y-%m-%d %H:%M") if created is not None else "an unknown time"
+    title = f"run of {when}" + (f" in project «{project}»" if project else "")
+    accuracy = run.figures.get("accuracy")
+    if isinstance(accuracy, (int, float)) and not isinstance(accuracy, bool):
+        title += f", accuracy {accuracy:.1%}"
+    return title
+
+
+def _run_of_model(folder: Path) -> tuple[Path, RunInfo] | None:
+    """(project root, run) when ``folder`` is the model of a training run, ``PROJECT/.imgclf/runs/<id>/model``."""
+    folder = Path(folder)
+    if folder.name != _MODEL_DIR or len(folder.parents) < 4:
+        return None
+    root = folder.parents[3]
+    if runs_folder(root) != folder.parent.parent:
+        return None
+    run = _read_run(folder.parent)
+    return None if run is None else (root, run)
+
+
+def model_title(folder: str | os.PathLike[str], project_root: str | os.PathLike[str] | None = None) -> str:
+    """A model folder in words, to tell models apart in a list or a message.
+
+    A run's model: :func:`run_title`, plus "in project «NAME»" when it belongs to a project other than
+    ``project_root``. A saved model: its folder name (without ``.imgclf-model``) and the folder it is in,
+    "colors (in models)".
+    """
+    folder = Path(folder)
+    found = _run_of_model(folder)
+    if found is not None:
+        root, run = found
+        same_project = project_root is not None and Path(project_root) == root
+        return run_title(run, None if same_project else root.name)
+    name = folder.name.removesuffix(".imgclf-model") or folder.name
+    parent = folder.parent.name
+    return f"{name} (in {parent})" if parent else name

@@ -10,10 +10,13 @@ from imgclf_gui.core.models import runs
 from imgclf_gui.core.models.predict import ModelSource
 from imgclf_gui.core.support.settings import Settings
 from imgclf_gui.core.training.config import TrainConfig
+from imgclf_gui.gui.classify.model_list import ACTIVE_ENTRY
 from imgclf_gui.gui.shell.main_window import MainWindow
 from tests.gui.conftest import write_colour_project
 
-ACTIVE_ENTRY = "This project's active model"
+
+def _active_entry(combo) -> int:
+    return combo.findText(f"{ACTIVE_ENTRY}: ", Qt.MatchFlag.MatchStartsWith)
 
 
 @pytest.fixture
@@ -50,8 +53,8 @@ def test_a_newly_trained_and_a_reactivated_model_reach_the_classify_tab_unseen(w
     # The Training tab is still the one shown: the Classify tab heard of the new model through the project.
     assert window.tab_widget.currentWidget() is window.tabs["Training"] and not classify.isVisible()
     _wait_loaded(qtbot, classify, first.model_path)
-    assert classify.model_combo.currentText() == ACTIVE_ENTRY
-    assert classify.model_status.text() == "Ready: 3 classes"
+    assert classify.model_combo.currentIndex() == _active_entry(classify.model_combo) == 0
+    assert classify.model_status.full_text == "Ready: 3 classes"
     second = _train(qtbot, window)
     _wait_loaded(qtbot, classify, second.model_path)
     # Making an older run active again from the run history is followed too.
@@ -71,11 +74,11 @@ def test_a_model_the_user_chose_is_not_replaced_by_a_new_active_one(window, qtbo
     classify.model_combo.activated.emit(index)  # what a click on the entry sends
     assert classify.classifier.source == imagenet
     run = _train(qtbot, window)
-    qtbot.waitUntil(lambda: classify.model_combo.findText(ACTIVE_ENTRY) >= 0, timeout=5_000)
+    qtbot.waitUntil(lambda: _active_entry(classify.model_combo) >= 0, timeout=5_000)
     assert classify.classifier.source == imagenet, "the user's choice stays"
     assert classify.model_combo.currentData() == imagenet
     # Choosing the active entry again means "follow the project" from now on.
-    entry = classify.model_combo.findText(ACTIVE_ENTRY)
+    entry = _active_entry(classify.model_combo)
     classify.model_combo.setCurrentIndex(entry)
     classify.model_combo.activated.emit(entry)
     _wait_loaded(qtbot, classify, run.model_path)
@@ -89,7 +92,8 @@ def test_the_announced_model_is_used_as_told_and_loaded_once(window, qtbot, monk
     classify = window.tabs["Classify"]
     loads: list[ModelSource] = []
     real_open = predict.open_predictor
-    monkeypatch.setattr(predict, "open_predictor", lambda source: (loads.append(source), real_open(source))[1])
+    monkeypatch.setattr(predict, "open_predictor",
+                        lambda source, **kw: (loads.append(source), real_open(source, **kw))[1])
     first = _train(qtbot, window)
     _wait_loaded(qtbot, classify, first.model_path)
     assert loads == [ModelSource.bundle(first.model_path)]

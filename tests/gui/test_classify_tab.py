@@ -69,7 +69,8 @@ def test_folder_drop_fills_table_and_csv_matches(window, qtbot, tiny_model, tmp_
     assert page.export_csv(out) == 21
     with open(out, newline="") as f:
         rows = list(csv.DictReader(f))
-    assert [Path(r["path"]).name for r in rows] == shown
+    # the File column names each file by its place in the dropped folder
+    assert [Path(r["path"]).relative_to(folder).as_posix() for r in rows] == shown
     confidences = [float(r["confidence"]) for r in rows if r["confidence"]]
     assert confidences == sorted(confidences, reverse=True)
     assert rows[-1]["error"] and not rows[-1]["label"], "the unreadable file sorts last, with its reason"
@@ -90,7 +91,7 @@ def test_first_drop_while_loading_shows_loading_then_bars(window, qtbot, tiny_mo
     tab = window.tabs["Classify"]
     image = write_image(tmp_path / "drop" / "g.png", color=COLORS["green"], seed=9)
     tab.use_model(ModelSource.bundle(tiny_model))
-    assert tab.classifier.state == "loading" and tab.model_status.text() == "Loading model…"
+    assert tab.classifier.state == "loading" and tab.model_status.full_text == "Loading model…"
     with qtbot.waitSignal(tab.classifier.prediction_ready, timeout=10_000):
         _drop(tab, [image])
         assert tab.drop_area._text == "Loading model…", "the drop waits for the model, visibly"
@@ -113,7 +114,7 @@ def test_project_active_model_is_used_and_followed(qtbot, tmp_path, tiny_model):
     with qtbot.waitSignal(tab.classifier.model_changed, timeout=10_000):
         assert win.open_project(root)
     assert tab.classifier.source.path == first.model_path and tab.classifier.state == "ready"
-    assert tab.model_combo.currentText() == "This project's active model"
+    assert tab.model_combo.currentText().startswith("Active model: run of ")
     # a new run made active (by the Training tab) is picked up when the tab is shown again
     second = runs.save_run(root, bundle, settings={}, figures={})
     runs.set_active_run(root, second.run_id)

@@ -20,7 +20,7 @@ def test_model_with_missing_backbone_says_so_and_nothing_breaks(window, qtbot, t
     with qtbot.waitSignal(tab.classifier.model_changed, timeout=10_000):
         tab.use_model(ModelSource.bundle(tiny_model))
     assert tab.classifier.state == "error"
-    assert "no-such-backbone" in tab.model_status.text() and "Retrain" in tab.classifier.error
+    assert "no-such-backbone" in tab.model_status.full_text and "Retrain" in tab.classifier.error
     with qtbot.waitSignal(tab.classifier.prediction_failed, timeout=5_000):
         _drop(tab, [write_image(tmp_path / "x.png")])
     assert "cannot be used" in tab.verdict.text() or "Cannot" in tab.verdict.text()
@@ -62,7 +62,7 @@ def test_pasted_image_is_classified_and_can_be_added(window, qtbot, tiny_model):
         # Qt's offscreen platform crashes at exit if the clipboard still holds data (a 5-line script
         # with nothing of ours does it too); the app itself only reads the clipboard.
         QGuiApplication.clipboard().clear()
-    assert tab.bars.shown[0][0] == "blue" and "pasted" in tab.caption.text()
+    assert tab.bars.shown[0][0] == "blue" and tab.caption.text() == "Pasted image"
     copy = tab.correct.add_to_class("blue")
     assert copy is not None and copy.parent == window.project.root / "blue" and copy.exists()
 
@@ -80,7 +80,7 @@ def test_a_newer_drop_wins_over_an_image_still_being_classified(window, qtbot, t
     _drop(tab, [small])
     qtbot.waitUntil(lambda: not window.tasks.running(), timeout=30_000)
     assert shown == [small], "the earlier, slower image never replaces the newer one"
-    assert tab.caption.text().startswith(str(small)) and tab.bars.shown[0][0] == "blue"
+    assert tab.caption.full_text == str(small) and tab.bars.shown[0][0] == "blue"
 
 
 @pytest.mark.slow

@@ -29,6 +29,7 @@ from imgclf_gui.gui.classify.batch_results import (
     RowRole,
 )
 from imgclf_gui.gui.classify.classify_session import Classifier
+from imgclf_gui.gui.classify.wording import count_of
 from imgclf_gui.gui.common.tasks import TaskFailure, TaskRunner
 
 RESORT_MS = 1500  # while rows pour in, a sorted table is re-sorted at most this often
@@ -107,9 +108,9 @@ class BatchPage(QWidget):
         self.table.doubleClicked.connect(lambda i: self.row_activated.emit(i.data(RowRole)))
 
     # -- slots ----------------------------------------------------------------------------------
-    def _on_batch_started(self) -> None:
+    def _on_batch_started(self, dropped: list[Path]) -> None:
         self.thumbnails.clear()
-        self.model.reset(self.classifier.class_names)
+        self.model.reset(self.classifier.class_names, dropped)
         self.model.threshold = self.classifier.threshold
         self.table.horizontalHeader().setSortIndicator(-1, self.model.sort_order)
         self.model.sort_column = -1
@@ -170,7 +171,7 @@ class BatchPage(QWidget):
     def _update_counts(self) -> None:
         total, unsure, unreadable = self.model.counts()
         shown = self.proxy.rowCount()
-        parts = [f"{total} image(s)", f"{unsure} unsure", f"{unreadable} unreadable"]
+        parts = [count_of(total, "image"), f"{unsure} unsure", f"{unreadable} unreadable"]
         if shown != total:
             parts.append(f"{shown} shown")
         self.counts_label.setText(" · ".join(parts))
@@ -204,7 +205,7 @@ class BatchPage(QWidget):
         except OSError as exc:
             QMessageBox.warning(self, "Export CSV", str(exc))  # one sentence: what, where and why
             return
-        self.status.setText(f"Wrote {count} row(s) to {name}.")
+        self.status.setText(f"Wrote {count_of(count, 'row')} to {name}.")
 
     def sort_into(self, target: Path) -> None:
         """Copy the readable images into ``target/<class>/`` (``unsure`` below the threshold), in the background."""
@@ -214,7 +215,7 @@ class BatchPage(QWidget):
         self.progress.setRange(0, len(rows))
         self._set_running(True)
         self.sort_button.setEnabled(False)
-        self.status.setText(f"Copying {len(rows)} image(s) into {target}…")
+        self.status.setText(f"Copying {count_of(len(rows), 'image')} into {target}…")
         self._copy_task = self.tasks.start(
             _sort_into, rows, target, self.model.class_names, self.classifier.threshold,
             on_progress=self._on_batch_progress_copy, on_done=lambda counts: self._on_copied(target, counts),
@@ -228,7 +229,8 @@ class BatchPage(QWidget):
 
     def _on_copied(self, target: Path, counts: dict[str, int]) -> None:
         summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-        self._on_copy_end(f"Copied {sum(counts.values())} image(s) into {target} ({summary}); originals untouched.")
+        self._on_copy_end(f"Copied {count_of(sum(counts.values()), 'image')} into {target} ({summary}); "
+                          "originals untouched.")
 
     def _on_copy_failed(self, failure: TaskFailure) -> None:
         self._on_copy_end(f"Copying stopped: {failure.message}")

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidge
 
 from imgclf_gui.core.models.predict import UNSURE, UNSURE_BELOW, ResultRow, is_unsure
 from imgclf_gui.core.support.tasks_api import Cancelled
+from imgclf_gui.gui.classify.path_labels import path_labeller
 from imgclf_gui.gui.common.tasks import TaskRunner
 
 THUMB_SIDE = 40
@@ -108,16 +109,30 @@ class BatchResultsModel(QAbstractTableModel):
         self.sort_order = Qt.SortOrder.AscendingOrder
         self._thumbs = thumbnails
         self._row_of: dict[Path, int] = {}
+        self._label_of = path_labeller([])
+        self._labels: dict[Path, str] = {}
         if thumbnails is not None:
             thumbnails.ready.connect(self._on_thumbnail_ready)
 
     # -- content --------------------------------------------------------------------------------
-    def reset(self, class_names: list[str]) -> None:
+    def reset(self, class_names: list[str], dropped: list[Path] | None = None) -> None:
+        """Empty the table for a batch of ``class_names``; files are named by their place in ``dropped``
+        (see ``path_labels``), or else kept from the batch before."""
         self.beginResetModel()
         self.rows = []
         self._row_of = {}
         self.class_names = list(class_names)
+        if dropped is not None:
+            self._label_of = path_labeller(dropped)
+            self._labels = {}
         self.endResetModel()
+
+    def file_label(self, row: ResultRow) -> str:
+        """The File column: the path inside what was dropped (the full path is the tooltip)."""
+        label = self._labels.get(row.path)
+        if label is None:
+            label = self._labels[row.path] = self._label_of(row.path)
+        return label
 
     def add_rows(self, rows: list[ResultRow]) -> None:
         """Append rows (a batch just scored); call :meth:`resort` now and then to keep a sort."""
@@ -187,7 +202,7 @@ class BatchResultsModel(QAbstractTableModel):
 
     def _text(self, row: ResultRow, col: int) -> str | None:
         if col == FILE:
-            return row.path.name
+            return self.file_label(row)
         if col == PREDICTED:
             if row.scores is None:
                 return f"cannot read: {row.error}"
@@ -233,7 +248,7 @@ class BatchResultsModel(QAbstractTableModel):
     def _sort_keys(self, column: int) -> np.ndarray:
         rows = self.rows
         if column in (THUMB, FILE):
-            names = [r.path.name.casefold() for r in rows]
+            names = [self.file_label(r).casefold() for r in rows]
             return np.argsort(np.argsort(np.array(names, dtype=object), kind="stable"), kind="stable")
         if column == PREDICTED:
             labels = [("~" if r.scores is None else "") + self.label(r).casefold() for r in rows]

@@ -15,13 +15,16 @@ from PySide6.QtCore import QObject, Signal
 
 from imgclf_gui.core.models.predict import UNSURE_BELOW, ModelSource, SingleResult
 from imgclf_gui.core.support.tasks_api import Cancelled
+from imgclf_gui.gui.classify.wording import count_of
 from imgclf_gui.gui.common.tasks import TaskFailure, TaskRunner
 
 
 def _load(state, source: ModelSource) -> Any:
     from imgclf_gui.core.models.predict import open_predictor
+    from imgclf_gui.core.support.notes import describe
 
-    return open_predictor(source)
+    # The first use of a backbone converts it (10-30 s): the status says so instead of a bare "Loading".
+    return open_predictor(source, on_stage=lambda note: state.set_status(describe(note) + "…"))
 
 
 def _classify_one(state, predictor, item: Path | np.ndarray) -> SingleResult:
@@ -49,22 +52,26 @@ class Classifier(QObject):
     """Signals (slots of views are ``_on_<signal>``):
 
     - ``state_changed(str)``: ``"none"`` (no model chosen), ``"loading"``, ``"ready"``, ``"error"``.
+    - ``load_status(str)``: what loading is doing when it is more than loading ("Preparing
+      EfficientNet-Lite0 (first use only)…"); ``loading_text`` holds the latest, for views shown later.
     - ``model_changed()``: another model is loaded (class names changed).
     - ``busy_changed(bool)``: one image is being classified.
     - ``prediction_ready(object)``: a :class:`SingleResult`.
     - ``prediction_failed(str)``: why the image (or the model) could not be used, in a sentence.
     - ``threshold_changed(float)``.
-    - ``batch_started()``, ``batch_rows(list)`` (of :class:`ResultRow`), ``batch_progress(int, int)``,
+    - ``batch_started(list)`` (the files and folders given), ``batch_rows(list)`` (of :class:`ResultRow`),
+      ``batch_progress(int, int)``,
       ``batch_finished(str)`` (a sentence: done, cancelled, or why it failed).
     """
 
     state_changed = Signal(str)
+    load_status = Signal(str)
     model_changed = Signal()
     busy_changed = Signal(bool)
     prediction_ready = Signal(object)
     prediction_failed = Signal(str)
     threshold_changed = Signal(float)
-    batch_started = Signal()
+    batch_started = Signal(list)
     batch_rows = Signal(list)
     batch_progress = Signal(int, int)
     batch_finished = Signal(str)
@@ -80,7 +87,9 @@ class Classifier(QObject):
         self._load_slot = ("load model", id(self))  # a newer choice of model supersedes a load running
         self._single_slot = ("classify image", id(self))  # a newer image supersedes the one in flight
         self._batch_slot = ("classify images", id(self))  # a newer folder supersedes the batch running
-        self._single_item: Path | np.ndarray | None = None  # the image in flight
+        # The image in flight, or else the one classified last (on screen): a new model classifies it again.
+        self._single_item: Path | np.ndarray | None = None
+        self.loading_text = ""
         self._waiting_single: Path | np.ndarray | None = None
         self._waiting_batch: list[Path] | None = None
 
@@ -98,25 +107,29 @@ class Classifier(QObject):
         self._stop_work_of_previous_model()
         if source is None:
             self.tasks.cancel_slot(self._load_slot)
-            if self._waiting_single is not None:
-                self._waiting_single = None
-                self.busy_changed.emit(False)
+            self._single_item = self._waiting_single = None  # nothing to classify it with
+            self.busy_changed.emit(False)
             self._set_state("none")
             self.model_changed.emit()
             return
+        self.loading_text = "Loading model…"
         self._set_state("loading")
-        self.tasks.start(_load, source, on_done=self._on_loaded, on_error=self._on_load_failed,
-                         on_cancelled=lambda: None, name="load model", slot=self._load_slot)
+        self.tasks.start(_load, source, on_status=self._on_load_status, on_done=self._on_loaded,
+                         on_error=self._on_load_failed, on_cancelled=lambda: None, name="load model",
+                         slot=self._load_slot)
 
     def _stop_work_of_previous_model(self) -> None:
-        """Scores of the previous model must not reach views that now show this one's classes."""
-        if self.tasks.slot_task(self._single_slot) is not None:
-            self.tasks.cancel_slot(self._single_slot)
-            if self._waiting_single is None:
-                self._waiting_single = self._single_item  # classified again once this model is loaded
+        """Scores of the previous model must not reach views that now show this one's classes; the image
+        on screen (or in flight) is classified again once this model is loaded."""
+        self.tasks.cancel_slot(self._single_slot)
+        self._waiting_single = self._single_item
         if self.tasks.slot_task(self._batch_slot) is not None:
             self.tasks.cancel_slot(self._batch_slot)
             self.batch_finished.emit("Stopped: another model was chosen; the rows so far are kept.")
+
+    def _on_load_status(self, text: str) -> None:
+        self.loading_text = text
+        self.load_status.emit(text)
 
     def _on_loaded(self, predictor: Any) -> None:
         self.predictor = predictor
@@ -152,6 +165,7 @@ class Classifier(QObject):
     # -- one image ------------------------------------------------------------------------------
     def classify(self, item: Path | np.ndarray) -> None:
         """Classify one image file (or a decoded RGB array, e.g. pasted); ``prediction_ready`` follows."""
+        self._single_item = item
         if self.state == "ready":
             self._start_single(item)
         elif self.state == "loading":
@@ -181,7 +195,7 @@ class Classifier(QObject):
         """Classify files and folders (searched below) in the background; rows arrive in batches."""
         self.tasks.cancel_slot(self._batch_slot)  # nothing of an older batch reaches the new table
         self._waiting_batch = None
-        self.batch_started.emit()
+        self.batch_started.emit(list(paths))
         if self.state == "ready":
             self._start_batch(list(paths))
         elif self.state == "loading":
@@ -198,7 +212,7 @@ class Classifier(QObject):
             slot=self._batch_slot)
 
     def _on_batch_done(self, count: int) -> None:
-        self.batch_finished.emit(f"Classified {count} file(s)." if count else "No images found there.")
+        self.batch_finished.emit(f"Classified {count_of(count, 'file')}." if count else "No images found there.")
 
     def cancel_batch(self) -> None:
         """Stop the batch (the Cancel button): the rows so far stay, ``batch_finished`` says so."""

@@ -14,7 +14,6 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
-    QComboBox,
     QDoubleSpinBox,
     QFileDialog,
     QHBoxLayout,
@@ -30,14 +29,15 @@ from imgclf_gui.core.models.predict import ModelSource, ResultRow, SingleResult,
 from imgclf_gui.gui.classify.batch_page import BatchPage
 from imgclf_gui.gui.classify.classify_session import Classifier
 from imgclf_gui.gui.classify.correct_panel import CorrectPanel
+from imgclf_gui.gui.classify.elided_label import ElidedLabel
+from imgclf_gui.gui.classify.model_list import OPEN_OTHER, ModelList
 from imgclf_gui.gui.classify.score_bars import ScoreBars
+from imgclf_gui.gui.classify.wording import count_of
 from imgclf_gui.gui.common.drop_area import DropArea, payload_of, rgb_to_qimage
 from imgclf_gui.gui.common.preferences import Preferences
 from imgclf_gui.gui.common.project_model import ProjectModel
 from imgclf_gui.gui.common.tasks import TaskRunner
 
-_OPEN_OTHER = "open"
-ACTIVE_ENTRY = "This project's active model"
 _IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
 
 
@@ -83,10 +83,8 @@ class ClassifyTab(QWidget):
 
     # -- setup ----------------------------------------------------------------------------------
     def _setup_widgets(self) -> None:
-        self.model_combo = QComboBox(self)
-        self.model_combo.setMinimumContentsLength(28)
-        self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.model_status = QLabel(self)
+        self.model_combo = ModelList(self)
+        self.model_status = ElidedLabel(self, keep_visible=150)  # "Ready: 1000 classes" stays whole
         self.threshold_spin = QDoubleSpinBox(self)
         self.threshold_spin.setRange(0, 100)
         self.threshold_spin.setDecimals(0)
@@ -98,10 +96,9 @@ class ClassifyTab(QWidget):
         self.paste_button = QPushButton("Paste", self)
         self.pages = QTabWidget(self)
         self.drop_area = DropArea(self)
-        self.caption = QLabel(self)
+        self.caption = ElidedLabel(self, elide=Qt.TextElideMode.ElideMiddle)
         self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.verdict = QLabel(self)
-        self.verdict.setWordWrap(True)
+        self.verdict = ElidedLabel(self, emphasis_size=16)
         self.bars = ScoreBars(self)
         # the tab takes every drop; the plot's graphics view would otherwise swallow them
         self.bars.setAcceptDrops(False)
@@ -164,11 +161,12 @@ class ClassifyTab(QWidget):
     def _connect(self) -> None:
         c = self.classifier
         c.state_changed.connect(self._on_state_changed)
+        c.load_status.connect(self._on_load_status)
         c.busy_changed.connect(self._on_busy_changed)
         c.prediction_ready.connect(self._on_prediction_ready)
         c.prediction_failed.connect(self._on_prediction_failed)
         c.threshold_changed.connect(self._on_threshold_changed)
-        c.batch_started.connect(lambda: self.pages.setCurrentWidget(self.batch))
+        c.batch_started.connect(lambda _paths: self.pages.setCurrentWidget(self.batch))
         self.project.project_changed.connect(self._on_project_changed)
         self.project.active_model_changed.connect(self._on_active_model_changed)
         self.model_combo.activated.connect(self._on_model_chosen)
@@ -180,26 +178,13 @@ class ClassifyTab(QWidget):
 
     # -- models ---------------------------------------------------------------------------------
     def _fill_models(self) -> None:
-        from imgclf_gui.core.backbones import availability, list_specs
-
         current = self.classifier.source
         active = self._active
-        self.model_combo.clear()
-        if active is not None:
-            self.model_combo.addItem(ACTIVE_ENTRY, ModelSource.bundle(active))
         if current is not None and current.kind == "bundle" and current.path != active and \
                 current.path not in self._opened_bundles:
             self._opened_bundles.append(current.path)  # e.g. the previous project's model, still loaded
-        for path in self._opened_bundles:
-            self.model_combo.addItem(f"Saved model: {path.name}", ModelSource.bundle(path))
-        for spec in list_specs():
-            if spec.has_imagenet_head and availability(spec.id)[0]:
-                self.model_combo.addItem(f"ImageNet classes of {spec.display_name}", ModelSource.imagenet(spec.id))
-        self.model_combo.addItem("Open a saved model…", _OPEN_OTHER)
-        # compared in Python: findData() on wrapped Python objects does not use ==
-        index = next((i for i in range(self.model_combo.count())
-                      if current is not None and self.model_combo.itemData(i) == current), -1)
-        self.model_combo.setCurrentIndex(max(index, 0))
+        self.model_combo.fill(active=active, opened=[p for p in self._opened_bundles if p != active],
+                              current=current, project_root=self.project.root)
 
     def use_model(self, source: ModelSource) -> None:
         """Classify with ``source`` from now on (it loads in the background, unless it is loaded already)."""
@@ -212,7 +197,7 @@ class ClassifyTab(QWidget):
 
     def _on_model_chosen(self, index: int) -> None:
         data = self.model_combo.itemData(index)
-        if data == _OPEN_OTHER:
+        if data == OPEN_OTHER:
             folder = QFileDialog.getExistingDirectory(self, "Open a saved model (a .imgclf-model folder)")
             if folder:
                 self.use_model(ModelSource.bundle(Path(folder)))
@@ -275,7 +260,7 @@ class ClassifyTab(QWidget):
     def paste(self) -> None:
         payload = payload_of(QGuiApplication.clipboard().mimeData())
         if payload is None:
-            self.verdict.setText("The clipboard holds no image or image file.")
+            self.verdict.show_text("The clipboard holds no image or image file.")
         elif isinstance(payload, np.ndarray):
             self.classify_array(payload)
         else:
@@ -294,40 +279,62 @@ class ClassifyTab(QWidget):
     # -- slots ----------------------------------------------------------------------------------
     def _on_state_changed(self, state: str) -> None:
         c = self.classifier
-        text = {"none": "No model chosen", "loading": "Loading model…",
-                "ready": f"Ready: {len(c.class_names)} classes" if c.predictor is not None else "Ready",
+        text = {"none": "No model chosen", "loading": c.loading_text,
+                "ready": f"Ready: {count_of(len(c.class_names), 'class', 'classes')}" if c.predictor is not None
+                else "Ready",
                 "error": f"Cannot use this model: {c.error}"}[state]
-        self.model_status.setText(text)
-        self.model_status.setToolTip(c.error if state == "error" else "")
+        self.model_status.show_text(text)
         if state == "loading":
-            self.verdict.setText("Loading model…")
+            self._forget_scores()
+            self.verdict.show_text(c.loading_text)
+            if self.drop_area.has_image():  # the picture stays; its scores come with the new model
+                self.drop_area.set_text(c.loading_text, keep_image=True)
         elif state == "error":
-            self.verdict.setText(f"<b>This model cannot be used.</b> {c.error}")
+            self._forget_scores()
+            self.verdict.show_text(f"This model cannot be used: {c.error}")
             self.drop_area.set_text(f"No model: {c.error}")
+        elif state == "none":
+            self._forget_scores()
+            self.verdict.show_text("Choose a model to classify with.")
         elif state == "ready" and self.shown is None and not self.drop_area.has_image():
-            self.verdict.setText("Drop an image to see what the model makes of it.")
+            self.verdict.show_text("Drop an image to see what the model makes of it.")
+
+    def _forget_scores(self) -> None:
+        """Another model (or none): the scores on screen were not made by it, so they go at once."""
+        self.shown = None
+        self.bars.clear_scores()
+        self.correct.set_shown(None)
+
+    def _on_load_status(self, text: str) -> None:
+        self.model_status.show_text(text)
+        self.verdict.show_text(text)
+        if self.drop_area.has_image():
+            self.drop_area.set_text(text, keep_image=True)
 
     def _on_busy_changed(self, busy: bool) -> None:
         if busy:
-            waiting = "Loading model…" if self.classifier.state == "loading" else "Classifying…"
+            waiting = self.classifier.loading_text if self.classifier.state == "loading" else "Classifying…"
             self.drop_area.set_text(waiting, keep_image=True)
+            self.verdict.show_text(waiting)
 
     def _on_prediction_ready(self, result: SingleResult) -> None:
         self.shown = result
+        predictor = self.classifier.predictor
         names = self.classifier.class_names
         self.drop_area.set_image(rgb_to_qimage(result.preview))
-        where = str(result.path) if result.path is not None else "pasted image"
-        self.caption.setText(f"{where} — {result.size[0]} × {result.size[1]} decoded")
+        where = str(result.path) if result.path is not None else "Pasted image"
+        self.caption.show_text(where)
         self._show_verdict()
-        self.bars.set_scores(names, result.scores, self.classifier.threshold,
-                             limit=self.classifier.predictor.show_top)
-        self.correct.set_shown(result, names[int(np.argmax(result.scores))])
+        self.bars.set_scores(names, result.scores, self.classifier.threshold, limit=predictor.show_top)
+        # Only a model of project classes may suggest one; an ImageNet "tabby" is nobody's class here.
+        own_classes = predictor.bundle is not None
+        self.correct.set_shown(result, names[int(np.argmax(result.scores))] if own_classes else "")
 
     def _on_prediction_failed(self, reason: str) -> None:
         self.shown = None
         self.drop_area.set_text(f"Cannot classify this file:\n{reason}")
-        self.verdict.setText(f"<b>Cannot classify this file.</b> {reason}")
-        self.caption.setText("")
+        self.verdict.show_text(f"Cannot classify this file: {reason}")
+        self.caption.show_text("")
         self.bars.clear_scores()
         self.correct.set_shown(None)
 
@@ -341,8 +348,8 @@ class ClassifyTab(QWidget):
     def _show_verdict(self) -> None:
         if self.shown is None:
             return
-        text = describe(self.shown.scores, self.classifier.class_names, self.classifier.threshold)
-        self.verdict.setText(f"<span style='font-size:16pt'><b>{text}</b></span>")
+        self.verdict.show_text(describe(self.shown.scores, self.classifier.class_names, self.classifier.threshold),
+                               emphasis=True)
 
     def _on_row_activated(self, row: ResultRow) -> None:
         if row is not None and row.scores is not None:

@@ -156,3 +156,22 @@ def test_counts_read_as_words(window, qtbot, tiny_model, tmp_path, count, words)
         _drop(tab, [folder])
     assert tab.batch.counts_label.text().startswith(f"{words} · ")
     assert blocker.args[0] == f"Classified {count} file{'s' if count > 1 else ''}."
+
+
+def test_an_inbox_image_moved_into_a_class_is_classified_again_where_it_is_now(window, qtbot, tiny_model):
+    from imgclf_gui.gui.common.project_model import INBOX
+
+    root = window.project.root
+    image = write_image(root / INBOX / "leaf.png", color=COLORS["green"], seed=23)
+    window.project.refresh()
+    tab = _ready_tab(window, qtbot, ModelSource.bundle(tiny_model))
+    with qtbot.waitSignal(tab.classifier.prediction_ready, timeout=10_000):
+        _drop(tab, [image])
+    tab.correct.combo.setCurrentIndex(tab.correct.combo.findText("green"))
+    qtbot.mouseClick(tab.correct.add_button, Qt.MouseButton.LeftButton)
+    moved = root / "green" / "leaf.png"
+    assert moved.exists() and not image.exists()
+    assert tab.caption.full_text == str(moved)
+    with qtbot.waitSignal(tab.classifier.prediction_ready, timeout=20_000) as blocker:
+        _choose(tab, IMAGENET)
+    assert blocker.args[0].path == moved and len(tab.bars.shown) == 5

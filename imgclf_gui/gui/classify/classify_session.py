@@ -162,6 +162,13 @@ class Classifier(QObject):
             self.threshold = value
             self.threshold_changed.emit(value)
 
+    def image_moved(self, old: Path, new: Path) -> None:
+        """The image on screen was moved (Add to Class, undo): a next model classifies it where it is now."""
+        if isinstance(self._single_item, Path) and self._single_item == old:
+            self._single_item = new
+        if isinstance(self._waiting_single, Path) and self._waiting_single == old:
+            self._waiting_single = new
+
     # -- one image ------------------------------------------------------------------------------
     def classify(self, item: Path | np.ndarray) -> None:
         """Classify one image file (or a decoded RGB array, e.g. pasted); ``prediction_ready`` follows."""

@@ -8,6 +8,7 @@ show what it reports.
 """
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -169,6 +170,7 @@ class ClassifyTab(QWidget):
         c.batch_started.connect(lambda _paths: self.pages.setCurrentWidget(self.batch))
         self.project.project_changed.connect(self._on_project_changed)
         self.project.active_model_changed.connect(self._on_active_model_changed)
+        self.project.images_moved.connect(self._on_images_moved)
         self.model_combo.activated.connect(self._on_model_chosen)
         self.threshold_spin.valueChanged.connect(lambda v: c.set_threshold(v / 100.0))
         self.open_button.clicked.connect(self.open_images_dialog)
@@ -354,6 +356,15 @@ class ClassifyTab(QWidget):
     def _on_row_activated(self, row: ResultRow) -> None:
         if row is not None and row.scores is not None:
             self.classify_paths([row.path])
+
+    def _on_images_moved(self, pairs: list) -> None:
+        for old, new in pairs:
+            if old is None:
+                continue
+            self.classifier.image_moved(old, new)
+            if self.shown is not None and self.shown.path == old:
+                self.shown = dataclasses.replace(self.shown, path=new)
+                self.caption.show_text(str(new))
 
     def _on_project_changed(self, root: Path | None) -> None:
         self._chose_other = False  # a choice made for another project's images does not carry over

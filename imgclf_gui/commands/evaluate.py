@@ -56,6 +56,10 @@ def run(args: argparse.Namespace) -> int:
         kept.append(s)
     if len(kept) < len(samples):
         print(f"Note: left out {len(samples) - len(kept)} image(s) the model was trained on.", file=sys.stderr)
+    if not kept and samples:
+        raise UserError(f"the model learnt from every image in {args.dir}, so it cannot be scored on them; its "
+                        "training report already scores each one by cross-validation (imgclf train prints it). "
+                        "Score it on images it never saw.")
     if not kept:
         raise UserError(f"no images to score in {args.dir} (class folders must be named like the model's "
                         f"classes: {', '.join(bundle.class_names)}).")

@@ -59,3 +59,6 @@ def test_a_model_trained_before_cross_validation_still_works_and_check_says_why_
     assert "Possibly mislabelled: not checked. The active model has no saved prediction for every image" in out
     assert main(["classify", str(root), str(root / "red" / "red1.png"), "--top", "1"]) == 0
     assert "red" in capsys.readouterr().out
+    # evaluating it on the images it learnt from says why that cannot be done
+    assert main(["evaluate", str(root), str(root)]) == 2
+    assert "learnt from every image" in capsys.readouterr().err

@@ -9,8 +9,10 @@ Features: EfficientNet-Lite0 bottlenecks of Fashion-MNIST (``bench-data/fashion2
 made with ../shared/datasets/get_fashion_mnist.sh when that is there, extracted once (~8 min on 2 busy
 cores) and cached by bench_accuracy.py's ``features_for``), else synthetic 1280-d features (say so in any
 figure you quote: they converge faster than real ones).
-It also prints the out-of-fold accuracy with its interval, and the accuracy of both final models on
-images neither saw (a third as many again, when the set has them: not for 20,000 of Fashion-MNIST's).
+Wall-clock and CPU seconds: on a shared machine the CPU time is the steadier figure (the wall clock grows
+with the load average, printed first). It also prints the out-of-fold accuracy with its interval, and the
+accuracy of both final models on images neither saw (a third as many again, when the set has them: not
+for 20,000 of Fashion-MNIST's).
 
     .venv/bin/python benchmarks/bench_crossval.py [--sizes 1000 20000] [--folds 5]
 """
@@ -87,17 +89,17 @@ def main() -> int:
         keys = [hashes_all[i] for i in train_idx]
         labels = [str(v) for v in y]
 
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         split = split_samples(keys, 10, 10, keys, labels=labels)
         tr, va = np.array(split.train), np.array(split.validation)
         old = train_head(x[tr], y[tr], x[va], y[va], HeadOptions(), num_classes=k)
-        old_s = time.perf_counter() - t
+        old_s, old_cpu = time.perf_counter() - t, time.process_time() - cpu
 
         stages = []
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         folds = assign_folds(keys, labels, folds=args.folds)
         result = cross_validate(x, y, folds, HeadOptions(), num_classes=k, on_stage=stages.append)
-        cv_s = time.perf_counter() - t
+        cv_s, cv_cpu = time.perf_counter() - t, time.process_time() - cpu
 
         report = evaluate_probabilities(result.probabilities, y, [str(c) for c in range(k)],
                                         part=PART_OUT_OF_FOLD, folds=folds.k)
@@ -109,9 +111,9 @@ def main() -> int:
             return f"{np.mean(head.predict_proba(x_all[unseen]).argmax(1) == y_all[unseen]):.3f}"
 
         per_fold = ", ".join(f"L2 {f.l2:g} best epoch {f.best_epoch}" for f in result.folds)
-        print(f"\n{size} images x {x.shape[1]}-d: crossval {cv_s:.1f} s ({len(stages)} fits; final model L2 "
-              f"{result.final_l2:g}, {result.final_epochs} epochs)   old split {old_s:.1f} s "
-              f"(L2 {old.l2:g}, best epoch {old.best_epoch})   ratio {cv_s / old_s:.1f}x", flush=True)
+        print(f"\n{size} images x {x.shape[1]}-d: crossval {cv_s:.1f} s (CPU {cv_cpu:.1f} s; final model L2 "
+              f"{result.final_l2:g}, {result.final_epochs} epochs)   old split {old_s:.1f} s (CPU {old_cpu:.1f} s; "
+              f"L2 {old.l2:g}, best epoch {old.best_epoch})   ratio {cv_s / old_s:.1f}x", flush=True)
         print(f"  folds: {per_fold}")
         print(f"  out-of-fold accuracy {report.accuracy:.3f} (95% {low:.3f}-{high:.3f}, {report.count} images); "
               f"on {len(unseen)} unseen images: crossval final model {unseen_accuracy(result.head)}, old split "

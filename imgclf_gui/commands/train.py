@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     def on_stage(note) -> None:
         if note.kind == STAGE_EXTRACTING:
             extract_progress.restart()
-        if not args.quiet and note.values.get("step", 1) == 1:  # a fold once, not each L2 it tries
+        if not args.quiet:
             print(f"{describe(note)} ...", file=out, flush=True)
 
     try:

@@ -47,7 +47,7 @@ STAGE_PREPARING_BACKBONE = "stage.preparing_backbone"  # backbone (display name)
 STAGE_EXTRACTING = "stage.extracting"
 STAGE_CHOOSING_L2 = "stage.choosing_l2"  # step, steps, l2
 STAGE_TRAINING = "stage.training"
-STAGE_FOLD = "stage.fold"  # fold, folds (1-based); while choosing L2 also step, steps, l2 (step 0: no choice)
+STAGE_FOLD = "stage.fold"  # fold, folds (1-based), candidates (L2 strengths tried together; 1: L2 given)
 STAGE_FINAL_MODEL = "stage.final_model"  # folds, images (it trains on), test (images kept out)
 STAGE_EVALUATING = "stage.evaluating"
 
@@ -103,7 +103,7 @@ _WORDS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     STAGE_CHOOSING_L2: lambda v: f"Choosing regularisation ({v['step']}/{v['steps']}, L2 {v['l2']:g})",
     STAGE_TRAINING: lambda v: "Training",
     STAGE_FOLD: lambda v: (f"Fold {v['fold']} of {v['folds']}" + (
-        f": choosing regularisation ({v['step']}/{v['steps']}, L2 {v['l2']:g})" if v.get("step") else "")),
+        f": choosing regularisation among {v['candidates']} strengths" if v.get("candidates", 1) > 1 else "")),
     STAGE_FINAL_MODEL: lambda v: (f"Final model, on the {_count(v['images'], 'image')} outside the test part"
                                   if v.get("test") else f"Final model, on all {_count(v['images'], 'image')}"),
     STAGE_EVALUATING: lambda v: "Evaluating",

@@ -14,15 +14,16 @@ Entry point: ``cross_validate(features, y, assignment, options, ...) -> CrossVal
    of a fold's. No early stopping there: no image is left to stop on.
 3. The test part, when one is kept, is predicted by the final model only.
 
-Progress: ``on_stage(FitStage)`` when a fit starts (fold 2 of 5, an L2 candidate, the final model) and
+Progress: ``on_stage(FitStage)`` when a fit starts (fold 2 of 5, the final model) and
 ``on_epoch(FoldEpoch)`` after each epoch of the fits that count, tagged with the fold (1..k, then ``FINAL``).
 A fold's curves are its chosen L2 candidate's: streamed live when there is one candidate (L2 given), else
 sent as soon as the fold has chosen. ``should_stop`` is polled between batches: a stopped run keeps the
 completed folds' predictions, drops the fold in progress, and says whether the final model finished.
 
-Speed: each L2 candidate is trained once and the winner kept (no second run of it). The head pins BLAS to
-one thread (``head._single_thread_blas``: spinning OpenBLAS threads made small matrices ten times slower on
-a shared 2-core machine).
+Speed: a fold's L2 candidates train together on the same minibatches (``head_search.py``: one wider matrix
+product instead of five, the same result as five runs) and the winner is kept, not trained again. BLAS is
+pinned to one thread (``head._single_thread_blas``: spinning OpenBLAS threads made these small products
+ten times slower on a shared 2-core machine).
 """
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ from imgclf_gui.core.support.tasks_api import StopFn
 from imgclf_gui.core.training.config import L2_CANDIDATES, L2_WITHOUT_VALIDATION, HeadOptions
 from imgclf_gui.core.training.folds import FoldAssignment, FoldChoice, inner_validation
 from imgclf_gui.core.training.head import EpochMetrics, HeadModel, HeadResult, train_head
+from imgclf_gui.core.training.head_search import train_head_candidates
 
 __all__ = ["FINAL", "FitStage", "FoldEpoch", "FoldResult", "CrossValResult", "cross_validate",
            "final_settings"]
@@ -54,16 +56,13 @@ DEFAULT_L2 = L2_WITHOUT_VALIDATION
 class FitStage:
     """A fit starts: fold ``fold`` of ``folds`` (1-based), or the final model (``fold == FINAL``).
 
-    While a fold tries L2 strengths, ``step`` counts them (1..``steps``) and ``l2`` is the one being tried;
-    ``step == 0`` for a fit whose settings are fixed. The final model's stage says how many ``images`` it
-    learns from and how many the ``test`` part keeps out.
+    ``candidates`` is how many L2 strengths a fold tries (together; 1 when the L2 is given). The final
+    model's stage says how many ``images`` it learns from and how many the ``test`` part keeps out.
     """
 
     fold: int | str
     folds: int
-    step: int = 0
-    steps: int = 0
-    l2: float | None = None
+    candidates: int = 1
     images: int = 0
     test: int = 0
 
@@ -75,13 +74,10 @@ class FitStage:
         """The stage as a ``Note`` (``stage.fold`` or ``stage.final_model``), as ``train`` hands it on."""
         if self.is_final:
             return Note(STAGE_FINAL_MODEL, {"folds": self.folds, "images": self.images, "test": self.test})
-        values: dict[str, Any] = {"fold": self.fold, "folds": self.folds}
-        if self.step:
-            values.update(step=self.step, steps=self.steps, l2=self.l2)
-        return Note(STAGE_FOLD, values)
+        return Note(STAGE_FOLD, {"fold": self.fold, "folds": self.folds, "candidates": self.candidates})
 
     def describe(self) -> str:
-        """"Fold 2 of 5", "Fold 2 of 5: choosing regularisation (3/5, L2 0.01)", "Final model, on all 240
+        """"Fold 2 of 5", "Fold 2 of 5: choosing regularisation among 5 strengths", "Final model, on all 240
         images" (``core/support/notes`` words it)."""
         return describe(self.to_note())
 
@@ -269,13 +265,18 @@ def _train_fold(features, y, augmented, inner_train, inner_val, options: HeadOpt
     else:
         candidates = list(L2_CANDIDATES) if have_val else [DEFAULT_L2]
     live = len(candidates) == 1
+    if live:
+        stage(FitStage(fold, k))
+        runs = [train_head(train_x, train_y, val_x, val_y, dataclasses.replace(options, l2=candidates[0]),
+                           _tagged(on_epoch, fold, k), should_stop, num_classes=num_classes,
+                           standardize_on=features[inner_train])]
+    else:
+        stage(FitStage(fold, k, candidates=len(candidates)))
+        runs = train_head_candidates(train_x, train_y, val_x, val_y, options, candidates, num_classes=num_classes,
+                                     standardize_on=features[inner_train], should_stop=should_stop)
     best: tuple[float, float, HeadResult] | None = None
     search: dict[float, float] = {}
-    for step, l2 in enumerate(candidates, start=1):
-        stage(FitStage(fold, k) if live else FitStage(fold, k, step, len(candidates), l2))
-        run = train_head(train_x, train_y, val_x, val_y, dataclasses.replace(options, l2=l2),
-                         _tagged(on_epoch, fold, k) if live else None, should_stop,
-                         num_classes=num_classes, standardize_on=features[inner_train])
+    for l2, run in zip(candidates, runs):
         if run.cancelled or run.head is None:
             return None
         loss = run.history[run.best_epoch - 1].val_loss if have_val and run.history else None

@@ -161,23 +161,10 @@ def _train_head(train_x, train_y, val_x, val_y, options, on_epoch, should_stop, 
         val_x = np.ascontiguousarray(val_x, np.float32)
         val_y = np.asarray(val_y, np.int64)
 
-    base = standardize_on if standardize_on is not None else train_x
-    mean = base.mean(axis=0).astype(np.float32)
-    std = base.std(axis=0).astype(np.float32)
-    # Floor each std at a tenth of the RMS of all stds: a feature almost constant on a small training set
-    # would otherwise be multiplied by thousands, and one new image that differs in it (another size,
-    # texture) would get a confidently wrong answer. Relative, so it works at any feature scale.
-    floor = max(_EPS_STD, STD_FLOOR_FRACTION * float(np.sqrt(np.mean(std.astype(np.float64) ** 2))))
-    std = np.maximum(std, np.float32(floor)).astype(np.float32)
+    mean, std = _standardisation(standardize_on if standardize_on is not None else train_x)
     xs = (train_x - mean) / std
     vs = (val_x - mean) / std if have_val else None
-
-    sample_weight = np.ones(len(train_y), np.float32)
-    if opts.class_weights:
-        counts = np.bincount(train_y, minlength=k).astype(np.float64)
-        per_class = np.where(counts > 0, len(train_y) / (k * np.maximum(counts, 1)), 0.0)
-        sample_weight = per_class[train_y].astype(np.float32)
-        sample_weight /= sample_weight.mean()  # keeps the effective learning rate unchanged
+    sample_weight = _sample_weights(train_y, k, opts.class_weights)
 
     search: dict[float, float] = {}
     if opts.l2 is not None or not have_val:
@@ -204,6 +191,27 @@ def _train_head(train_x, train_y, val_x, val_y, options, on_epoch, should_stop, 
     run = _fit(xs, train_y, sample_weight, vs, val_y, k, opts, l2, on_epoch, should_stop)
     head = HeadModel(mean, std, run.layers) if run.layers else None
     return HeadResult(head, run.history, run.best_epoch, run.cancelled, l2, search, notes)
+
+
+def _standardisation(base: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature (mean, std) of the rows ``base``, float32."""
+    mean = base.mean(axis=0).astype(np.float32)
+    std = base.std(axis=0).astype(np.float32)
+    # Floor each std at a tenth of the RMS of all stds: a feature almost constant on a small training set
+    # would otherwise be multiplied by thousands, and one new image that differs in it (another size,
+    # texture) would get a confidently wrong answer. Relative, so it works at any feature scale.
+    floor = max(_EPS_STD, STD_FLOOR_FRACTION * float(np.sqrt(np.mean(std.astype(np.float64) ** 2))))
+    return mean, np.maximum(std, np.float32(floor)).astype(np.float32)
+
+
+def _sample_weights(train_y: np.ndarray, k: int, class_weights: bool) -> np.ndarray:
+    """Per-row loss weights: rare classes weigh as much as common ones (mean 1, so the step size stays)."""
+    if not class_weights:
+        return np.ones(len(train_y), np.float32)
+    counts = np.bincount(train_y, minlength=k).astype(np.float64)
+    per_class = np.where(counts > 0, len(train_y) / (k * np.maximum(counts, 1)), 0.0)
+    weights = per_class[train_y].astype(np.float32)
+    return weights / weights.mean()
 
 
 @dataclass

@@ -75,11 +75,13 @@ def _variant(number: int, width: float, depth: float, input_size: int, descripti
 
 
 #: backbone id -> variant, in the order the Training tab lists them. (width, depth, input) are the
-#: published EfficientNet-Lite scalings; speeds are measured on a 2-core laptop (benchmarks/bench_backbones.py).
+#: published EfficientNet-Lite scalings. "Slower" is CPU time per image relative to Lite0 (one-thread
+#: LiteRT, benchmarks/bench_backbones.py: about 10, 16 and 23 ms); camera photos, whose decoding costs
+#: ~35 ms each, slow down less.
 VARIANTS: dict[str, LiteVariant] = {v.spec.id: v for v in (
     _variant(0, 1.0, 1.0, 224, "Accurate and quick on any laptop; the recommended choice."),
-    _variant(1, 1.0, 1.1, 240, "A little more accurate on ImageNet than Lite0, about 1.4x slower."),
-    _variant(2, 1.1, 1.2, 260, "More accurate on ImageNet than Lite1, about 2x slower than Lite0."),
+    _variant(1, 1.0, 1.1, 240, "A little more accurate on ImageNet than Lite0, about 1.6x slower per image."),
+    _variant(2, 1.1, 1.2, 260, "More accurate on ImageNet than Lite1, about 2.3x slower per image than Lite0."),
 )}
 
 

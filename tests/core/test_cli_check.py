@@ -60,5 +60,5 @@ def test_a_model_trained_before_cross_validation_still_works_and_check_says_why_
     assert main(["classify", str(root), str(root / "red" / "red1.png"), "--top", "1"]) == 0
     assert "red" in capsys.readouterr().out
     # evaluating it on the images it learnt from says why that cannot be done
-    assert main(["evaluate", str(root), str(root)]) == 2
+    assert main(["evaluate", str(root), str(root)]) == 1  # a problem of the data, not of the command line
     assert "learnt from every image" in capsys.readouterr().err

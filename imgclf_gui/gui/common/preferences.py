@@ -28,7 +28,10 @@ class Preferences(QObject):
         """``settings``: start from these instead of the saved file; ``path``: another file (tests)."""
         super().__init__(parent)
         self._path = path
-        self._settings = replace(settings) if settings is not None else load_settings(path)
+        found: list = []
+        self._settings = replace(settings) if settings is not None else load_settings(path, found)
+        #: Sentences about a damaged preferences file that was set aside when loading (shown once).
+        self.notes = [str(note) for note in found]
 
     @property
     def settings(self) -> Settings:

@@ -16,11 +16,14 @@ from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal
 from imgclf_gui.core.project import layout, rules
 from imgclf_gui.core.project import scan as dataset
 from imgclf_gui.core.project.journal import ActionResult, Journal
+from imgclf_gui.core.project.lock import ProjectLock, try_lock
 from imgclf_gui.core.project.manifest import Manifest, ProjectError, open_project, save_manifest
 from imgclf_gui.core.project.moves import Op, plan_moves
 from imgclf_gui.core.project.rules import INBOX, ClassInfo
+from imgclf_gui.core.review.project_state import check_project_state
 
 BACKGROUND_OPS = 400  # actions larger than this run on the task runner, with progress
+LOCK_RETRY_MS = 3000  # a read-only window checks this often whether the project's lock is free
 __all__ = ["BACKGROUND_OPS", "INBOX", "ClassInfo", "ProjectModel"]
 
 
@@ -36,6 +39,9 @@ class ProjectModel(QObject):
     - ``busy_changed(bool)``: a long action runs in the background (further moves wait for it).
     - ``active_model_changed(object)``: the project's active model was set in this window (its model
       folder ``Path``, or ``None``); opening a project does not emit it (``project_changed`` does).
+    - ``read_only_changed(bool)``: another process holds the project's lock (``read_only_reason`` names it):
+      moves, imports and undo are refused with that sentence until the lock is free (checked every 3 s).
+    - ``notes_changed(list)``: what opening found (state set aside, a move settled): ``notes``, shown once.
     """
 
     project_changed = Signal(object)
@@ -45,6 +51,8 @@ class ProjectModel(QObject):
     message = Signal(str)
     busy_changed = Signal(bool)
     active_model_changed = Signal(object)
+    read_only_changed = Signal(bool)
+    notes_changed = Signal(list)
 
     def __init__(self, task_runner: object | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -60,6 +68,16 @@ class ProjectModel(QObject):
         self._watcher.directoryChanged.connect(self._on_directory_changed)
         self._debounce = QTimer(self, singleShot=True, interval=400)
         self._debounce.timeout.connect(self.refresh)
+        self._lock: ProjectLock | None = None
+        self.read_only_reason = ""
+        self.notes: list[str] = []
+        self._lock_retry = QTimer(self, interval=LOCK_RETRY_MS)
+        self._lock_retry.timeout.connect(self._try_to_take_the_lock)
+
+    @property
+    def read_only(self) -> bool:
+        """True while another process holds this project's lock (see ``read_only_reason``)."""
+        return self.root is not None and self._lock is None
 
     # -- opening --------------------------------------------------------------------------------
     def open(self, root: str | os.PathLike[str], create: bool = False) -> None:
@@ -67,25 +85,42 @@ class ProjectModel(QObject):
         if self._busy:  # the journal of the open project is in use by a large move on a worker thread
             raise ProjectError("Please wait: a change to the folders of this project is still running.")
         root = Path(root).expanduser().resolve()
-        manifest = open_project(root, create=create)
+        found: list = []
+        manifest = open_project(root, create=create, notes=found)
         self.close()
+        lock = try_lock(root, "imgclf (window)")
+        self._lock = lock if isinstance(lock, ProjectLock) else None
+        self.read_only_reason = "" if self._lock is not None else str(lock)
         self.root, self.manifest = root, manifest
         try:
-            self._journal = Journal(root)
+            self._journal = Journal(root, read_only=self.read_only, read_only_reason=self.read_only_reason)
         except OSError as exc:
             raise ProjectError(f"Cannot open the history of {root}: {exc}") from exc
-        for note in self._journal.recovered:
+        found += check_project_state(root)
+        self.notes = [str(note) for note in found] + self._journal.recovered
+        if self._lock is not None and self._lock.took_over is not None:
+            self.notes.append(f"{self._lock.took_over.describe()} had stopped without closing this project; "
+                              "its lock was taken over.")
+        for note in self.notes:
             self.message.emit(note)
         self._scan(first=True)
         self._watch()
+        if self.read_only:
+            self._lock_retry.start()
         self.project_changed.emit(root)
         self.classes_changed.emit()
         self.history_changed.emit()
+        self.read_only_changed.emit(self.read_only)
+        self.notes_changed.emit(list(self.notes))
 
     def close(self) -> None:
         if self._journal is not None:
             self._journal.close()
         self._journal = None
+        self._lock_retry.stop()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
         if self._watcher.directories():
             self._watcher.removePaths(self._watcher.directories())
         if self.root is not None:
@@ -124,10 +159,10 @@ class ProjectModel(QObject):
 
     # -- undo / redo ----------------------------------------------------------------------------
     def can_undo(self) -> bool:
-        return bool(self._journal and self._journal.can_undo()) and not self._busy
+        return bool(self._journal and self._journal.can_undo()) and not self._busy and not self.read_only
 
     def can_redo(self) -> bool:
-        return bool(self._journal and self._journal.can_redo()) and not self._busy
+        return bool(self._journal and self._journal.can_redo()) and not self._busy and not self.read_only
 
     def undo_text(self) -> str:
         label = self._journal.undo_label() if self._journal else None
@@ -138,13 +173,13 @@ class ProjectModel(QObject):
         return f"Redo {label}" if label else "Redo"
 
     def undo(self) -> ActionResult | None:
-        if not self.can_undo():
+        if self._refused_while_read_only() or not self.can_undo():
             return None
         assert self._journal is not None
         return self._finish(self._journal.undo())
 
     def redo(self) -> ActionResult | None:
-        if not self.can_redo():
+        if self._refused_while_read_only() or not self.can_redo():
             return None
         assert self._journal is not None
         return self._finish(self._journal.redo())
@@ -203,6 +238,8 @@ class ProjectModel(QObject):
         """Send a class folder to the system trash (cannot be undone here; the trash keeps it)."""
         import send2trash
 
+        if self._refused_while_read_only():
+            return
         try:
             send2trash.send2trash(str(self.folder(name)))
         except OSError as exc:
@@ -218,7 +255,10 @@ class ProjectModel(QObject):
     def set_class_key(self, name: str, key: str) -> None:
         """Make ``key`` (one letter or digit) send images to class ``name``; "" gives it a free digit.
 
-        A key another class had moves to this one. Raises ``ProjectError`` for anything else."""
+        A key another class had moves to this one. Raises ``ProjectError`` for anything else (also while
+        the project is read-only here)."""
+        if self.read_only:
+            raise ProjectError(self.read_only_reason)
         self._store_keys(rules.with_key(self.manifest.class_keys, self.class_names(), name, key))
         self._scan()
         self.classes_changed.emit()
@@ -239,6 +279,8 @@ class ProjectModel(QObject):
     def _run(self, label: str, ops: list[Op]) -> ActionResult | None:
         if self._journal is None:
             raise ProjectError("No project is open.")
+        if self._refused_while_read_only():
+            return None
         if self._busy:
             self.message.emit("Please wait: another change to the folders is still running.")
             return None
@@ -307,6 +349,8 @@ class ProjectModel(QObject):
         if keys == self.manifest.class_keys or self.root is None:
             return
         self.manifest.class_keys = keys
+        if self.read_only:
+            return  # the window that holds the lock keeps the manifest
         try:
             save_manifest(self.root, self.manifest)
         except OSError:
@@ -327,6 +371,32 @@ class ProjectModel(QObject):
     def _on_directory_changed(self, _path: str) -> None:
         if not self._busy:
             self._debounce.start()
+
+    def _refused_while_read_only(self) -> bool:
+        """Say why nothing can change here (another process holds the lock); True when refused."""
+        if self.read_only:
+            self.message.emit(self.read_only_reason)
+        return self.read_only
+
+    def _try_to_take_the_lock(self) -> None:
+        """While read-only: take the lock as soon as its holder lets go, and become writable."""
+        if self.root is None or self._lock is not None or self._busy:
+            self._lock_retry.stop()
+            return
+        lock = try_lock(self.root, "imgclf (window)")
+        if not isinstance(lock, ProjectLock):
+            self.read_only_reason = str(lock)  # the holder may have changed
+            return
+        self._lock_retry.stop()
+        if self._journal is not None:
+            self._journal.close()
+        self._lock, self.read_only_reason = lock, ""
+        self._journal = Journal(self.root)  # settles whatever the former holder left interrupted
+        for note in [*self._journal.recovered, "The other window let go of this project: moving works here now."]:
+            self.message.emit(note)
+        self.refresh()
+        self.history_changed.emit()
+        self.read_only_changed.emit(False)
 
     @staticmethod
     def _display(class_name: str) -> str:

@@ -33,6 +33,7 @@ from imgclf_gui.gui.dataset.dataset_actions import DatasetActions
 from imgclf_gui.gui.dataset.health_panel import HealthPanel
 from imgclf_gui.gui.dataset.import_flow import ImportFlow
 from imgclf_gui.gui.dataset.project_banner import ProjectBanner
+from imgclf_gui.gui.dataset.state_banner import StateBanner
 from imgclf_gui.gui.dataset.thumbnail_menu import build_thumbnail_menu, show_in_file_manager
 
 
@@ -82,6 +83,7 @@ class DatasetTab(QWidget):
         self.hint.setEnabled(False)
         self.health = HealthPanel(self.project, self.tasks, self)
         self.preview = PreviewDialog(self.tasks, self)
+        self.state_banner = StateBanner(self.project, self)
 
     def _setup_layout(self) -> None:
         left = QWidget(self)
@@ -114,7 +116,8 @@ class DatasetTab(QWidget):
         self.splitter.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.splitter)
+        layout.addWidget(self.state_banner)  # read-only here, and what opening the project found
+        layout.addWidget(self.splitter, 1)
 
     def menu_actions(self) -> dict[str, list[QAction]]:
         """Actions the main window puts into its menus."""

@@ -58,6 +58,8 @@ class MainWindow(QMainWindow):
         self._connect()
         self._restore_geometry()
         self._on_project_changed(None)
+        for note in self.preferences.notes:  # a damaged preferences file was set aside
+            self._on_message(note)
 
     # -- setup ----------------------------------------------------------------------------------
     def _setup_tabs(self) -> None:
@@ -163,19 +165,26 @@ class MainWindow(QMainWindow):
         self.project.project_changed.connect(self._on_project_changed)
         self.project.history_changed.connect(self._on_history_changed)
         self.project.message.connect(self._on_message)
+        self.project.read_only_changed.connect(self._on_read_only_changed)
         self.preferences.save_failed.connect(self._on_message)
         self.tasks.busy_changed.connect(self.busy_bar.setVisible)
 
     # -- slots ----------------------------------------------------------------------------------
     def _on_project_changed(self, root: Path | None) -> None:
+        self._on_read_only_changed(self.project.read_only)
+        if root is not None:
+            self._remember_recent(root)
+        self._on_history_changed()
+
+    def _on_read_only_changed(self, read_only: bool) -> None:
+        root = self.project.root
         if root is None:
             self.setWindowTitle("imgclf")
             self.project_label.setText("No project open")
-        else:
-            self.setWindowTitle(f"{root.name} — imgclf")
-            self.project_label.setText(str(root))
-            self._remember_recent(root)
-        self._on_history_changed()
+            return
+        where = " (read-only: open elsewhere)" if read_only else ""
+        self.setWindowTitle(f"{root.name}{where} — imgclf")
+        self.project_label.setText(f"{root}{where}")
 
     def _on_history_changed(self) -> None:
         self.undo_action.setEnabled(self.project.can_undo())

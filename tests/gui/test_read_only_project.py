@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-import imgclf_gui.gui.common.project_model as project_model
+import imgclf_gui.gui.common.writer_lock as writer_lock
 from imgclf_gui.core.project import layout
 from imgclf_gui.core.support.settings import Settings
 from imgclf_gui.gui.common.project_model import INBOX
@@ -43,7 +43,7 @@ def press_key_on_first_image(qtbot, window, key: str) -> None:
 
 
 def test_a_second_window_is_read_only_until_the_first_lets_go(qtbot, root, monkeypatch):
-    monkeypatch.setattr(project_model, "LOCK_RETRY_MS", 100)  # the app checks every 3 s
+    monkeypatch.setattr(writer_lock, "LOCK_RETRY_MS", 100)  # the app checks every 3 s
     first = open_window(qtbot, root)
     second = open_window(qtbot, root)
     assert not first.project.read_only and second.project.read_only

@@ -16,14 +16,13 @@ from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal
 from imgclf_gui.core.project import layout, rules
 from imgclf_gui.core.project import scan as dataset
 from imgclf_gui.core.project.journal import ActionResult, Journal
-from imgclf_gui.core.project.lock import ProjectLock, try_lock
 from imgclf_gui.core.project.manifest import Manifest, ProjectError, open_project, save_manifest
 from imgclf_gui.core.project.moves import Op, plan_moves
 from imgclf_gui.core.project.rules import INBOX, ClassInfo
 from imgclf_gui.core.review.project_state import check_project_state
+from imgclf_gui.gui.common.writer_lock import WriterLock
 
 BACKGROUND_OPS = 400  # actions larger than this run on the task runner, with progress
-LOCK_RETRY_MS = 3000  # a read-only window checks this often whether the project's lock is free
 __all__ = ["BACKGROUND_OPS", "INBOX", "ClassInfo", "ProjectModel"]
 
 
@@ -68,16 +67,19 @@ class ProjectModel(QObject):
         self._watcher.directoryChanged.connect(self._on_directory_changed)
         self._debounce = QTimer(self, singleShot=True, interval=400)
         self._debounce.timeout.connect(self.refresh)
-        self._lock: ProjectLock | None = None
-        self.read_only_reason = ""
         self.notes: list[str] = []
-        self._lock_retry = QTimer(self, interval=LOCK_RETRY_MS)
-        self._lock_retry.timeout.connect(self._try_to_take_the_lock)
+        self._writer = WriterLock(self)
+        self._writer.taken.connect(self._on_lock_taken)
 
     @property
     def read_only(self) -> bool:
         """True while another process holds this project's lock (see ``read_only_reason``)."""
-        return self.root is not None and self._lock is None
+        return self.root is not None and not self._writer.held
+
+    @property
+    def read_only_reason(self) -> str:
+        """Who holds the project, in a sentence, while it is read-only here."""
+        return self._writer.reason
 
     # -- opening --------------------------------------------------------------------------------
     def open(self, root: str | os.PathLike[str], create: bool = False) -> None:
@@ -88,25 +90,18 @@ class ProjectModel(QObject):
         found: list = []
         manifest = open_project(root, create=create, notes=found)
         self.close()
-        lock = try_lock(root, "imgclf (window)")
-        self._lock = lock if isinstance(lock, ProjectLock) else None
-        self.read_only_reason = "" if self._lock is not None else str(lock)
+        took_over = self._writer.take(root)
         self.root, self.manifest = root, manifest
         try:
             self._journal = Journal(root, read_only=self.read_only, read_only_reason=self.read_only_reason)
         except OSError as exc:
             raise ProjectError(f"Cannot open the history of {root}: {exc}") from exc
         found += check_project_state(root)
-        self.notes = [str(note) for note in found] + self._journal.recovered
-        if self._lock is not None and self._lock.took_over is not None:
-            self.notes.append(f"{self._lock.took_over.describe()} had stopped without closing this project; "
-                              "its lock was taken over.")
+        self.notes = [str(note) for note in found] + self._journal.recovered + ([took_over] if took_over else [])
         for note in self.notes:
             self.message.emit(note)
         self._scan(first=True)
         self._watch()
-        if self.read_only:
-            self._lock_retry.start()
         self.project_changed.emit(root)
         self.classes_changed.emit()
         self.history_changed.emit()
@@ -117,10 +112,7 @@ class ProjectModel(QObject):
         if self._journal is not None:
             self._journal.close()
         self._journal = None
-        self._lock_retry.stop()
-        if self._lock is not None:
-            self._lock.release()
-            self._lock = None
+        self._writer.release()
         if self._watcher.directories():
             self._watcher.removePaths(self._watcher.directories())
         if self.root is not None:
@@ -378,19 +370,12 @@ class ProjectModel(QObject):
             self.message.emit(self.read_only_reason)
         return self.read_only
 
-    def _try_to_take_the_lock(self) -> None:
-        """While read-only: take the lock as soon as its holder lets go, and become writable."""
-        if self.root is None or self._lock is not None or self._busy:
-            self._lock_retry.stop()
+    def _on_lock_taken(self) -> None:
+        """The holder let go: this window may change the project now."""
+        if self.root is None:
             return
-        lock = try_lock(self.root, "imgclf (window)")
-        if not isinstance(lock, ProjectLock):
-            self.read_only_reason = str(lock)  # the holder may have changed
-            return
-        self._lock_retry.stop()
         if self._journal is not None:
             self._journal.close()
-        self._lock, self.read_only_reason = lock, ""
         self._journal = Journal(self.root)  # settles whatever the former holder left interrupted
         for note in [*self._journal.recovered, "The other window let go of this project: moving works here now."]:
             self.message.emit(note)

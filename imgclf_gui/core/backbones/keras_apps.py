@@ -4,6 +4,11 @@ Their weights are not in any installed package. A weights file is looked for, in
 ``$IMGCLF_WEIGHTS_DIR``, ``<user cache>/weights/`` and Keras's own download folder
 (``~/.keras/models``), under the exact file name Keras uses. Nothing touches the network unless the
 caller passes ``allow_download=True``; then a failed download becomes :class:`BackboneUnavailable`.
+
+A weights file is untrusted input too: before Keras reads it, :func:`check_weights_file` opens it with
+h5py and refuses one whose arrays would take more memory than the file holds (a compressed or
+never-written dataset can declare gigabytes in a few bytes). A damaged file, whatever Keras or h5py
+raise about it, makes the backbone unavailable with a sentence saying which file and what to do.
 """
 from __future__ import annotations
 
@@ -84,6 +89,33 @@ def find_weights(file_name: str) -> Path | None:
     return None
 
 
+def _damaged_message(classic: _Classic, path: Path, reason: str) -> str:
+    first = (reason.strip().splitlines() or [""])[0][:160]
+    return (f"{classic.spec.display_name} is unavailable: its weights file {path} is damaged ({first}); delete it "
+            f"and download it again from {_BASE_URL}{classic.url_path}")
+
+
+def check_weights_file(path: Path) -> str | None:
+    """Why the HDF5 weights file ``path`` cannot be trusted (a few words), or None when it can be loaded."""
+    import h5py
+
+    limit = path.stat().st_size * 1.05 + (1 << 20)  # Keras writes its weights uncompressed
+    total = 0
+    try:
+        with h5py.File(path, "r") as f:
+            datasets: list[h5py.Dataset] = []
+            f.visititems(lambda _name, item: datasets.append(item) if isinstance(item, h5py.Dataset) else None)
+            for dataset in datasets:
+                if dataset.dtype.kind not in "fiub":
+                    return f"it holds {dataset.name} of type {dataset.dtype}, not numbers"
+                total += int(dataset.size) * dataset.dtype.itemsize
+                if total > limit:
+                    return "its arrays declare more data than the file holds"
+    except Exception as exc:  # noqa: BLE001 - h5py raises OSError, KeyError, RuntimeError... on a damaged file
+        return str(exc) or type(exc).__name__
+    return None
+
+
 def _missing_message(classic: _Classic) -> str:
     where = user_cache_dir() / "weights"
     return (f"{classic.spec.display_name} needs its ImageNet weights file {classic.file_name}: download it "
@@ -125,12 +157,14 @@ def _builder(classic: _Classic) -> Callable[[], keras.Model]:
         if path is None:
             raise BackboneUnavailable(_missing_message(classic))
         size = classic.spec.input_size
+        problem = check_weights_file(path)
+        if problem:
+            raise BackboneUnavailable(_damaged_message(classic, path, problem))
         try:
             base = getattr(keras.applications, classic.constructor)(
                 weights=str(path), include_top=True, input_shape=(size, size, 3))
-        except (OSError, ValueError) as exc:
-            raise BackboneUnavailable(
-                f"the weights file {path} is damaged ({exc}); delete it and get it again") from exc
+        except Exception as exc:  # noqa: BLE001 - whatever Keras raises about the file, it is damaged for the user
+            raise BackboneUnavailable(_damaged_message(classic, path, str(exc) or type(exc).__name__)) from exc
         inputs = keras.Input((size, size, 3), dtype="float32", name="image")
         if classic.spec.preprocessing == "caffe-bgr":
             x = caffe_bgr_preprocessing(_KERAS_CAFFE_MEAN_BGR)(inputs)

@@ -308,14 +308,12 @@ class TrainingSession(QObject):
 
 
 def _notes(result: TrainResult) -> str:
-    """What the user should know about the run: skipped files (named, with the reason) and other notes."""
-    # The L2 search detail is for the command line's log (the run's figures keep it); skipped files are
-    # named below, with their reasons, instead of only counted.
+    """What the user should know about the run: skipped files (the tab's Skipped images… button lists
+    each with its reason) and other notes."""
+    # The L2 search detail is for the command line's log (the run's figures keep it).
     notes = [describe(n) for n in result.notes if n.kind not in (L2_CHOSEN, UNREADABLE_SKIPPED)]
     if result.failed:
-        named = [f"{Path(path).name}: {reason}" for path, reason in list(result.failed.items())[:3]]
-        more = f" and {len(result.failed) - 3} more" if len(result.failed) > 3 else ""
-        notes.insert(0, f"Skipped as unreadable: {'; '.join(named)}{more}. Check Data on the Dataset tab can "
-                        "quarantine them.")
+        notes.insert(0, f"{len(result.failed)} unreadable image(s) were skipped (Skipped images… lists them; "
+                        "Check Data on the Dataset tab can quarantine them).")
     return "".join(f" {n}" for n in notes)
 

@@ -37,6 +37,7 @@ from imgclf_gui.gui.training.mistakes_view import MistakesView
 from imgclf_gui.gui.training.report_view import ReportView
 from imgclf_gui.gui.training.run_history import RunHistory
 from imgclf_gui.gui.training.settings_form import TrainingSettingsPanel
+from imgclf_gui.gui.training.skipped_view import SkippedButton
 from imgclf_gui.gui.training.training_session import RunOutcome, TrainingSession
 
 _IDLE_STYLE = "QLabel { padding: 4px 8px; border-radius: 4px; background: palette(alternate-base); }"
@@ -79,6 +80,7 @@ class TrainingTab(QWidget):
         self.cancel_button = QPushButton("Cancel", self)
         self.status = QLabel(self)
         self.status.setWordWrap(True)
+        self.skipped_button = SkippedButton(self)  # the last run's unreadable images, listed on a click
         self.progress = QProgressBar(self)
         self.progress.setFormat("%v / %m images")
         self.rate = QLabel(self)
@@ -130,7 +132,10 @@ class TrainingTab(QWidget):
         live = QWidget(self)
         live_layout = QVBoxLayout(live)
         live_layout.setContentsMargins(4, 8, 8, 4)
-        live_layout.addWidget(self.status)
+        status_row = QHBoxLayout()
+        status_row.addWidget(self.status, 1)
+        status_row.addWidget(self.skipped_button)
+        live_layout.addLayout(status_row)
         bar = QHBoxLayout()
         bar.addWidget(self.progress, 1)
         bar.addWidget(self.rate)
@@ -234,6 +239,7 @@ class TrainingTab(QWidget):
         self.progress.setVisible(running)
         if running:
             self.progress.setRange(0, 0)  # busy until there is something to count
+            self.skipped_button.set_skipped({}, None)  # the list belongs to the run that made it
         self.rate.setVisible(False)  # only beside the busy bar of the backbone's first use
         for button in (self.save_button, self.export_button, self.history_view.activate_button):
             button.setEnabled(not running and (button is not self.history_view.activate_button
@@ -300,6 +306,7 @@ class TrainingTab(QWidget):
                              f"{val}; best epoch {m.best_epoch}")
 
     def _on_run_finished(self, outcome: RunOutcome) -> None:
+        self.skipped_button.set_skipped(outcome.result.failed if outcome.result else {}, self.project.root)
         if outcome.run is not None:
             self.pages.setCurrentIndex(0)
 

@@ -7,6 +7,9 @@ Everything else vulture reports is deleted, not listed here. `_` stands for "an 
 _.optimizations  # core/backbones/extractor.py: read by TensorFlow's TFLiteConverter
 _.find_class  # core/backbones/safe_pickle.py: pickle.Unpickler calls it for every global in a file
 _.persistent_load  # core/backbones/safe_pickle.py: pickle.Unpickler calls it for torch storages
+_.persistent_id  # tests/core/test_safe_pickle_hostile.py: pickle.Pickler calls it to write torch storages
+_.__qualname__  # tests/core/test_safe_pickle_hostile.py: pickle names the fake torch function by it
+_._utils  # tests/core/test_safe_pickle_hostile.py: the fake torch package's submodule, found by pickle
 _.optionxform  # tests/test_packaging_desktop.py: ConfigParser calls it to fold key names
 _.find_spec  # tests/qt_blocker.py: the import system calls it on every finder in sys.meta_path
 pytest_sessionstart  # tests/qt_blocker.py: a pytest hook

@@ -74,12 +74,9 @@ def _prescan(data: bytes, start: int) -> None:
     slots = 0  # a pickler numbers its memo slots 0, 1, 2...: a slot far beyond them only costs memory
     try:
         for opcode, arg, _pos in pickletools.genops(stream):
-            if opcode.name in _MEMO_OPS:
-                if not 0 <= int(arg) <= slots:
-                    raise UnsafeWeightsError(f"the weights file asks for memo slot {int(arg):,}")
-                slots = max(slots, int(arg) + 1)
-            elif opcode.name == "MEMOIZE":
-                slots += 1
+            if opcode.name in _MEMO_OPS and not 0 <= int(arg) <= slots:
+                raise UnsafeWeightsError(f"the weights file asks for memo slot {int(arg):,}")
+            slots = max(slots, int(arg) + 1) if opcode.name in _MEMO_OPS else slots + (opcode.name == "MEMOIZE")
     except UnsafeWeightsError:
         raise
     except Exception as exc:  # noqa: BLE001 - genops raises ValueError and others on any malformed stream
@@ -97,10 +94,10 @@ def _unpickle(unpickler: pickle.Unpickler, stream: io.BytesIO) -> Any:
 
 
 def _shape(value: Any) -> tuple[int, ...]:
-    if not isinstance(value, tuple | list) or len(value) > _MAX_NDIM:
+    if not isinstance(value, tuple | list) or len(value) > _MAX_NDIM or not all(type(n) is int for n in value):
         raise UnsafeWeightsError("an array in the weights file has no usable shape")
-    if not all(type(n) is int and n >= 0 for n in value):
-        raise UnsafeWeightsError("an array in the weights file has a negative or non-integer size")
+    if any(n < 0 for n in value):
+        raise UnsafeWeightsError("an array in the weights file has a negative size")
     return tuple(value)
 
 

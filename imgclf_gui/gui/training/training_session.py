@@ -313,7 +313,9 @@ def _notes(result: TrainResult) -> str:
     # The L2 search detail is for the command line's log (the run's figures keep it).
     notes = [describe(n) for n in result.notes if n.kind not in (L2_CHOSEN, UNREADABLE_SKIPPED)]
     if result.failed:
-        notes.insert(0, f"{len(result.failed)} unreadable image(s) were skipped (Skipped images… lists them; "
+        named = ", ".join(Path(path).name for path in sorted(result.failed)[:3])
+        more = f" and {len(result.failed) - 3} more" if len(result.failed) > 3 else ""
+        notes.insert(0, f"Skipped as unreadable: {named}{more} (Skipped images… lists each with the reason; "
                         "Check Data on the Dataset tab can quarantine them).")
     return "".join(f" {n}" for n in notes)
 

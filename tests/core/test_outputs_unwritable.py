@@ -211,3 +211,42 @@ def test_an_output_of_the_wrong_kind_is_wrong_usage(setup, argv, capsys):
     out, err = capsys.readouterr()
     assert "epoch" not in out and "new0.png:" not in out and len(err.strip().splitlines()) == 1, err
     assert tree(setup.images) == before
+
+
+def _export_argv(s: Setup) -> list[str]:
+    return ["export", str(s.model), "--format", "tflite", "--out", str(s.out / "colors.tflite")]
+
+
+@pytest.mark.parametrize("disk", ["read-only", "full"])
+def test_export_is_refused_before_tensorflow_starts(setup, disk, capsys):
+    with tmpfs(setup.out):
+        remount_read_only(setup.out) if disk == "read-only" else fill(setup.out)
+        before, listing = tree(setup.model), _listing(setup.out)
+        assert main(_export_argv(setup)) == 1
+        _, err = capsys.readouterr()
+        assert tree(setup.model) == before and _listing(setup.out) == listing
+    sentence = _one_sentence(err)
+    assert "read-only disk" in sentence if disk == "read-only" else "not enough room" in sentence, sentence
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("simulated", [False, True])
+def test_export_on_a_disk_that_fills_while_converting(setup, simulated, capsys, monkeypatch):
+    def fill_now() -> None:
+        simulate_full_disk(monkeypatch) if simulated else fill(setup.out)
+
+    with tmpfs(setup.out, size="64m") if not simulated else _folder(setup.out):
+        _fill_after(monkeypatch, "imgclf_gui.core.models.exporter.build_keras_model", fill_now)
+        before, listing = tree(setup.model), _listing(setup.out)
+        assert main(_export_argv(setup)) == 1
+        _, err = capsys.readouterr()
+        assert tree(setup.model) == before and _listing(setup.out) == listing
+    sentence = _one_sentence(err)
+    assert "is full" in sentence and "nothing was left behind" in sentence, sentence
+
+
+def _folder(path: Path):
+    from contextlib import nullcontext
+
+    path.mkdir()
+    return nullcontext(path)

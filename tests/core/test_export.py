@@ -31,8 +31,9 @@ def _bundle(spec, tmp_path, hidden=0):
                                              ("tflite", "m.tflite", 0)])
 def test_export_self_test_within_tolerance(tmp_path, fake_backbone, fmt, name, hidden):
     bundle = _bundle(fake_backbone, tmp_path, hidden)
-    result = bundle.export(fmt, tmp_path / "out" / name)
+    result = bundle.export(fmt, tmp_path / "out" / name, source="“colours” (1 Jan 2026 10:00, 93.1%) of project demo")
     assert result.path.exists() and result.checked == 18 and result.checked_on == "validation images"
+    assert "Model: “colours” (1 Jan 2026 10:00, 93.1%) of project demo." in result.readme_path.read_text()
     assert result.max_abs_diff <= 1e-4
     assert result.labels_path.read_text().split() == ["red", "green", "blue"]
     assert "BILINEAR" in result.readme_path.read_text()

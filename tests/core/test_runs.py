@@ -59,3 +59,22 @@ def test_a_failed_save_leaves_no_run(tmp_path):
         runs.save_run(tmp_path, Broken(), settings={}, figures={})
     assert runs.list_runs(tmp_path) == []
     assert list(runs.runs_folder(tmp_path).iterdir()) == []
+
+
+def test_a_run_keeps_the_name_a_person_gives_it(tmp_path):
+    root = tmp_path / "birds"
+    run = runs.save_run(root, _FakeBundle(), settings={}, figures={"accuracy": 0.931})
+    when = runs.run_when(run)
+    named = runs.rename_run(root, run.run_id, "  baseline\n with  flips ")
+    assert named.name == "baseline with flips"  # one line, spaces tidied
+    again = runs.get_run(root, run.run_id)
+    assert again.name == "baseline with flips" and again.figures == {"accuracy": 0.931}  # the rest is kept
+    assert runs.run_title(again) == f"“baseline with flips”, run of {when}, accuracy 93.1%"
+    assert runs.model_title(again.model_path, root) == runs.run_title(again)
+    assert run.run_id not in runs.model_title(again.model_path)
+    runs.rename_run(root, run.run_id, "")
+    assert runs.get_run(root, run.run_id).name == "" and runs.run_title(runs.get_run(root, run.run_id)) == (
+        f"run of {when}, accuracy 93.1%")
+    assert len(runs.rename_run(root, run.run_id, "x" * 500).name) == runs.MAX_NAME
+    with pytest.raises(runs.RunError):
+        runs.rename_run(root, "20000101-000000-000000", "nope")

@@ -4,7 +4,7 @@ Layout, inside the project::
 
     .imgclf/runs/<run-id>/model/     the run's ModelBundle (see core/bundle.py)
     .imgclf/runs/<run-id>/run.json   settings, figures (accuracy, macro F1, best epoch...), epoch history,
-                                     created time
+                                     created time, and the name the user gave the run (optional)
     .imgclf/runs/<run-id>/out_of_fold.npz  every image's honest prediction (core/training/out_of_fold.py);
                                      absent in runs of older versions
     .imgclf/active_model.json        {"schema": 1, "run_id": "<run-id>"}: the model the Classify tab uses
@@ -30,11 +30,13 @@ from imgclf_gui.core.support.damaged import check_json_file
 from imgclf_gui.core.support.notes import Note, describe
 
 __all__ = ["RunInfo", "RunError", "list_runs", "get_run", "save_run", "delete_run", "active_run_id",
-           "active_model_path", "set_active_run", "runs_folder", "record_training", "run_title", "model_title"]
+           "active_model_path", "set_active_run", "runs_folder", "record_training", "run_title", "model_title",
+           "rename_run", "run_when", "MAX_NAME"]
 
 SCHEMA_VERSION = 1
 _RUN_JSON = "run.json"
 _MODEL_DIR = "model"
+MAX_NAME = 80  #: characters a run's name may have
 
 
 class RunError(Exception):
@@ -51,6 +53,7 @@ class RunInfo:
     settings: dict[str, Any] = field(default_factory=dict)  # TrainConfig.to_dict() as used
     figures: dict[str, Any] = field(default_factory=dict)  # accuracy, macro_f1, best_epoch, epochs_run...
     history: list[dict[str, Any]] = field(default_factory=list)  # EpochMetrics as dicts
+    name: str = ""  # what the user called the run ("" until they name it: ``rename_run``)
 
     @property
     def model_path(self) -> Path:
@@ -65,7 +68,7 @@ def runs_folder(project_root: str | os.PathLike[str]) -> Path:
 def _run_problem(data: Any) -> str | None:
     if not isinstance(data, dict):
         return "it is not a JSON object"
-    for name, kind in (("created", str), ("settings", dict), ("figures", dict), ("history", list)):
+    for name, kind in (("created", str), ("settings", dict), ("figures", dict), ("history", list), ("name", str)):
         if name in data and not isinstance(data[name], kind):
             return f"the field {name!r} has the wrong type"
     if not all(isinstance(epoch, dict) for epoch in data.get("history", [])):
@@ -87,7 +90,7 @@ def _read_run(folder: Path, notes: list[Note] | None = None) -> RunInfo | None:
         return None
     return RunInfo(run_id=folder.name, folder=folder, created=str(data.get("created", "")),
                    settings=dict(data.get("settings") or {}), figures=dict(data.get("figures") or {}),
-                   history=list(data.get("history") or []))
+                   history=list(data.get("history") or []), name=_clean_name(data.get("name") or ""))
 
 
 def list_runs(project_root: str | os.PathLike[str], notes: list[Note] | None = None) -> list[RunInfo]:
@@ -225,25 +228,59 @@ def record_training(project_root: str | os.PathLike[str], result: Any, *, bundle
     return run
 
 
-def run_title(run: RunInfo, project: str | None = None) -> str:
-    """A run as a person recognises it: "run of 2026-11-29 04:47, accuracy 93.5%" (local time), with
-    "in project «NAME»" after the time when ``project`` is given.
+def _clean_name(name: str) -> str:
+    """A name as shown: one line, no control characters, at most ``MAX_NAME`` characters."""
+    text = "".join(c if c.isprintable() else " " for c in str(name))
+    return " ".join(text.split())[:MAX_NAME]
 
-    Never the run id: "20261129-034738-793791" means nothing to whoever reads it.
-    """
+
+def rename_run(project_root: str | os.PathLike[str], run_id: str, name: str) -> RunInfo:
+    """Give run ``run_id`` the name ``name`` (kept in its ``run.json``; "" removes the name). Returns the run
+    as it is now. Raises ``RunError`` for an unknown run or an unreadable record, ``OSError`` when the
+    record cannot be written."""
+    from imgclf_gui.core.support.damaged import DamagedFile, read_json
+
+    run = get_run(project_root, run_id)
+    path = run.folder / _RUN_JSON
+    try:
+        data = read_json(path)
+    except DamagedFile as exc:
+        raise RunError(f"The record of this run cannot be read ({exc}).") from None
+    clean = _clean_name(name)
+    if clean:
+        data["name"] = clean
+    else:
+        data.pop("name", None)
+    atomic_write_json(path, data)
+    run.name = clean
+    return run
+
+
+def run_when(run: RunInfo) -> str:
+    """When the run was trained, in local time: "2026-11-29 04:47" (from the run id when ``created`` is
+    damaged: the id holds the creation time too, in UTC)."""
     try:
         created = datetime.fromisoformat(run.created)
-    except (TypeError, ValueError):  # a hand-edited run.json: the id is the creation time too (UTC)
+    except (TypeError, ValueError):  # a hand-edited run.json
         try:
             created = datetime.strptime(run.run_id[:15], "%Y%m%d-%H%M%S").replace(tzinfo=UTC)
         except ValueError:
-            created = None
-    when = created.astimezone().strftime("%Y-%m-%d %H:%M") if created is not None else "an unknown time"
-    title = f"run of {when}" + (f" in project «{project}»" if project else "")
+            return "an unknown time"
+    return created.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def run_title(run: RunInfo, project: str | None = None) -> str:
+    """A run as a person recognises it: "run of 2026-11-29 04:47, accuracy 93.5%" (local time), after the
+    name the user gave it ("“baseline”, run of ..."), with "in project «NAME»" after the time when
+    ``project`` is given.
+
+    Never the run id: "20261129-034738-793791" means nothing to whoever reads it.
+    """
+    title = f"run of {run_when(run)}" + (f" in project «{project}»" if project else "")
     accuracy = run.figures.get("accuracy")
     if isinstance(accuracy, (int, float)) and not isinstance(accuracy, bool):
         title += f", accuracy {accuracy:.1%}"
-    return title
+    return f"“{run.name}”, {title}" if run.name else title
 
 
 def _run_of_model(folder: Path) -> tuple[Path, RunInfo] | None:

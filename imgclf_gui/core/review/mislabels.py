@@ -179,8 +179,9 @@ class MislabelScan:
                 "suspected_mislabels": [s.to_dict() for s in self.suspects]}
 
 
-def project_mislabels(project_root: str | os.PathLike[str]) -> MislabelScan:
-    """Suspected mislabels of a project from its active model's out-of-fold predictions (no training).
+def project_mislabels(project_root: str | os.PathLike[str], run_id: str | None = None) -> MislabelScan:
+    """Suspected mislabels of a project from its active model's out-of-fold predictions (no training), or
+    from those of run ``run_id`` (the run a report shows).
 
     Images no longer at the path they had when the model was trained are left out (moving an image to the
     suggested class is the fix), and so are images the user marked as reviewed. Never raises for a missing
@@ -191,18 +192,19 @@ def project_mislabels(project_root: str | os.PathLike[str]) -> MislabelScan:
     from imgclf_gui.core.training.out_of_fold import OutOfFold, OutOfFoldError
 
     root = Path(project_root)
-    run_id = active_run_id(root)
+    which = "This run's model" if run_id else "The active model"
+    run_id = run_id or active_run_id(root)
     if run_id is None:
         return MislabelScan(reason="The project has no trained model yet: train once to look for mislabelled "
                                    "images.")
     try:
         oof = OutOfFold.load(layout.out_of_fold_file(runs_folder(root) / run_id))
     except FileNotFoundError:
-        return MislabelScan(run_id=run_id, reason="The active model has no saved prediction for every image "
+        return MislabelScan(run_id=run_id, reason=f"{which} has no saved prediction for every image "
                                                   "(trained by an older version, or they could not be "
                                                   "saved): train again to look for mislabelled images.")
     except OutOfFoldError as exc:
-        return MislabelScan(run_id=run_id, reason=f"The active model's predictions cannot be read: {exc} "
+        return MislabelScan(run_id=run_id, reason=f"{which}'s predictions cannot be read: {exc} "
                                                   "Train again to look for mislabelled images.")
     paths = oof.absolute_paths(root)
     present = np.array([p.is_file() for p in paths], bool)

@@ -65,6 +65,19 @@ def count_words(count: int, noun: str, plural: str | None = None) -> str:
     return f"{count} {noun if count == 1 else plural or noun + 's'}"
 
 
+_PAST = {"send": "Sent", "copy": "Copied", "import": "Imported", "create": "Created", "rename": "Renamed",
+         "merge": "Merged", "delete": "Deleted", "quarantine": "Quarantined"}
+
+
+def done_sentence(kind: str, label: str) -> str:
+    """"Sent cat1.png to dog" for an action labelled "send cat1.png to dog"; "Undid: send ..." for its undo
+    (``kind`` "undo"), "Redid: ..." for a redo. The status bar's words after every action."""
+    if kind in ("undo", "redo"):
+        return f"{'Undid' if kind == 'undo' else 'Redid'}: {label}"
+    verb, _, rest = label.partition(" ")
+    return f"{_PAST[verb]} {rest}" if verb in _PAST else f"Done: {label}"
+
+
 # -- names ----------------------------------------------------------------------------------------
 def check_class_name(root: PathLike | None, name: str) -> str:
     """``name`` stripped, if it can be a new class of the project at ``root``; else ``ProjectError``."""

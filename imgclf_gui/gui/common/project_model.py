@@ -326,7 +326,7 @@ class ProjectModel(QObject):
             more = f" (and {len(result.problems) - 1} more)" if len(result.problems) > 1 else ""
             self.message.emit(result.problems[0] + more)
         elif result.ops:
-            self.message.emit(f"{_done_sentence(result.action.kind, result.action.label)}.")
+            self.message.emit(f"{rules.done_sentence(result.action.kind, result.action.label)}.")
         return result
 
     def _scan(self, first: bool = False) -> None:
@@ -387,14 +387,3 @@ class ProjectModel(QObject):
     def _display(class_name: str) -> str:
         return "the inbox" if class_name == INBOX else class_name
 
-
-_PAST = {"send": "Sent", "copy": "Copied", "import": "Imported", "create": "Created", "rename": "Renamed",
-         "merge": "Merged", "delete": "Deleted", "quarantine": "Quarantined"}
-
-
-def _done_sentence(kind: str, label: str) -> str:
-    """"Sent cat1.png to dog" for a label "send cat1.png to dog"; "Undid send ..." for its undo."""
-    if kind in ("undo", "redo"):
-        return f"{'Undid' if kind == 'undo' else 'Redid'}: {label}"
-    verb, _, rest = label.partition(" ")
-    return f"{_PAST[verb]} {rest}" if verb in _PAST else f"Done: {label}"

@@ -2,5 +2,7 @@
 thumbnails, previews.
 
 Entry points: ``tasks.TaskRunner`` (task slots), ``project_model.ProjectModel``, ``preferences.Preferences``,
-``thumbnail_grid.ThumbnailGrid``.
+``thumbnail_grid.ThumbnailGrid``, ``mislabel_review.MislabelReview`` (possibly mislabelled images, one key at a
+time; the Training tab and Check Data both show it) and ``review_list`` (captioned lists, an Undo of a view's
+own moves).
 """

@@ -164,6 +164,11 @@ class ProjectModel(QObject):
         label = self._journal.redo_label() if self._journal else None
         return f"Redo {label}" if label else "Redo"
 
+    def undoable_action_ids(self) -> list[str]:
+        """Ids of the actions Undo can take back (``ActionResult.action.id``), the next one last: a view
+        that undoes only its own moves compares them with the ids of the actions it made."""
+        return list(self._journal.undo_stack) if self._journal is not None else []
+
     def undo(self) -> ActionResult | None:
         if self._refused_while_read_only() or not self.can_undo():
             return None

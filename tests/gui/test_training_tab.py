@@ -1,47 +1,23 @@
-"""The Training tab through its real widgets, with the fast fake backbone (no TensorFlow)."""
+"""The Training tab through its real widgets, with the fast fake backbone (no TensorFlow): settings, the
+summary of what will be trained, a cross-validated run as it is drawn, failures and unreadable photos.
+
+Other topics: ``test_training_tab_stop.py`` (cancel, closing, switching projects), ``..._report.py`` (the
+report and the images behind it), ``..._runs.py`` (runs, names, Save / Export), ``test_mislabel_review.py``.
+"""
 from __future__ import annotations
 
-from pathlib import Path
-
-import numpy as np
 import pytest
-from PySide6.QtCore import Qt
 
 from imgclf_gui.core.models import runs
-from imgclf_gui.core.support.settings import Settings
-from imgclf_gui.core.training.config import TrainConfig
-from imgclf_gui.core.training.crossval import FINAL
-from imgclf_gui.core.training.evaluation import evaluate_probabilities
-from imgclf_gui.gui.common.preferences import Preferences
-from imgclf_gui.gui.common.project_model import INBOX, ProjectModel
-from imgclf_gui.gui.common.tasks import TaskRunner
-from imgclf_gui.gui.training.training_tab import TrainingTab
-from tests.conftest import write_image
-from tests.gui.conftest import COLORS, write_colour_project
+from imgclf_gui.core.support.notes import STAGE_FINAL_MODEL, STAGE_FOLD
+from imgclf_gui.gui.training.metric_plots import EMPTY_TEXT
+from imgclf_gui.gui.training.training_tab import CURVES, REPORT, TrainingTab
+from tests.gui.training_helpers import PER_CLASS, config, tab_fixture, train  # noqa: F401 - the "tab" fixture
+
+ALL = 3 * PER_CLASS
 
 
-@pytest.fixture
-def tab(qtbot, tmp_path, fake_backbone):  # noqa: F811
-    tasks = TaskRunner()
-    project = ProjectModel(tasks)
-    project.open(write_colour_project(tmp_path / "proj", per_class=12))
-    widget = TrainingTab(project, tasks, Preferences(Settings()))
-    qtbot.addWidget(widget)
-    widget.resize(1200, 800)
-    widget.show()
-    widget.session.set_config(TrainConfig(backbone=fake_backbone.id, epochs=8, early_stopping=False, l2=1e-4,
-                                          validation_percent=20, test_percent=25))
-    yield widget
-    tasks.shutdown(5000)
-
-
-def _train(qtbot, tab) -> None:
-    with qtbot.waitSignal(tab.session.run_finished, timeout=30000) as blocker:
-        qtbot.mouseClick(tab.train_button, Qt.MouseButton.LeftButton)
-    return blocker.args[0]
-
-
-def test_settings_are_remembered_per_project(tab, tmp_path, fake_backbone, qtbot):  # noqa: F811
+def test_settings_are_remembered_per_project(tab, tmp_path, fake_backbone, qtbot):
     tab.settings.advanced_button.click()
     spin = tab.settings.field("epochs")
     spin.setValue(17)
@@ -52,83 +28,75 @@ def test_settings_are_remembered_per_project(tab, tmp_path, fake_backbone, qtbot
     assert again.session.config.backbone == fake_backbone.id
 
 
-def test_training_plots_one_point_per_epoch_and_becomes_the_active_model(tab, qtbot):
+def test_before_any_run_the_plots_say_so_instead_of_showing_empty_axes(tab):
+    assert tab.plots.is_empty()
+    assert tab.plots.empty_note.isVisible() and tab.plots.empty_note.text() == EMPTY_TEXT
+    assert not tab.plots.loss_plot.isVisible()
+
+
+def test_a_run_draws_every_fold_light_then_the_final_model_and_says_which_fold(tab, qtbot):
     active = []
     tab.session.active_model_changed.connect(active.append)
-    qtbot.waitUntil(lambda: tab.session.summary is not None and tab.session.summary.total == 36)
-    assert "36 images" in tab.summary.text()
-    outcome = _train(qtbot, tab)
+    qtbot.waitUntil(lambda: tab.session.summary is not None and tab.session.summary.total == ALL)
+    assert f"{ALL} images" in tab.summary.text() and "5-fold cross-validation" in tab.summary.text()
+    bars = []  # what the progress bar says when each fit starts
+    tab.session.stage_started.connect(
+        lambda note: bars.append(tab.progress.format()) if note.kind in (STAGE_FOLD, STAGE_FINAL_MODEL) else None)
+    shown_pages = []
+    tab.session.fold_epoch_added.connect(lambda _e: shown_pages.append(tab.pages.currentIndex()))
+    outcome = train(qtbot, tab)
     assert outcome.run is not None and not outcome.result.cancelled
-    assert len(tab.session.history) == 8
-    for key in ("tl", "vl", "ta", "va"):
-        assert tab.plots.point_count(key) == 8
-    assert tab.plots.best_lines[0].isVisible()
-    assert "Epoch 8" in tab.figures.text()
+    assert bars == [f"Fold {k} of 5" for k in range(1, 6)] + ["Final model"]
+    assert set(shown_pages) == {CURVES}  # the curves are in view while they are drawn
+    assert all(tab.plots.fold_point_count(k) == 8 for k in range(1, 6))
+    assert tab.plots.point_count("tl") == 8 and len(tab.session.history) == 8
+    # The legend lists only what is drawn: with early stopping off and L2 given, no fold validates.
+    assert tab.plots.legend_names() == ["each fold: training", "final model"]
+    assert not tab.plots.best_lines[0].isVisible()
     root = tab.project.root
     assert runs.active_model_path(root) == outcome.run.model_path == active[-1]
-    assert tab.history_view.table.rowCount() == 1
-    assert "Accuracy" in tab.report_view.summary.text()
+    assert tab.pages.currentIndex() == REPORT
+    assert f"out-of-fold predictions of all {ALL} images (5 folds)" in tab.report_view.summary.text()
+    assert "95% interval" in tab.report_view.summary.text()
+    assert tab.status.text().startswith("Done: the new model is now used for classifying")
     assert tab.train_button.isEnabled() and not tab.cancel_button.isEnabled()
-    # Retraining reuses every cached bottleneck.
+
+
+def test_folds_that_validate_add_their_validation_curves_to_the_legend(tab, qtbot, fake_backbone):
+    tab.session.set_config(config(fake_backbone, early_stopping=True))
+    train(qtbot, tab)
+    # The final model learns from every image: nothing is left to validate it on, so no curve of its own.
+    assert tab.plots.legend_names() == ["each fold: training", "each fold: its validation", "final model"]
+
+
+def test_the_bottleneck_count_is_brought_up_to_date_once_extraction_is_done(tab, qtbot, monkeypatch):
+    qtbot.waitUntil(lambda: tab.session.summary is not None and tab.session.summary.cached == 0)
+    assert f"Bottlenecks cached: 0; to compute: {ALL}" in tab.summary.text()
+    from imgclf_gui.core.training import crossval
+
+    real = crossval.final_settings  # a final model that trains until cancelled: the run is still going
+    monkeypatch.setattr(crossval, "final_settings", lambda *a, **k: (real(*a, **k)[0], 100000))
+    tab.session.ask_keep_best = lambda: False
+    tab.start_training()
+    qtbot.waitUntil(lambda: f"Bottlenecks cached: {ALL}; to compute: 0" in tab.summary.text(), timeout=20000)
+    assert tab.session.is_running()
+    with qtbot.waitSignal(tab.session.run_finished, timeout=20000):
+        tab.cancel_button.click()
+
+
+def test_retraining_reuses_every_cached_bottleneck_and_copies_are_counted_apart(tab, qtbot):
+    train(qtbot, tab)
     tab.session.refresh_summary()
-    qtbot.waitUntil(lambda: tab.session.summary.cached == 36, timeout=5000)
+    qtbot.waitUntil(lambda: tab.session.summary is not None and tab.session.summary.cached == ALL, timeout=5000)
     assert "to compute: 0" in tab.summary.text()
     # Asking for augmented copies leaves every bottleneck cached; only the copies are new work.
     tab.settings.field("augment_variants").setValue(2)
-    qtbot.waitUntil(lambda: tab.session.summary.copies_to_compute == 72, timeout=5000)
-    assert "Bottlenecks cached: 36; to compute: 0; augmented copies to compute: 72" in tab.summary.text()
-
-
-def _long_final_model(monkeypatch) -> None:
-    """The folds train their 8 epochs; the final model would train for ever (so a cancel lands in it)."""
-    from imgclf_gui.core.training import crossval
-
-    real = crossval.final_settings
-    monkeypatch.setattr(crossval, "final_settings", lambda *a, **k: (real(*a, **k)[0], 100000))
-
-
-def _cancel_at_final_epoch(tab, epoch: int, cancel) -> None:
-    tab.session.fold_epoch_added.connect(
-        lambda e: cancel() if e.fold == FINAL and e.metrics.epoch == epoch else None)
-
-
-def test_cancel_during_the_final_model_asks_and_can_discard(tab, qtbot, monkeypatch):
-    _long_final_model(monkeypatch)
-    asked = []
-    tab.session.ask_keep_best = lambda: asked.append(True) or False
-    _cancel_at_final_epoch(tab, 3, tab.cancel_button.click)
-    outcome = _train(qtbot, tab)
-    assert asked == [True]
-    assert outcome.result.cancelled and outcome.run is None
-    assert runs.list_runs(tab.project.root) == []  # discarded: nothing stored, no active model
-    assert runs.active_model_path(tab.project.root) is None
-    assert not tab.cancel_button.isEnabled() and tab.train_button.isEnabled()
-
-
-def test_cancel_kept_saves_the_partly_trained_final_model(tab, qtbot, monkeypatch):
-    _long_final_model(monkeypatch)
-    tab.session.ask_keep_best = lambda: True
-    _cancel_at_final_epoch(tab, 2, tab.session.cancel)
-    outcome = _train(qtbot, tab)
-    assert outcome.result.cancelled and outcome.run is not None
-    assert outcome.run.figures["cancelled"] is True
-    assert runs.active_model_path(tab.project.root) == outcome.run.model_path
-
-
-def test_cancel_during_the_folds_keeps_nothing_and_says_so(tab, qtbot):
-    tab.session.set_config(TrainConfig(**{**tab.session.config.to_dict(), "epochs": 100000}))
-    asked = []
-    tab.session.ask_keep_best = lambda: asked.append(True) or True
-    tab.session.fold_epoch_added.connect(lambda e: tab.cancel_button.click() if e.metrics.epoch == 3 else None)
-    outcome = _train(qtbot, tab)
-    assert outcome.result.cancelled and outcome.result.head is None and outcome.run is None
-    assert asked == []  # there is no model to ask about
-    assert "Stopped before the final model was trained; nothing was kept." in tab.status.text()
-    assert runs.list_runs(tab.project.root) == []
+    qtbot.waitUntil(lambda: tab.session.summary.copies_to_compute == 2 * ALL, timeout=5000)
+    assert f"Bottlenecks cached: {ALL}; to compute: 0; augmented copies to compute: {2 * ALL}" in tab.summary.text()
 
 
 def test_a_crash_in_the_worker_is_shown_and_keeps_the_previous_model(tab, qtbot, monkeypatch):
-    first = _train(qtbot, tab)
+    first = train(qtbot, tab)
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("disk on fire")
@@ -143,90 +111,27 @@ def test_a_crash_in_the_worker_is_shown_and_keeps_the_previous_model(tab, qtbot,
     assert len(runs.list_runs(tab.project.root)) == 1
 
 
-def test_confusion_cell_lists_its_images_and_a_move_changes_the_disk(tab, qtbot):
-    # Make mistakes certain: a few green-looking images sit in the "red" folder.
-    root = tab.project.root
-    for i in range(6):
-        write_image(root / "red" / f"zz_green_{i}.png", size=(40, 40), color=COLORS["green"], seed=900 + i)
-    tab.project.refresh()
-    tab.session.set_config(TrainConfig(**{**tab.session.config.to_dict(), "test_percent": 40, "epochs": 30}))
-    _train(qtbot, tab)
-    report = tab.report_view.report
-    names = report.class_names
-    cells = [(m.true, m.predicted) for m in report.mistakes]
-    assert cells, "the planted images should be misclassified"
-    true, predicted = cells[0]
-    i, j = names.index(true), names.index(predicted)
-    assert int(report.confusion[i, j]) == cells.count((true, predicted))
-    tab.report_view.matrix.cellClicked.emit(i, j)
-    listed = [item.path for item in tab.mistakes.model.items]
-    expected = sorted(Path(m.path) for m in report.mistakes if (m.true, m.predicted) == (true, predicted))
-    assert sorted(listed) == expected
-    assert f"“{true}”" in tab.mistakes.heading.text()
-    # Fix one: send it to the predicted class (where it belongs), from the view's own controls.
-    target = listed[0]
-    tab.mistakes.grid.clearSelection()
-    tab.mistakes.grid.setCurrentIndex(tab.mistakes.model.index(0))
-    tab.mistakes.target.setCurrentIndex(tab.mistakes.target.findData(predicted))
-    tab.mistakes.move_button.click()
-    moved_to = root / predicted / target.name
-    assert moved_to.is_file() and not target.exists()
-    assert tab.mistakes.model.items[0].path == moved_to
-    assert tab.mistakes.model.caption(0) == f"moved to {predicted}"
-    # ... or to the inbox, and undo brings it back.
-    tab.mistakes.target.setCurrentIndex(tab.mistakes.target.findData(INBOX))
-    tab.mistakes.move_button.click()
-    assert (root / INBOX / target.name).is_file()
-    tab.mistakes.undo_button.click()
-    assert moved_to.is_file()
-
-
-def test_runs_can_be_switched(tab, qtbot):
-    first = _train(qtbot, tab)
-    tab.session.set_config(TrainConfig(**{**tab.session.config.to_dict(), "epochs": 3}))
-    second = _train(qtbot, tab)
-    assert tab.history_view.table.rowCount() == 2
-    assert runs.active_run_id(tab.project.root) == second.run.run_id
-    tab.history_view.table.selectRow(1)  # newest first: row 1 is the first run
-    tab.history_view.activate_button.click()
-    assert runs.active_run_id(tab.project.root) == first.run.run_id
-    tab.history_view.show_button.click()
-    assert tab.plots.point_count() == 8
-
-
-def test_top_losses_show_the_worst_mistake_first(tab, qtbot):
-    """Three red photos taken for other colours, with p(red) 0.3, 0.05 and 0.2: the one the model was
-    surest is not red (0.05, loss 3.0) comes first, then 0.2 (loss 1.6), then 0.3 (loss 1.2)."""
-    root = tab.project.root
-    paths = [str(root / "red" / f"red{i:02d}.png") for i in range(4)]
-    probabilities = np.array([[.3, .7, 0], [.05, 0, .95], [.2, .8, 0], [.9, .1, 0]])  # red, green, blue
-    report = evaluate_probabilities(probabilities, np.zeros(4, int), ["red", "green", "blue"], paths)
-    tab.session.report_changed.emit(report)
-    assert tab.report_view.top_losses_button.isEnabled()
-    qtbot.mouseClick(tab.report_view.top_losses_button, Qt.MouseButton.LeftButton)
-    shown = [str(item.path) for item in tab.mistakes.model.items]
-    assert shown == [paths[1], paths[2], paths[0]]  # red03 was right: not a mistake
-
-
 def test_an_unreadable_photo_is_skipped_and_named_when_training_ends(tab, qtbot):
     (tab.project.root / "red" / "cut_off.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     tab.project.refresh()
-    outcome = _train(qtbot, tab)
+    outcome = train(qtbot, tab)
     assert outcome.run is not None  # one bad file never stops training
     assert "cut_off.jpg" in tab.status.text() and "unreadable" in tab.status.text()
     assert (tab.project.root / "red" / "cut_off.jpg").exists()  # reported, never deleted
 
 
 def test_a_damaged_photo_is_shown_as_skipped_not_as_still_to_compute(tab, qtbot):
+    from tests.conftest import write_image
+
     broken = write_image(tab.project.root / "red" / "cut.jpg", size=(200, 150), fmt="JPEG", seed=7)
     broken.write_bytes(broken.read_bytes()[:600])
     tab.session.refresh_summary()
-    qtbot.waitUntil(lambda: tab.session.summary is not None and tab.session.summary.total == 37)
-    assert "to compute: 37" in tab.summary.text()  # nobody has tried to decode it yet
-    outcome = _train(qtbot, tab)
+    qtbot.waitUntil(lambda: tab.session.summary is not None and tab.session.summary.total == ALL + 1)
+    assert f"to compute: {ALL + 1}" in tab.summary.text()  # nobody has tried to decode it yet
+    outcome = train(qtbot, tab)
     assert outcome.run is not None
     tab.session.refresh_summary()
-    qtbot.waitUntil(lambda: tab.session.summary.cached == 36, timeout=5000)
+    qtbot.waitUntil(lambda: tab.session.summary is not None and tab.session.summary.cached == ALL, timeout=5000)
     assert "to compute: 0; unreadable, skipped: 1" in tab.summary.text()
 
 
@@ -249,3 +154,19 @@ def test_the_first_use_of_a_backbone_is_its_own_stage_with_a_busy_bar(tab, qtbot
     release.set()
     qtbot.waitUntil(lambda: bool(finished), timeout=30000)
     assert finished[0].run is not None
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1024, 700)])
+def test_the_basic_settings_and_train_are_in_view_on_a_small_screen(tab, qtbot, size):
+    """Every basic setting's field is visible without scrolling; the Train button too."""
+    from imgclf_gui.core.training.config import BASIC, SETTINGS
+
+    tab.resize(size[0], size[1] - 70)  # the window's menu, tab bar and status bar take about 70 pixels
+    qtbot.waitUntil(lambda: tab.settings_scroll.viewport().height() > 0)
+    viewport = tab.settings_scroll.viewport()
+    for s in SETTINGS:
+        if s.level == BASIC:
+            field = tab.settings.field(s.name)
+            bottom = field.mapTo(viewport, field.rect().bottomLeft()).y()
+            assert 0 < bottom <= viewport.height(), f"{s.label} is out of view at {size}"
+    assert tab.train_button.visibleRegion().boundingRect().height() == tab.train_button.height()

@@ -2,7 +2,9 @@
 
 Tabs are listed in :data:`TABS` and built with one constructor signature,
 ``Tab(project: ProjectModel, tasks: TaskRunner, preferences: Preferences, parent: QWidget | None)``. A tab
-may offer ``menu_actions() -> dict[str, list[QAction]]`` (menu title -> actions) and ``title`` (its tab text).
+may offer ``menu_actions() -> dict[str, list[QAction]]`` (menu title -> actions), ``title`` (its tab text),
+and ``close_question() -> str | None`` with ``cancel_work()``: work that closing the window would stop (the
+window asks before it closes, and calls ``cancel_work`` when the person chooses to close).
 """
 from __future__ import annotations
 
@@ -267,6 +269,13 @@ class MainWindow(QMainWindow):
         self.tab_widget.setCurrentIndex(int(qs.value("main_window/tab", 0) or 0))
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        busy = [(tab, question) for tab in self.tabs.values()
+                if (question := getattr(tab, "close_question", lambda: None)())]
+        if busy and not self._confirm_close([question for _tab, question in busy]):
+            event.ignore()
+            return
+        for tab, _question in busy:
+            tab.cancel_work()
         qs = QSettings()
         qs.setValue("main_window/geometry", self.saveGeometry())
         qs.setValue("main_window/state", self.saveState())
@@ -274,6 +283,17 @@ class MainWindow(QMainWindow):
         self.tasks.shutdown(3000)
         self.project.close()
         super().closeEvent(event)
+
+    def _confirm_close(self, questions: list[str]) -> bool:
+        """Ask before closing stops work in progress; True: stop it and close."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Close imgclf?", "\n\n".join(questions),
+                          QMessageBox.StandardButton.NoButton, self)
+        stop = box.addButton("Cancel Training and Close", QMessageBox.ButtonRole.DestructiveRole)
+        keep = box.addButton("Keep Training", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        box.exec()
+        return box.clickedButton() is stop
 
     def report_failure(self, title: str, failure: TaskFailure) -> None:
         """Show a background failure to the user (tabs may call this for their tasks)."""

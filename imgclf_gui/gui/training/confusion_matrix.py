@@ -4,13 +4,29 @@ A table rather than a plot: every cell is a real, focusable, clickable item with
 and columns carry the class names, and it stays readable for 2 or 30 classes. Diagonal cells (right
 answers) are shaded green, the others red, each by its share of the row, so a weak class stands out
 however many images it has.
+
+Sized to its rows: up to ``ROWS_WITHOUT_SCROLLING`` classes it is exactly as tall as its rows (no scroll
+bar, no empty band), and column titles too long for their column are elided, the full name in the tooltip.
 """
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QAbstractScrollArea,
+    QHeaderView,
+    QSizePolicy,
+    QTableWidget,
+    QTableWidgetItem,
+    QWidget,
+)
+
+ROWS_WITHOUT_SCROLLING = 8
+COLUMNS_WITHOUT_SCROLLING = 12  # columns of at least MIN_COLUMN pixels fit beside the class names
+MIN_COLUMN = 26
+NAME_WIDTH = 100  # pixels a class name may take in front of a row; longer ones are elided (tooltip: all)
 
 
 def _shade(share: float, right: bool) -> QColor:
@@ -18,6 +34,29 @@ def _shade(share: float, right: bool) -> QColor:
     alpha = 0.08 + 0.82 * max(0.0, min(1.0, share)) if share > 0 else 0.0
     r, g, b = (round(255 - (255 - c) * alpha) for c in base)
     return QColor(r, g, b)
+
+
+def compact_rows(table: QTableWidget, rows_shown: int = ROWS_WITHOUT_SCROLLING) -> None:
+    """Rows as tall as their text, and the table as tall as ``rows_shown`` of them (scrolls beyond)."""
+    row_height = table.fontMetrics().height() + 8
+    header = table.verticalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+    header.setDefaultSectionSize(row_height)
+    header.setMinimumSectionSize(row_height)
+    rows = max(1, min(table.rowCount(), rows_shown))
+    height = table.horizontalHeader().sizeHint().height() + rows * row_height + 2 * table.frameWidth() + 2
+    if table.horizontalScrollBarPolicy() != Qt.ScrollBarPolicy.ScrollBarAlwaysOff:
+        height += table.horizontalScrollBar().sizeHint().height()
+    table.setFixedHeight(height)
+
+
+def row_names(table: QTableWidget, names: list[str]) -> None:
+    """Class names in front of the rows, elided to ``NAME_WIDTH`` pixels (the whole name as tooltip)."""
+    metrics = table.verticalHeader().fontMetrics()
+    for i, name in enumerate(names):
+        item = QTableWidgetItem(metrics.elidedText(name, Qt.TextElideMode.ElideRight, NAME_WIDTH) + "  ")
+        item.setToolTip(name)
+        table.setVerticalHeaderItem(i, item)
 
 
 class ConfusionMatrixView(QTableWidget):
@@ -28,24 +67,34 @@ class ConfusionMatrixView(QTableWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.matrix = np.zeros((0, 0), np.int64)
+        self.class_names: list[str] = []
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.horizontalHeader().setMinimumSectionSize(44)
+        self.horizontalHeader().setMinimumSectionSize(MIN_COLUMN)
+        self.setSizeAdjustPolicy(QAbstractScrollArea.SizeAdjustPolicy.AdjustIgnored)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setToolTip("Rows: the true class. Columns: what the model said. Click a cell to see its images.")
         self.cellClicked.connect(self._on_cell_clicked)
         self.cellActivated.connect(self._on_cell_clicked)
+        compact_rows(self)
 
     def set_matrix(self, matrix: np.ndarray, class_names: list[str]) -> None:
         """Show ``matrix`` (true x predicted counts) for ``class_names``."""
         self.matrix = np.asarray(matrix, np.int64)
+        self.class_names = list(class_names)
         k = len(class_names)
         self.clear()
         self.setRowCount(k)
         self.setColumnCount(k)
-        self.setVerticalHeaderLabels([f"{n}  " for n in class_names])
-        self.setHorizontalHeaderLabels(class_names)
+        row_names(self, self.class_names)
+        # A few columns always fit: no horizontal scroll bar then, which would hide the last row.
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff if k <= COLUMNS_WITHOUT_SCROLLING
+                                          else Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        for j, name in enumerate(class_names):
+            title = QTableWidgetItem(name)
+            title.setToolTip(f"predicted: {name}")
+            self.setHorizontalHeaderItem(j, title)
         row_totals = self.matrix.sum(axis=1) if k else np.zeros(0)
         for i in range(k):
             for j in range(k):
@@ -56,8 +105,23 @@ class ConfusionMatrixView(QTableWidget):
                 item.setBackground(_shade(share, i == j))
                 item.setForeground(QColor("white") if share > 0.6 else QColor("#222"))
                 item.setToolTip(f"{count} image(s) of {class_names[i]!r} classified as {class_names[j]!r}"
-                                f" ({share:.0%} of {class_names[i]!r})")
+                                f" ({share:.0%} of {class_names[i]!r}); click to see them")
                 self.setItem(i, j, item)
+        compact_rows(self)
+        self._elide_titles()
+
+    def _elide_titles(self) -> None:
+        metrics = self.horizontalHeader().fontMetrics()
+        for j, name in enumerate(self.class_names):
+            item = self.horizontalHeaderItem(j)
+            width = self.horizontalHeader().sectionSize(j) - 8
+            text = metrics.elidedText(name, Qt.TextElideMode.ElideRight, max(width, 12))
+            if item is not None and item.text() != text:
+                item.setText(text)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._elide_titles()  # stretched columns changed width: titles elided for the old width come back
 
     def _on_cell_clicked(self, row: int, column: int) -> None:
         self.cell_chosen.emit(row, column)

@@ -1,76 +1,27 @@
 """Images behind a confusion-matrix cell or the top losses, with their fix at hand.
 
-Thumbnails come from the Dataset tab's grid (background loading, disk cache). Under each image: true
-class -> predicted class and confidence. Selected images can be sent to the right class or to the inbox
-through :meth:`ProjectModel.move_images` (journaled, so Undo here and Ctrl+Z anywhere take it back). A
-moved image stays listed under its new place, marked "moved to ...", so the list does not jump under the
-user's hand; undo marks it back.
+Thumbnails come from the shared grid (background loading, disk cache), captioned "folder → what the model
+said (87%)"; Space or double-click previews one. Selected images can be sent to a class or to the inbox
+through :meth:`ProjectModel.move_images` (journaled); "Move selected to" starts on the class the model
+predicted, the fix a person most often wants. A moved image stays listed, marked "moved to ...", so the
+list does not jump under the user's hand. Undo here takes back only the moves made here (``OwnUndo``),
+never a move made in the Dataset tab; Edit ▸ Undo undoes the latest change anywhere.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, Qt
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from imgclf_gui.core.images.thumbnails import ThumbnailCache
-from imgclf_gui.core.training.evaluation import Mistake
+from imgclf_gui.gui.common.preview import PreviewDialog
 from imgclf_gui.gui.common.project_model import INBOX, ProjectModel
+from imgclf_gui.gui.common.review_list import CaptionedThumbnailModel, OwnUndo, ReviewItem
 from imgclf_gui.gui.common.tasks import TaskRunner
-from imgclf_gui.gui.common.thumbnail_grid import ThumbnailGrid, ThumbnailModel
+from imgclf_gui.gui.common.thumbnail_grid import ThumbnailGrid
 
 THUMB_SIDE = 96
-
-
-@dataclass
-class ReviewItem:
-    """One listed image: where it was scored, where it is now, and what the model said."""
-
-    original: Path
-    path: Path
-    true: str
-    predicted: str
-    confidence: float
-
-
-class CaptionedThumbnailModel(ThumbnailModel):
-    """Thumbnails captioned "true → predicted 87%" (or where the image was moved to)."""
-
-    def __init__(self, tasks: TaskRunner, side: int, parent=None) -> None:
-        super().__init__(tasks, side, parent)
-        self.items: list[ReviewItem] = []
-
-    def set_items(self, items: list[ReviewItem], cache: ThumbnailCache | None) -> None:
-        self.items = list(items)
-        self.set_paths([i.path for i in self.items], cache)
-
-    def caption(self, row: int) -> str:
-        item = self.items[row]
-        if item.path != item.original:
-            return f"moved to {item.path.parent.name}"
-        return f"{item.true} → {item.predicted} {item.confidence:.0%}"
-
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        if index.isValid() and role == Qt.ItemDataRole.DisplayRole:
-            return self.caption(index.row())
-        if index.isValid() and role == Qt.ItemDataRole.ToolTipRole:
-            item = self.items[index.row()]
-            return (f"{item.path}\ntrue class: {item.true}\npredicted: {item.predicted} "
-                    f"({item.confidence:.1%})")
-        return super().data(index, role)
-
-    def apply_moves(self, moved: list[tuple[Path | None, Path]]) -> bool:
-        """Follow images moved anywhere (here, the Dataset tab, undo); True when a listed one moved."""
-        where = {Path(old): Path(new) for old, new in moved if old is not None}
-        changed = [row for row, item in enumerate(self.items) if item.path in where]
-        for row in changed:
-            # In place, not a model reset: the selection stays, so a second fix needs no new click.
-            self.items[row].path = self.paths[row] = where[self.items[row].path]
-            self.dataChanged.emit(self.index(row), self.index(row))
-        if changed:
-            self._rows = {p: i for i, p in enumerate(self.paths)}
-        return bool(changed)
+START_TEXT = "Click a cell of the confusion matrix, or Top Losses, to see images here."
 
 
 class MistakesView(QWidget):
@@ -79,21 +30,30 @@ class MistakesView(QWidget):
     def __init__(self, project: ProjectModel, tasks: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.project = project
-        self.heading = QLabel("Click a cell of the confusion matrix, or Top Losses, to see images here.", self)
+        self.tasks = tasks
+        self.heading = QLabel(START_TEXT, self)
         self.heading.setWordWrap(True)
         self.model = CaptionedThumbnailModel(tasks, THUMB_SIDE, self)
         self.grid = ThumbnailGrid(THUMB_SIDE, self)
         self.grid.setModel(self.model)
-        # captions ("circle → square 87%") are wider than a file name
+        # captions ("circle → square (87%)") are wider than a file name
         self.grid.set_min_cell_width(self.grid.min_cell_width + 56)
         self.grid.setDragEnabled(False)
         self.grid.setAcceptDrops(False)
+        self.grid.viewport().setAcceptDrops(False)
         self.target = QComboBox(self)
-        self.move_button = QPushButton("Move", self)
+        self.target.setToolTip("Where Move sends the selected images: the class the model said, at first.")
+        self.target.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.target.setMinimumContentsLength(8)
+        # Tool buttons: narrower than push buttons, so the row fits beside the report at 1024 pixels.
+        self.move_button = QToolButton(self)
+        self.move_button.setText("Move")
         self.move_button.setToolTip("Send the selected images to this class (Undo takes it back).")
-        self.undo_button = QPushButton("Undo", self)
+        self.undo = OwnUndo(project, self)
+        self.undo_button = QToolButton(self)
+        self.undo_button.setText("Undo")
         row = QHBoxLayout()
-        row.addWidget(QLabel("Move selected to", self))
+        row.addWidget(QLabel("Move to", self))
         row.addWidget(self.target, 1)
         row.addWidget(self.move_button)
         row.addWidget(self.undo_button)
@@ -103,18 +63,20 @@ class MistakesView(QWidget):
         layout.addWidget(self.grid, 1)
         layout.addLayout(row)
         self._cache: ThumbnailCache | None = None
+        self._preview: PreviewDialog | None = None
         self.move_button.clicked.connect(self.move_selected)
-        self.undo_button.clicked.connect(project.undo)
+        self.undo_button.clicked.connect(self.undo.undo)
+        self.undo.changed.connect(self._update_buttons)
         self.grid.selectionModel().selectionChanged.connect(self._update_buttons)
+        self.grid.preview_requested.connect(self.preview)
         project.images_moved.connect(self._on_images_moved)
         project.classes_changed.connect(self._fill_targets)
-        project.history_changed.connect(self._update_buttons)
         project.project_changed.connect(self._on_project_changed)
         self._on_project_changed(project.root)
 
     def _on_project_changed(self, root: object) -> None:
         self._cache = ThumbnailCache(root, THUMB_SIDE) if root is not None else None
-        self.show_items("", [])
+        self.show_items(START_TEXT, [])
         self._fill_targets()
 
     def _fill_targets(self) -> None:
@@ -128,25 +90,26 @@ class MistakesView(QWidget):
         self._update_buttons()
 
     def show_items(self, heading: str, items: list[ReviewItem]) -> None:
-        """List ``items`` under ``heading``; the target class defaults to their true class."""
-        if heading:
-            self.heading.setText(heading)
+        """List ``items`` under ``heading``; all are selected, and the target is the class the model said
+        for the first of them (moving a misclassified image there is the usual fix)."""
+        self.heading.setText(heading or START_TEXT)
         self.model.set_items(items, self._cache)
-        if items and self.target.findData(items[0].true) >= 0:
-            self.target.setCurrentIndex(self.target.findData(items[0].true))
+        if items and self.target.findData(items[0].other) >= 0:
+            self.target.setCurrentIndex(self.target.findData(items[0].other))
         if items:
             self.grid.selectAll()
         self._update_buttons()
-
-    def show_mistakes(self, heading: str, mistakes: list[Mistake]) -> None:
-        self.show_items(heading, [ReviewItem(Path(m.path), Path(m.path), m.true, m.predicted, m.confidence)
-                                  for m in mistakes])
 
     def move_selected(self) -> None:
         paths = [p for p in self.grid.selected_paths() if p.exists()]
         target = self.target.currentData()
         if paths and target is not None:
-            self.project.move_images(paths, target)
+            self.undo.record_move(self.project.move_images(paths, target))
+
+    def preview(self, path: Path) -> None:
+        if self._preview is None:
+            self._preview = PreviewDialog(self.tasks, self)
+        self._preview.show_image(path)
 
     def _on_images_moved(self, moved: list) -> None:
         self.model.apply_moves(moved)
@@ -154,6 +117,5 @@ class MistakesView(QWidget):
 
     def _update_buttons(self, *_args: object) -> None:
         self.move_button.setEnabled(bool(self.grid.selectionModel().selectedIndexes()) and self.target.count() > 0)
-        self.undo_button.setEnabled(self.project.can_undo())
-        self.undo_button.setToolTip(self.project.undo_text())
-
+        self.undo_button.setEnabled(self.undo.can_undo())
+        self.undo_button.setToolTip(self.undo.text())

@@ -33,8 +33,19 @@ from PySide6.QtWidgets import (
 from imgclf_gui.core.training.config import ADVANCED, BASIC, SETTINGS, Setting, TrainConfig
 
 
+class _Hint(QLabel):
+    """A wrapped line of help that keeps the height its text needs at its width: inside a scroll area the
+    form would otherwise squeeze it to the height of a wider layout, and the lines overlapped the next field."""
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        needed = self.heightForWidth(self.width())
+        if needed > 0 and needed != self.minimumHeight():
+            self.setMinimumHeight(needed)
+
+
 def _hint(text: str, parent: QWidget) -> QLabel:
-    label = QLabel(text, parent)
+    label = _Hint(text, parent)
     label.setWordWrap(True)
     label.setStyleSheet("color: palette(mid); font-size: 8.5pt;")
     return label
@@ -69,6 +80,7 @@ class TrainingSettingsPanel(QWidget):
         self.backbone_note = _hint("", self)
         basic = QFormLayout()
         basic.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        basic.setVerticalSpacing(2)  # a field and its help read as one; the help's margin parts settings
         self.advanced_button = QToolButton(self)
         self.advanced_button.setText("Advanced")
         self.advanced_button.setCheckable(True)
@@ -78,6 +90,7 @@ class TrainingSettingsPanel(QWidget):
         self.advanced = QWidget(self)
         adv = QFormLayout(self.advanced)
         adv.setContentsMargins(0, 0, 0, 0)
+        adv.setVerticalSpacing(2)
         forms = {BASIC: basic, ADVANCED: adv}
         for setting in SETTINGS:
             self._add_field(forms[setting.level], setting)
@@ -98,6 +111,9 @@ class TrainingSettingsPanel(QWidget):
 
     def _guard(self, widget: QWidget) -> QWidget:
         widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # never take the focus from a passing wheel
+        if isinstance(widget, QComboBox):  # as wide as the panel allows, not as its longest entry
+            widget.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            widget.setMinimumContentsLength(10)
         widget.installEventFilter(self._wheel_guard)
         return widget
 
@@ -155,14 +171,13 @@ class TrainingSettingsPanel(QWidget):
         return self._guard(spin)
 
     def _row(self, form: QFormLayout, s: Setting, widget: QWidget, tooltip_on: QWidget | None = None) -> None:
-        box = QWidget(self)
-        column = QVBoxLayout(box)
-        column.setContentsMargins(0, 0, 0, 4)
-        column.setSpacing(1)
-        column.addWidget(widget)
-        column.addWidget(_hint(s.help, box))
+        """The label and the field on one line, the help under both at the full width of the panel (under
+        the field alone it took four lines a setting, and the last basic settings fell out of view)."""
+        form.addRow(s.label, widget)
+        hint = _hint(s.help, self)
+        hint.setContentsMargins(0, 0, 0, 3)
+        form.addRow(hint)
         (tooltip_on or widget).setToolTip(s.help)
-        form.addRow(s.label, box)
 
     def _put_optional(self, auto: QCheckBox, spin: QDoubleSpinBox | QSpinBox, s: Setting, value: Any) -> None:
         auto.setChecked(value is None)
@@ -216,9 +231,10 @@ class TrainingSettingsPanel(QWidget):
         model = self.backbone.model()
         unavailable = [model.item(row).text() for row in range(self.backbone.count())
                        if not model.item(row).isEnabled()]
-        # Names only: the reasons (which weights file, where to put it) are long, they sit in the tooltips.
-        self.backbone_note.setText(f"Greyed out (weights not installed; point at one for what to get): "
-                                   f"{', '.join(unavailable)}." if unavailable else "")
+        # One line: the names are in its tooltip, the reasons (which file, where) in each entry's tooltip.
+        self.backbone_note.setText("Greyed-out backbones need a weights file: point at one to see which."
+                                   if unavailable else "")
+        self.backbone_note.setToolTip(f"Not installed: {', '.join(unavailable)}." if unavailable else "")
         self.backbone_note.setVisible(bool(unavailable))
 
     def _on_advanced_toggled(self, on: bool) -> None:

@@ -1,9 +1,14 @@
-"""TrainingSession: the small model the Training tab binds to (settings, a run in progress, run history).
+"""TrainingSession: the small model the Training tab binds to (settings, a run in progress, the run shown).
 
 All work goes through :class:`TaskRunner`: the summary of what will be trained, the training run itself
 (extraction progress as task progress, epochs and stage names as partial results in ``"all"`` mode so no
-epoch is lost), saving a run and exporting a model. Slots of the tab only display what the signals carry.
-A run that fails or is cancelled during extraction saves nothing, so the active model stays as it was.
+epoch is lost), saving a run, loading the run a report shows (``shown_run.py``, in its own slot) and the
+model files (``model_files.py``). Slots of the tab only display what the signals carry.
+
+A run belongs to the project it was started in. A run that fails or is cancelled during extraction saves
+nothing, so the active model stays as it was; a run whose project was closed while it ran (opening another
+project cancels it) is neither saved nor announced, so the new project's active model and the Classify tab
+never receive a model of another project.
 """
 from __future__ import annotations
 
@@ -16,7 +21,18 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from imgclf_gui.core.models import runs
 from imgclf_gui.core.support.clock import RateClock
-from imgclf_gui.core.support.notes import L2_CHOSEN, STAGE_CHECKING, UNREADABLE_SKIPPED, Note, describe
+from imgclf_gui.core.support.notes import (
+    CROSSVAL_CHOSE,
+    L2_CHOSEN,
+    STAGE_CHECKING,
+    STAGE_EXTRACTING,
+    STAGE_PREPARING_BACKBONE,
+    STOPPED_IN_FINAL,
+    STOPPED_IN_FOLDS,
+    UNREADABLE_SKIPPED,
+    Note,
+    describe,
+)
 from imgclf_gui.core.training.config import TrainConfig, load_project_config, save_project_config
 from imgclf_gui.core.training.crossval import FINAL
 from imgclf_gui.core.training.evaluation import EvaluationReport
@@ -24,6 +40,8 @@ from imgclf_gui.core.training.head import EpochMetrics
 from imgclf_gui.core.training.trainer import TrainResult
 from imgclf_gui.gui.common.project_model import ProjectModel
 from imgclf_gui.gui.common.tasks import TaskFailure, TaskHandle, TaskRunner
+from imgclf_gui.gui.training.model_files import ModelFiles
+from imgclf_gui.gui.training.shown_run import ShownRun, load_shown_run, scored_on
 
 
 @dataclass
@@ -45,20 +63,20 @@ def _train_work(state, config: TrainConfig, root: Path) -> TrainResult:
                  on_extract_progress=state.progress_callback, should_stop=state.stop_callback)
 
 
-def _save_work(state, root: Path, result: TrainResult) -> tuple[runs.RunInfo, Any]:
-    """Worker: make the model, store it as a run (model folder + run.json) and make it the project's
-    active model; returns the run and the ``ModelBundle``."""
+def _save_work(state, root: Path, result: TrainResult) -> tuple[runs.RunInfo, ShownRun]:
+    """Worker: make the model, store it as a run (model folder, run.json, honest predictions), make it the
+    project's active model, and read it back as the report will show it."""
     from imgclf_gui.core.models.bundle import ModelBundle
 
-    bundle = ModelBundle.from_training(result)
-    return runs.record_training(root, result, bundle=bundle), bundle
+    run = runs.record_training(root, result, bundle=ModelBundle.from_training(result))
+    return run, load_shown_run(root, run.run_id)
 
 
 class TrainingSession(QObject):
     """Settings, the running training task and the project's runs, as signals for the Training tab.
 
     - ``config_changed(object)``: the ``TrainConfig`` shown (after load or a change).
-    - ``summary_changed(object)``: a ``core.train_summary.TrainingSummary`` (or None: no project).
+    - ``summary_changed(object)``: a ``core.training.summary.TrainingSummary`` (or None: no project).
     - ``running_changed(bool)``; ``stage_changed(str)``: a sentence for the status line.
     - ``stage_started(object)``: the ``Note`` of each stage of a run (``core/support/notes`` ``stage.*``).
     - ``extract_progress(object)``: a ``core.support.clock.ClockReading`` (done, total, rate, time left).
@@ -66,9 +84,9 @@ class TrainingSession(QObject):
       new run. ``fold_epoch_added(object)``: every epoch of every fit as a ``crossval.FoldEpoch`` (``.fold``
       1..k, then ``crossval.FINAL``; ``.folds``; ``.metrics``), in order.
     - ``run_finished(object)``: a ``RunOutcome``; ``run_failed(str, str)``: message and traceback.
-    - ``report_changed(object)``: the ``EvaluationReport`` shown (None: nothing to show).
+    - ``shown_run_changed(object)``: the ``ShownRun`` whose report is shown (None: nothing to show).
     - ``runs_changed()``; ``active_model_changed(object)``: model folder ``Path`` of the active run, or None.
-    - ``export_finished(object)``: an ``ExportResult``/saved ``Path``, or a ``str`` saying what went wrong.
+    - ``files.finished(object)``: a Save / Export ended (``model_files.ModelFiles``).
     """
 
     config_changed = Signal(object)
@@ -82,33 +100,41 @@ class TrainingSession(QObject):
     history_reset = Signal()
     run_finished = Signal(object)
     run_failed = Signal(str, str)
-    report_changed = Signal(object)
+    shown_run_changed = Signal(object)
     runs_changed = Signal()
     active_model_changed = Signal(object)
-    export_finished = Signal(object)
 
     def __init__(self, project: ProjectModel, tasks: TaskRunner, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.project = project
         self.tasks = tasks
         self.config = TrainConfig()
-        self.history: list[EpochMetrics] = []
-        self.report: EvaluationReport | None = None
-        self.bundle: Any = None  # ModelBundle of the run shown (last trained, or chosen in the history)
+        self.history: list[EpochMetrics] = []  # the final model's epochs of the run in progress
+        self.shown: ShownRun | None = None
         self.summary: Any = None
+        self.files = ModelFiles(project, tasks, self)
         #: asked after a cancelled head training: keep the best model so far? (the tab shows a dialog)
         self.ask_keep_best: Callable[[], bool] = lambda: True
         self._handle: TaskHandle | None = None
+        self._saving = False
+        self._last_stage = ""
         self._summary_slot = ("training summary", id(self))
-        # A count must not arrive once this session is gone (the window's shutdown covers the app; this
-        # covers a tab deleted while its runner lives on, as in tests).
-        self.destroyed.connect(lambda *_a, slot=self._summary_slot: tasks.cancel_slot(slot))
+        self._shown_slot = ("shown run", id(self))
+        # Nothing may arrive once this session is gone (the window's shutdown covers the app; this covers
+        # a tab deleted while its runner lives on, as in tests).
+        self.destroyed.connect(lambda *_a, slots=(self._summary_slot, self._shown_slot):
+                               [tasks.cancel_slot(s) for s in slots])
         self._clock = RateClock()
         self._summary_timer = QTimer(self, singleShot=True, interval=300)
         self._summary_timer.timeout.connect(self._start_summary)
         project.project_changed.connect(self._on_project_changed)
         project.classes_changed.connect(self.refresh_summary)
         project.images_moved.connect(self._on_images_moved)  # a bound slot: disconnected with self
+
+    @property
+    def report(self) -> EvaluationReport | None:
+        """The report shown (the shown run's)."""
+        return self.shown.report if self.shown is not None else None
 
     # -- settings -------------------------------------------------------------------------------
     def set_config(self, config: TrainConfig) -> None:
@@ -129,7 +155,7 @@ class TrainingSession(QObject):
 
     # -- project --------------------------------------------------------------------------------
     def _on_project_changed(self, root: object) -> None:
-        self.cancel()
+        self.cancel()  # the run finishes quietly (see _on_task_done): it belongs to the other project
         self.config = self._load_config()
         self.history = []
         self.history_reset.emit()
@@ -176,12 +202,30 @@ class TrainingSession(QObject):
             return
         try:
             path = runs.set_active_run(self.project.root, run_id)
+            title = runs.run_title(runs.get_run(self.project.root, run_id))
         except (runs.RunError, OSError) as exc:
             self.project.message.emit(str(exc))
             return
         self.runs_changed.emit()
         self._announce_active(path)
-        self.project.message.emit("The chosen run is now the model used for classifying.")
+        if self.shown is not None:
+            self.shown.active = self.shown.run_id == run_id
+            self.shown_run_changed.emit(self.shown)
+        self.project.message.emit(f"{title[0].upper()}{title[1:]} is now the model used for classifying.")
+
+    def rename_run(self, run_id: str, name: str) -> None:
+        """Give a run a name people recognise (kept in its run.json)."""
+        if self.project.root is None:
+            return
+        try:
+            run = runs.rename_run(self.project.root, run_id, name)
+        except (runs.RunError, OSError) as exc:
+            self.project.message.emit(f"The run could not be renamed: {exc}")
+            return
+        self.runs_changed.emit()
+        if self.shown is not None and self.shown.run_id == run_id:
+            self.shown.run = run
+            self.shown_run_changed.emit(self.shown)
 
     def _announce_active(self, path: Path) -> None:
         """A run was just made active: the tab's own signal, and the project's so other tabs follow."""
@@ -189,28 +233,32 @@ class TrainingSession(QObject):
         self.project.announce_active_model(path)
 
     def show_run(self, run_id: str | None) -> None:
-        """Show the report and epoch curves of a stored run (None: nothing)."""
-        from imgclf_gui.core.models.bundle import BundleError, ModelBundle
+        """Show the report, curves and lists of a stored run (None: nothing); read in the background, so
+        everything shown changes at once when it has arrived."""
+        root = self.project.root
+        if run_id is None or root is None:
+            self.tasks.cancel_slot(self._shown_slot)
+            self._set_shown(None)
+            return
+        self.tasks.start(lambda _state, root, run_id: load_shown_run(root, run_id), root, run_id,
+                         on_done=self._set_shown, name="show run", slot=self._shown_slot,
+                         on_error=lambda f: self.project.message.emit(f"That run cannot be shown: {f.message}"))
 
-        self.bundle, self.report = None, None
-        if run_id is not None and self.project.root is not None:
-            try:
-                run = runs.get_run(self.project.root, run_id)
-                self.bundle = ModelBundle.load(run.model_path, check_backbone=False)
-                data = self.bundle.metrics.get("report")
-                self.report = EvaluationReport.from_dict(data) if data else None
-                if not self.is_running():
-                    self.history = [EpochMetrics(**m) for m in run.history]
-                    self.history_reset.emit()
-                    for m in self.history:
-                        self.epoch_added.emit(m)
-            except (runs.RunError, BundleError, OSError, ValueError, KeyError, TypeError) as exc:
-                self.project.message.emit(f"That run cannot be shown: {exc}")
-        self.report_changed.emit(self.report)
+    def reload_mislabels(self) -> None:
+        """Read the shown run again (after images were moved or kept, its list of suspects changes)."""
+        if self.shown is not None:
+            self.show_run(self.shown.run_id)
+
+    def _set_shown(self, shown: ShownRun | None) -> None:
+        self.shown = shown
+        if shown is not None and shown.problem:
+            self.project.message.emit(f"Part of that run cannot be shown: {shown.problem}.")
+        self.shown_run_changed.emit(shown)
 
     # -- training -------------------------------------------------------------------------------
     def is_running(self) -> bool:
-        return self._handle is not None and self._handle.is_running()
+        """A run is training or being saved."""
+        return self._saving or (self._handle is not None and self._handle.is_running())
 
     def start(self) -> TaskHandle | None:
         """Start a run with the current settings (None when no project is open or one runs already)."""
@@ -219,12 +267,13 @@ class TrainingSession(QObject):
         self.history = []
         self.history_reset.emit()
         self._clock.reset()
+        self._last_stage = ""
         root, config = self.project.root, self.config
         self._handle = self.tasks.start(
             _train_work, config, root, on_progress=self._on_task_progress, on_partial=self._on_task_partial,
             on_done=lambda result: self._on_task_done(result, root),
-            on_error=self._on_task_error, on_cancelled=self._on_task_cancelled,
-            partial_mode="all", name="training")
+            on_error=lambda failure: self._on_task_error(failure, root),
+            on_cancelled=lambda: self._on_task_cancelled(root), partial_mode="all", name="training")
         self.running_changed.emit(True)
         self._on_stage(Note(STAGE_CHECKING))
         return self._handle
@@ -241,81 +290,98 @@ class TrainingSession(QObject):
         kind, value = item
         if kind == "epoch":
             self.fold_epoch_added.emit(value)
-            if value.fold == FINAL:  # the curves shown are the final model's (folds: fold_epoch_added)
+            if value.fold == FINAL:  # the final model's epochs (every fold's: fold_epoch_added)
                 self.history.append(value.metrics)
                 self.epoch_added.emit(value.metrics)
         else:
             self._on_stage(value)
 
     def _on_stage(self, note: Note) -> None:
+        if self._last_stage == STAGE_EXTRACTING and note.kind not in (STAGE_EXTRACTING, STAGE_PREPARING_BACKBONE):
+            self.refresh_summary()  # every bottleneck is cached now: "to compute" must not stay stale
+        self._last_stage = note.kind
         self.stage_started.emit(note)
         self.stage_changed.emit(f"{describe(note)}…")
 
     def _finish(self, outcome: RunOutcome) -> None:
+        self._saving = False
         self.refresh_summary()  # bottlenecks were cached by the run, whatever its end
         self.running_changed.emit(False)
         self.stage_changed.emit(outcome.message)
         self.run_finished.emit(outcome)
 
+    def _elsewhere(self, root: Path, result: TrainResult | None, saved: bool = False) -> None:
+        """The run's project was closed while it ran: say so, and announce nothing to this project."""
+        what = "its model was kept in that project" if saved else "nothing of it was kept"
+        self._finish(RunOutcome(result, None, f"The training of {root.name} stopped when another project was "
+                                              f"opened; {what}."))
+
     def _on_task_done(self, result: TrainResult, root: Path) -> None:
+        if root != self.project.root:
+            self._elsewhere(root, result)
+            return
         if result.head is None:
-            self._finish(RunOutcome(result, None, "Stopped before the final model was trained; nothing was kept."))
+            stopped = next((n for n in result.notes if n.kind == STOPPED_IN_FOLDS), None)
+            done = stopped.values.get("completed", 0) if stopped else 0
+            where = (f"Stopped during fold {done + 1} of {stopped.values.get('folds')}"
+                     + (f", after {done} complete fold{'s' if done != 1 else ''}" if done else "")
+                     if stopped else "Stopped")
+            self._finish(RunOutcome(result, None, f"{where}; without the final model nothing was kept. The "
+                                                  "previous model is unchanged."))
             return
         if result.cancelled and not self.ask_keep_best():
-            self._finish(RunOutcome(result, None, "Stopped; the model of this run was discarded."))
+            self._finish(RunOutcome(result, None, "Stopped; the model of this run was discarded. The previous "
+                                                  "model is unchanged."))
             return
+        self._saving = True
         self.stage_changed.emit("Saving the model…")
+        self.tasks.cancel_slot(self._shown_slot)  # an older run being read must not replace this one
         self.tasks.start(_save_work, root, result, name="save run",
-                         on_done=lambda saved: self._on_saved(result, *saved),
+                         on_done=lambda saved: self._on_saved(result, root, *saved),
                          on_error=lambda f: self._finish(RunOutcome(result, None,
                                                                     f"The model could not be saved: {f.message}")))
 
-    def _on_saved(self, result: TrainResult, run: runs.RunInfo, bundle: Any) -> None:
-        self.bundle, self.report = bundle, result.report
-        self.report_changed.emit(result.report)
+    def _on_saved(self, result: TrainResult, root: Path, run: runs.RunInfo, shown: ShownRun) -> None:
+        if root != self.project.root:
+            self._elsewhere(root, result, saved=True)
+            return
+        self._set_shown(shown)
         self.runs_changed.emit()
         self._announce_active(run.model_path)
-        acc = f"{result.report.accuracy:.1%} on {result.report.count} {result.report.part} images" \
-            if result.report else "not scored"
-        what = "Stopped early; the best model so far" if result.cancelled else "Done; the new model"
-        self._finish(RunOutcome(result, run, f"{what} ({acc}) is now used for classifying." + _notes(result)))
+        report = result.report
+        score = (f"{report.accuracy:.1%} right on {scored_on(report, result.part_counts()['train'])}" if report
+                 else "not scored")
+        stopped = next((describe(n) for n in result.notes if n.kind == STOPPED_IN_FINAL), None)
+        what = f"{stopped} This partly trained model" if stopped else "Done: the new model"
+        self._finish(RunOutcome(result, run, f"{what} is now used for classifying; {score}." + _notes(result)))
 
-    def _on_task_error(self, failure: TaskFailure) -> None:
+    def _on_task_error(self, failure: TaskFailure, root: Path) -> None:
+        if root != self.project.root:
+            self._elsewhere(root, None)
+            return
         self.refresh_summary()
         self.running_changed.emit(False)
         self.stage_changed.emit(f"Training failed: {failure.message}. The previous model is unchanged.")
         self.run_failed.emit(failure.message, failure.traceback)
 
-    def _on_task_cancelled(self) -> None:
+    def _on_task_cancelled(self, root: Path) -> None:
+        if root != self.project.root:
+            self._elsewhere(root, None)
+            return
         self._finish(RunOutcome(None, None, "Cancelled while computing bottlenecks; those done are cached "
                                             "for next time. The previous model is unchanged."))
-
-    # -- saving and exporting -------------------------------------------------------------------
-    def save_model_as(self, folder: Path) -> None:
-        """Write the shown model to ``folder`` (an ``.imgclf-model`` folder) in the background."""
-        self._run_export(lambda _state, bundle: bundle.save(folder), "save model")
-
-    def export_model(self, fmt: str, out: Path) -> None:
-        """Export the shown model (``keras``/``savedmodel``/``tflite``) with its self-test, in the background."""
-        self._run_export(lambda _state, bundle: bundle.export(fmt, out), f"export {fmt}")
-
-    def _run_export(self, fn: Callable[..., Any], name: str) -> None:
-        if self.bundle is None:
-            self.export_finished.emit("There is no trained model to save yet.")
-            return
-        self.tasks.start(fn, self.bundle, name=name, on_done=self.export_finished.emit,
-                         on_error=lambda f: self.export_finished.emit(f"{name} failed: {f.message}"))
 
 
 def _notes(result: TrainResult) -> str:
     """What the user should know about the run: skipped files (the tab's Skipped images… button lists
     each with its reason) and other notes."""
-    # The L2 search detail is for the command line's log (the run's figures keep it).
-    notes = [describe(n) for n in result.notes if n.kind not in (L2_CHOSEN, UNREADABLE_SKIPPED)]
+    # The L2 search detail is for the command line's log (the run's figures keep it); a stop is said first
+    # already; what the folds chose is kept with the run (its figures and notes), not repeated here.
+    hidden = (L2_CHOSEN, UNREADABLE_SKIPPED, STOPPED_IN_FINAL, STOPPED_IN_FOLDS, CROSSVAL_CHOSE)
+    notes = [describe(n) for n in result.notes if n.kind not in hidden]
     if result.failed:
         named = ", ".join(Path(path).name for path in sorted(result.failed)[:3])
         more = f" and {len(result.failed) - 3} more" if len(result.failed) > 3 else ""
         notes.insert(0, f"Skipped as unreadable: {named}{more} (Skipped images… lists each with the reason; "
                         "Check Data on the Dataset tab can quarantine them).")
     return "".join(f" {n}" for n in notes)
-

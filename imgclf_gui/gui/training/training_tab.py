@@ -1,23 +1,20 @@
-"""Training tab: settings and summary on the left; live progress, the report, mistakes and runs on the right.
+"""Training tab: settings and summary on the left; on the right what a run is doing, then pages.
 
 The tab binds to a :class:`TrainingSession` (all work runs through the task runner, so the window stays
-responsive) and only displays what its signals carry. Layout, top to bottom on the right: status line,
-extraction progress bar, loss/accuracy plots and the current figures; below them, tabs for the test
-report with the images to fix, and the history of runs.
+responsive) and only displays what its signals carry. Right side, top to bottom: the status banner and one
+progress bar (``live_panel.LiveStatus``); pages for the curves, the report of the run shown (with the images
+behind its figures), its possibly mislabelled images (``gui/common/mislabel_review.py``) and the runs;
+and Save / Export of a named run (``export_row.py``). The report gets the full height of its page, so a
+confusion matrix of 8 classes needs no scrolling at 1280x720.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QComboBox,
-    QFileDialog,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QMessageBox,
-    QProgressBar,
     QPushButton,
     QScrollArea,
     QSplitter,
@@ -26,24 +23,24 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from imgclf_gui.core.support.clock import ClockReading
-from imgclf_gui.core.support.notes import STAGE_EXTRACTING, STAGE_PREPARING_BACKBONE, Note, describe
-from imgclf_gui.core.training.head import EpochMetrics
+from imgclf_gui.core.support.notes import describe
+from imgclf_gui.gui.common.mislabel_review import MislabelReview
 from imgclf_gui.gui.common.preferences import Preferences
 from imgclf_gui.gui.common.project_model import ProjectModel
+from imgclf_gui.gui.common.review_list import MoveTracker
 from imgclf_gui.gui.common.tasks import TaskRunner
-from imgclf_gui.gui.training.metric_plots import MetricPlots
+from imgclf_gui.gui.training.export_row import ExportRow
+from imgclf_gui.gui.training.live_panel import CurvesPage, LiveStatus
 from imgclf_gui.gui.training.mistakes_view import MistakesView
 from imgclf_gui.gui.training.report_view import ReportView
 from imgclf_gui.gui.training.run_history import RunHistory
 from imgclf_gui.gui.training.settings_form import TrainingSettingsPanel
+from imgclf_gui.gui.training.shown_run import ShownRun
 from imgclf_gui.gui.training.skipped_view import SkippedButton
 from imgclf_gui.gui.training.training_session import RunOutcome, TrainingSession
 
-_IDLE_STYLE = "QLabel { padding: 4px 8px; border-radius: 4px; background: palette(alternate-base); }"
-_RUNNING_STYLE = "QLabel { padding: 4px 8px; border-radius: 4px; background: #fff3cd; color: #664d03; }"
-_EXPORT_FORMATS = [("TensorFlow Lite (.tflite)", "tflite", ".tflite"), ("Keras (.keras)", "keras", ".keras"),
-                   ("SavedModel (folder)", "savedmodel", "")]
+CURVES, REPORT, MISLABELLED, RUNS = range(4)
+REPORT_MIN_WIDTH = 390  # a class name, then precision, recall, F1 and count in full
 
 
 class TrainingTab(QWidget):
@@ -59,6 +56,8 @@ class TrainingTab(QWidget):
         self.tasks = tasks
         self.session = TrainingSession(project, tasks, self)
         self.session.ask_keep_best = self._ask_keep_best
+        self.tracker = MoveTracker(project, self)
+        self._shown: ShownRun | None = None
         self._setup_widgets()
         self._setup_layout()
         self._connect()
@@ -78,25 +77,17 @@ class TrainingTab(QWidget):
         self.train_button.setToolTip("Compute missing bottlenecks, then train the head (Ctrl+T).")
         self.train_button.setShortcut("Ctrl+T")
         self.cancel_button = QPushButton("Cancel", self)
-        self.status = QLabel(self)
-        self.status.setWordWrap(True)
+        self.live = LiveStatus(self)
+        self.status, self.progress, self.rate = self.live.status, self.live.progress, self.live.rate
         self.skipped_button = SkippedButton(self)  # the last run's unreadable images, listed on a click
-        self.progress = QProgressBar(self)
-        self.progress.setFormat("%v / %m images")
-        self.rate = QLabel(self)
-        self.plots = MetricPlots(self)
-        self.figures = QLabel("Loss and accuracy appear here epoch by epoch.", self)
-        self.figures.setEnabled(False)
-        self.report_view = ReportView(self)
+        self.live.status_row.addWidget(self.skipped_button)
+        self.curves = CurvesPage(self)
+        self.plots, self.figures = self.curves.plots, self.curves.figures
+        self.report_view = ReportView(self.tracker, self)
         self.mistakes = MistakesView(self.project, self.tasks, self)
+        self.mislabels = MislabelReview(self.project, self.tasks, self)
         self.history_view = RunHistory(self)
-        self.export_format = QComboBox(self)
-        for text, fmt, _suffix in _EXPORT_FORMATS:
-            self.export_format.addItem(text, fmt)
-        self.save_button = QPushButton("Save Model As…", self)
-        self.export_button = QPushButton("Export…", self)
-        self.export_note = QLabel(self)
-        self.export_note.setWordWrap(True)
+        self.export_row = ExportRow(self.session.files, self)
 
     def _setup_layout(self) -> None:
         left = QWidget(self)
@@ -104,15 +95,13 @@ class TrainingTab(QWidget):
         left_layout.setContentsMargins(8, 8, 8, 8)
         settings_box = QGroupBox("Settings", left)
         QVBoxLayout(settings_box).addWidget(self.settings)
-        summary_box = QGroupBox("What will be trained", left)
-        QVBoxLayout(summary_box).addWidget(self.summary)
         left_layout.addWidget(settings_box)
         left_layout.addStretch(1)
         scroll = self.settings_scroll = QScrollArea(self)
         scroll.setWidget(left)
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(330)
+        scroll.setMinimumWidth(300)
         buttons = QHBoxLayout()
         buttons.setContentsMargins(8, 4, 8, 8)
         buttons.addWidget(self.train_button, 1)
@@ -123,49 +112,43 @@ class TrainingTab(QWidget):
         column.addWidget(scroll, 1)
         # Outside the scroll area: always in view beside Train, and word-wrapped labels get their full
         # height there (a scroll area ignores height-for-width and clipped it to one line).
+        summary_box = QGroupBox("What will be trained", self)
+        QVBoxLayout(summary_box).addWidget(self.summary)
         summary_holder = QVBoxLayout()
         summary_holder.setContentsMargins(8, 0, 8, 0)
         summary_holder.addWidget(summary_box)
         column.addLayout(summary_holder)
         column.addLayout(buttons)
 
-        live = QWidget(self)
-        live_layout = QVBoxLayout(live)
-        live_layout.setContentsMargins(4, 8, 8, 4)
-        status_row = QHBoxLayout()
-        status_row.addWidget(self.status, 1)
-        status_row.addWidget(self.skipped_button)
-        live_layout.addLayout(status_row)
-        bar = QHBoxLayout()
-        bar.addWidget(self.progress, 1)
-        bar.addWidget(self.rate)
-        live_layout.addLayout(bar)
-        live_layout.addWidget(self.plots, 1)
-        live_layout.addWidget(self.figures)
-
-        report_page = QSplitter(Qt.Orientation.Horizontal, self)
-        report_page.addWidget(self.report_view)
-        report_page.addWidget(self.mistakes)
-        report_page.setSizes([420, 420])
-        export_row = QHBoxLayout()
-        export_row.addWidget(self.save_button)
-        export_row.addWidget(self.export_format)
-        export_row.addWidget(self.export_button)
-        export_row.addWidget(self.export_note, 1)
-        report_tab = QWidget(self)
-        report_layout = QVBoxLayout(report_tab)
-        report_layout.setContentsMargins(6, 6, 6, 6)
-        report_layout.addWidget(report_page, 1)
-        report_layout.addLayout(export_row)
+        # The report scrolls only when it cannot fit (more than 8 classes, or a small screen): its tables
+        # are as tall as their rows, so at 1280x720 the whole report of 8 classes is in view.
+        report_scroll = QScrollArea(self)
+        report_scroll.setWidget(self._padded(self.report_view))
+        report_scroll.setWidgetResizable(True)
+        report_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        report_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        report_scroll.setMinimumWidth(REPORT_MIN_WIDTH)
+        report_page = self.report_page = QSplitter(Qt.Orientation.Horizontal, self)
+        report_page.addWidget(report_scroll)
+        report_page.addWidget(self._padded(self.mistakes))
+        report_page.setStretchFactor(0, 3)
+        report_page.setStretchFactor(1, 2)
+        report_page.setSizes([3000, 2000])  # shares: the report three fifths, its images two
+        report_page.setChildrenCollapsible(False)
         self.pages = QTabWidget(self)
-        self.pages.addTab(report_tab, "Test Report")
-        self.pages.addTab(self.history_view, "Runs")
+        self.pages.setDocumentMode(True)
+        self.pages.addTab(self.curves, "Curves")
+        self.pages.addTab(report_page, "Report")
+        self.pages.addTab(self._padded(self.mislabels), "Possibly Mislabelled")
+        self.pages.addTab(self._padded(self.history_view), "Runs")
 
-        right = QSplitter(Qt.Orientation.Vertical, self)
-        right.addWidget(live)
-        right.addWidget(self.pages)
-        right.setSizes([300, 420])
-        right.setChildrenCollapsible(False)
+        right = QWidget(self)
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.setSpacing(4)
+        right_layout.addWidget(self.live)
+        right_layout.addWidget(self.pages, 1)
+        right_layout.addWidget(self.export_row)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.addWidget(left_column)
         self.splitter.addWidget(right)
@@ -176,6 +159,13 @@ class TrainingTab(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
 
+    def _padded(self, widget: QWidget) -> QWidget:
+        holder = QWidget(self)
+        box = QVBoxLayout(holder)
+        box.setContentsMargins(6, 6, 6, 6)
+        box.addWidget(widget)
+        return holder
+
     def _connect(self) -> None:
         s = self.session
         self.settings.config_edited.connect(s.set_config)
@@ -185,46 +175,50 @@ class TrainingTab(QWidget):
         s.summary_changed.connect(self._on_summary_changed)
         s.running_changed.connect(self._on_running_changed)
         s.stage_changed.connect(self.status.setText)
-        s.stage_started.connect(self._on_stage_started)
-        s.extract_progress.connect(self._on_extract_progress)
-        s.history_reset.connect(self._on_history_reset)
-        s.epoch_added.connect(self._on_epoch_added)
+        s.stage_started.connect(self.live.on_stage)
+        s.extract_progress.connect(self.live.on_extract_progress)
+        s.history_reset.connect(self.curves.reset)
+        s.fold_epoch_added.connect(self.curves.add_epoch)
         s.run_finished.connect(self._on_run_finished)
         s.run_failed.connect(self._on_run_failed)
-        s.report_changed.connect(self.report_view.set_report)
+        s.shown_run_changed.connect(self._on_shown_run_changed)
         s.runs_changed.connect(self._on_runs_changed)
-        s.export_finished.connect(self._on_export_finished)
-        self.report_view.images_requested.connect(self.mistakes.show_mistakes)
-        self.history_view.show_requested.connect(s.show_run)
+        self.report_view.images_requested.connect(self.mistakes.show_items)
+        self.report_view.mislabels_requested.connect(lambda: self.pages.setCurrentIndex(MISLABELLED))
+        self.mislabels.model.dataChanged.connect(self._update_mislabel_title)
+        self.mislabels.model.modelReset.connect(self._update_mislabel_title)
+        self.history_view.show_requested.connect(self._show_run)
         self.history_view.activate_requested.connect(s.make_active)
-        self.save_button.clicked.connect(self.save_model_dialog)
-        self.export_button.clicked.connect(self.export_dialog)
+        self.history_view.rename_requested.connect(s.rename_run)
         self.project.project_changed.connect(self._on_project_changed)
 
     # -- actions --------------------------------------------------------------------------------
     def start_training(self) -> None:
-        self.plots.clear()
-        self.session.start()
+        if self.session.start() is not None:
+            self.pages.setCurrentIndex(CURVES)
+
+    def _show_run(self, run_id: str) -> None:
+        self.session.show_run(run_id)
+        self.pages.setCurrentIndex(REPORT)
 
     def _ask_keep_best(self) -> bool:
         answer = QMessageBox.question(
-            self, "Training stopped", "Keep the best model so far?\n\nIt becomes the model used for "
+            self, "Training stopped", "Keep the model trained so far?\n\nIt becomes the model used for "
             "classifying and is listed under Runs; otherwise the previous model stays.",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes)
         return answer == QMessageBox.StandardButton.Yes
 
-    def save_model_dialog(self) -> None:
-        folder, _ = QFileDialog.getSaveFileName(self, "Save Model", "model.imgclf-model", "imgclf model folder (*)")
-        if folder:
-            self.export_note.setText("Saving…")
-            self.session.save_model_as(Path(folder))
+    def close_question(self) -> str | None:
+        """What closing the window now would stop (the window asks first), or None."""
+        if not self.session.is_running():
+            return None
+        return (f"Training is running ({self.status.text().rstrip('…')}). Closing the window stops it, and "
+                "this run is not kept; the previous model stays.")
 
-    def export_dialog(self) -> None:
-        _text, fmt, suffix = _EXPORT_FORMATS[self.export_format.currentIndex()]
-        out, _ = QFileDialog.getSaveFileName(self, "Export Model", f"model{suffix}")
-        if out:
-            self.export_note.setText(f"Exporting to {fmt} and checking it against the app…")
-            self.session.export_model(fmt, Path(out))
+    def cancel_work(self) -> None:
+        """The window closes: stop the run (the task runner's shutdown drops its callbacks, so nothing of
+        it is saved)."""
+        self.session.cancel()
 
     # -- slots ----------------------------------------------------------------------------------
     def _on_project_changed(self, root: object) -> None:
@@ -235,17 +229,11 @@ class TrainingTab(QWidget):
         self.train_button.setText("Training…" if running else "Train")
         self.cancel_button.setEnabled(running)
         self.settings.setEnabled(not running)
-        self.status.setStyleSheet(_RUNNING_STYLE if running else _IDLE_STYLE)
-        self.progress.setVisible(running)
+        self.live.set_running(running)
         if running:
-            self.progress.setRange(0, 0)  # busy until there is something to count
             self.skipped_button.set_skipped({}, None)  # the list belongs to the run that made it
-        self.rate.setVisible(False)  # only beside the busy bar of the backbone's first use
-        for button in (self.save_button, self.export_button, self.history_view.activate_button):
-            button.setEnabled(not running and (button is not self.history_view.activate_button
-                                               or bool(self.history_view.selected_ids())))
-        if not running and not self.status.text():
-            self.status.setText("Ready. Choose settings on the left and press Train.")
+        self.export_row.set_running(running)
+        self.history_view.activate_button.setEnabled(not running and len(self.history_view.selected_ids()) == 1)
 
     def _on_summary_changed(self, summary) -> None:
         if summary is None:
@@ -271,44 +259,34 @@ class TrainingTab(QWidget):
         lines += [f"<span style='color:#8a6d00'>⚠ {describe(note)}</span>" for note in summary.notes]
         self.summary.setText("<br>".join(lines))
 
-    def _on_stage_started(self, note: Note) -> None:
-        if note.kind == STAGE_PREPARING_BACKBONE:
-            # Converting the network cannot say how far it is: a busy bar, and no time left promised.
-            self.progress.setRange(0, 0)
-            self.progress.setVisible(True)
-            self.rate.setText("once per computer")
-            self.rate.setVisible(True)
-        elif note.kind == STAGE_EXTRACTING:
-            self.rate.setVisible(False)  # the bar gets its range and its words with the first count
+    def _on_shown_run_changed(self, shown: ShownRun | None) -> None:
+        self.report_view.set_shown(shown)
+        if shown is not None and shown is self._shown:
+            return  # the same run renamed or made active: only its heading changed
+        self._shown = shown
+        # Everything of the report page comes from this one run: nothing of the previous one stays.
+        self.mistakes.show_items("", [])
+        scan = shown.mislabels if shown is not None else None
+        if scan is None:
+            self.mislabels.set_suspects([], "Train a model to look for images filed in the wrong class.")
+        elif not scan.available:
+            self.mislabels.set_suspects([], scan.reason)
+        else:
+            n = len(scan.suspects)
+            what = (f"{n:,} image{'s look' if n != 1 else ' looks'} filed in the wrong class, worst first"
+                    if n else "No image looks filed in the wrong class")
+            self.mislabels.set_suspects(scan.suspects, f"{what}: from the honest predictions of {shown.title}.")
+        if not self.session.is_running():
+            self.curves.show_run(shown)
 
-    def _on_extract_progress(self, reading: ClockReading) -> None:
-        # One line inside the bar: "33 / 240 images, 24.9 images/s, about 8 s left" (no label beside it
-        # changing width ten times a second).
-        self.progress.setRange(0, max(reading.total, 1))
-        self.progress.setValue(reading.done)
-        self.progress.setFormat(f"%v / %m images, {reading.describe()}")
-        self.progress.setVisible(True)
-        self.rate.setVisible(False)
-
-    def _on_history_reset(self) -> None:
-        self.plots.clear()
-        self.figures.setText("Loss and accuracy appear here epoch by epoch.")
-        self.figures.setEnabled(False)
-
-    def _on_epoch_added(self, m: EpochMetrics) -> None:
-        self.plots.add_epoch(m)
-        self.progress.setVisible(False)
-        self.rate.setVisible(False)
-        val = (f"validation loss {m.val_loss:.4f}, accuracy {m.val_accuracy:.1%}"
-               if m.val_loss is not None else "no validation images")
-        self.figures.setEnabled(True)
-        self.figures.setText(f"Epoch {m.epoch}: train loss {m.train_loss:.4f}, accuracy {m.train_accuracy:.1%}; "
-                             f"{val}; best epoch {m.best_epoch}")
+    def _update_mislabel_title(self, *_args: object) -> None:
+        left = self.mislabels.remaining()
+        self.pages.setTabText(MISLABELLED, f"Possibly Mislabelled ({left})" if left else "Possibly Mislabelled")
 
     def _on_run_finished(self, outcome: RunOutcome) -> None:
         self.skipped_button.set_skipped(outcome.result.failed if outcome.result else {}, self.project.root)
         if outcome.run is not None:
-            self.pages.setCurrentIndex(0)
+            self.pages.setCurrentIndex(REPORT)
 
     def _on_run_failed(self, message: str, details: str) -> None:
         box = QMessageBox(QMessageBox.Icon.Critical, "Training failed",
@@ -318,14 +296,6 @@ class TrainingTab(QWidget):
         self._failure_box = box
 
     def _on_runs_changed(self) -> None:
-        self.history_view.set_runs(self.session.runs(), self.session.active_run_id())
-
-    def _on_export_finished(self, result) -> None:
-        if isinstance(result, str):
-            self.export_note.setText(f"<span style='color:#b02a37'>{result}</span>")
-        elif hasattr(result, "max_abs_diff"):
-            verdict = "passed" if result.max_abs_diff <= result.tolerance else "FAILED"
-            self.export_note.setText(f"Exported to {result.path.name}; self-test {verdict}: largest difference "
-                                     f"{result.max_abs_diff:.1e} on {result.checked} {result.checked_on}.")
-        else:
-            self.export_note.setText(f"Saved to {result}.")
+        runs, active = self.session.runs(), self.session.active_run_id()
+        self.history_view.set_runs(runs, active)
+        self.export_row.set_runs(runs, active)

@@ -310,15 +310,16 @@ class TrainingSession(QObject):
         self.stage_changed.emit(outcome.message)
         self.run_finished.emit(outcome)
 
-    def _elsewhere(self, root: Path, result: TrainResult | None, saved: bool = False) -> None:
+    def _elsewhere(self, root: Path, saved: bool = False) -> None:
         """The run's project was closed while it ran: say so, and announce nothing to this project."""
         what = "its model was kept in that project" if saved else "nothing of it was kept"
-        self._finish(RunOutcome(result, None, f"The training of {root.name} stopped when another project was "
-                                              f"opened; {what}."))
+        # No result either: its skipped images and figures belong to the other project.
+        self._finish(RunOutcome(None, None, f"The training of {root.name} stopped when another project was "
+                                            f"opened; {what}."))
 
     def _on_task_done(self, result: TrainResult, root: Path) -> None:
         if root != self.project.root:
-            self._elsewhere(root, result)
+            self._elsewhere(root)
             return
         if result.head is None:
             stopped = next((n for n in result.notes if n.kind == STOPPED_IN_FOLDS), None)
@@ -343,7 +344,7 @@ class TrainingSession(QObject):
 
     def _on_saved(self, result: TrainResult, root: Path, run: runs.RunInfo, shown: ShownRun) -> None:
         if root != self.project.root:
-            self._elsewhere(root, result, saved=True)
+            self._elsewhere(root, saved=True)
             return
         self._set_shown(shown)
         self.runs_changed.emit()
@@ -357,7 +358,7 @@ class TrainingSession(QObject):
 
     def _on_task_error(self, failure: TaskFailure, root: Path) -> None:
         if root != self.project.root:
-            self._elsewhere(root, None)
+            self._elsewhere(root)
             return
         self.refresh_summary()
         self.running_changed.emit(False)
@@ -366,7 +367,7 @@ class TrainingSession(QObject):
 
     def _on_task_cancelled(self, root: Path) -> None:
         if root != self.project.root:
-            self._elsewhere(root, None)
+            self._elsewhere(root)
             return
         self._finish(RunOutcome(None, None, "Cancelled while computing bottlenecks; those done are cached "
                                             "for next time. The previous model is unchanged."))

@@ -73,6 +73,13 @@ class ProjectLock:
     def held(self) -> bool:
         return self._fd is not None
 
+    def __del__(self) -> None:
+        # A lock nobody released (a window dropped without closing its project) must not outlive it.
+        try:
+            self.release()
+        except Exception:  # noqa: BLE001 - interpreter shutdown: nothing left to tell
+            pass
+
     def release(self) -> None:
         if self._fd is None:
             return

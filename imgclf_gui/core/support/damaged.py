@@ -51,9 +51,11 @@ def read_state_bytes(path: str | os.PathLike[str], *, max_bytes: int = MAX_STATE
 
     try:
         with open_regular(path) as handle:
-            if os.fstat(handle.fileno()).st_size > max_bytes:
+            size = os.fstat(handle.fileno()).st_size
+            if size > max_bytes:
                 raise DamagedFile(f"it is larger than {max_bytes >> 20} MB")
-            return handle.read(max_bytes + 1)
+            # read(n) reserves n bytes up front: ask for what the file holds (+1 to notice growth), not the limit
+            return handle.read(size + 1)
     except NotARegularFile as exc:
         raise DamagedFile(exc.strerror or "it is not a regular file") from None
 

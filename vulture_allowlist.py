@@ -30,6 +30,7 @@ _.eventFilter  # gui/training/settings_form.py (installed with installEventFilte
 source_parent  # gui/classify/batch_results.py: filterAcceptsRow's argument, unused by our filter
 
 # -- loaded by name -------------------------------------------------------------------------------------
+dask_setup  # core/cluster/local_worker.py, tests/cluster_preload.py: Dask calls a preload module's dask_setup
 DatasetTab  # gui/shell/main_window.py imports the tabs from a table of module and class names
 ClassifyTab  # likewise
 

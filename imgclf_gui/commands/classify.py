@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 
 def register(p: argparse.ArgumentParser) -> None:
@@ -25,6 +29,9 @@ def register(p: argparse.ArgumentParser) -> None:
                    help=f"with --sort-into: below P (0..1, default {UNSURE_BELOW:g}, as in the app) copy into "
                         f"DIR/{UNSURE}/ instead; 0 never does")
     p.add_argument("--quiet", action="store_true", help="no per-image lines")
+    from imgclf_gui.commands._cluster import add_cluster_option
+
+    add_cluster_option(p)
     p.set_defaults(func=run)
 
 
@@ -70,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
                 top = ", ".join(f"{names[i]} {row.scores[i]:.1%}" for i in order[:max(1, args.top)])
                 print(f"{printable(row.path)}: {top}")
 
+    if args.cluster:
+        return _on_cluster(args, predictor, files, show, len(skipped))
     rows = [r for r in score_files(predictor, files, on_rows=show) if r.scores is not None]
     if args.csv:
         write_csv(args.csv, rows, names)
@@ -81,3 +90,39 @@ def run(args: argparse.Namespace) -> int:
     if skipped and not args.quiet:
         print(f"Note: {len(skipped)} file(s) without an image extension were tried anyway.", file=sys.stderr)
     return 1 if failed and not rows else 0
+
+
+def _on_cluster(args: argparse.Namespace, predictor: Any, files: list[Path],
+                show: Callable[[list[Any]], None], skipped: int) -> int:
+    """The same run with the files scored on a Dask cluster: rows arrive in order, and are printed, written
+    into the CSV and copied into folders as they come (nothing gathered: any number of files)."""
+    from imgclf_gui.commands._cluster import cluster_session
+    from imgclf_gui.core.cluster.scoring import score_on_cluster
+    from imgclf_gui.core.models.outputs import csv_file, sort_into
+
+    names = predictor.class_names
+    readable, failed = 0, 0
+    counts: Counter[str] = Counter()
+    with contextlib.ExitStack() as stack:
+        table = stack.enter_context(csv_file(args.csv, names)) if args.csv else None
+
+        def take(batch: list[Any]) -> None:
+            nonlocal readable, failed
+            show(batch)
+            rows = [r for r in batch if r.scores is not None]
+            readable, failed = readable + len(rows), failed + len(batch) - len(rows)
+            if table is not None:
+                table.write(rows)
+            if args.sort_into is not None:
+                counts.update(sort_into(rows, args.sort_into, names, args.min_confidence))
+
+        with cluster_session(args.cluster) as session:
+            score_on_cluster(session, predictor, files, on_rows=take)
+    if args.csv:
+        print(f"Wrote {readable} rows to {args.csv}")
+    if args.sort_into is not None:
+        summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+        print(f"Copied {readable} image(s) into {args.sort_into} ({summary}); originals untouched.")
+    if skipped and not args.quiet:
+        print(f"Note: {skipped} file(s) without an image extension were tried anyway.", file=sys.stderr)
+    return 1 if failed and not readable else 0

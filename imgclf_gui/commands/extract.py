@@ -8,6 +8,7 @@ import argparse
 import sys
 import time
 
+from imgclf_gui.commands._cluster import add_cluster_option, cluster_session
 from imgclf_gui.commands._progress import ProgressLine
 from imgclf_gui.commands._settings import add_setting_flags
 from imgclf_gui.core.support.clock import format_duration
@@ -20,6 +21,7 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", metavar="DIR", help="project folder: one sub-folder of images per class")
     # The training settings that decide which bottlenecks training will look for (see `imgclf train`).
     add_setting_flags(p, ("backbone", "augment_variants", "crop"), flags={"augment_variants": "--variants"})
+    add_cluster_option(p)
     p.set_defaults(func=run)
 
 
@@ -59,8 +61,16 @@ def run(args: argparse.Namespace) -> int:
             print(f"{describe(Note(STAGE_PREPARING_BACKBONE, {'backbone': spec.display_name}))} ...", flush=True)
             prepare_backbone(backbone)
             progress.restart()
-        result = extract_features([s.path for s in samples], backbone, root, variants=variants,
-                                  crop=args.crop, on_progress=progress)
+        if args.cluster:
+            from imgclf_gui.core.cluster.bottlenecks import extract_on_cluster
+
+            with cluster_session(args.cluster) as session:
+                progress.restart()
+                result = extract_on_cluster(session, [s.path for s in samples], backbone, root, variants=variants,
+                                            crop=args.crop, on_progress=progress)
+        else:
+            result = extract_features([s.path for s in samples], backbone, root, variants=variants,
+                                      crop=args.crop, on_progress=progress)
     except BackboneUnavailable as exc:
         progress.finish()
         raise UserError(str(exc)) from None
@@ -72,4 +82,4 @@ def run(args: argparse.Namespace) -> int:
         print(f"  failed: {path}: {reason}")
     for warning in result.warnings:
         print(f"Warning: {describe(warning)}", file=sys.stderr)
-    return 1 if result.failed and not result.ok.any() else 0
+    return 1 if result.failed and not (result.computed or result.from_cache) else 0

@@ -30,6 +30,7 @@ from imgclf_gui.core.backbones._registry import (
     load_keras_full,
 )
 from imgclf_gui.core.backbones.spec import BackboneSpec
+from imgclf_gui.core.support.cpus import cpu_budget
 
 if TYPE_CHECKING:
     import keras
@@ -277,7 +278,7 @@ def open_extractor(backbone_id: str, *, allow_download: bool = False,
     ok, reason = availability(backbone_id)
     if not ok and not (allow_download and e.download is not None):
         raise BackboneUnavailable(reason)
-    threads = num_threads or os.cpu_count() or 1
+    threads = num_threads or cpu_budget()
 
     def open_runner(kind: str) -> _Runner:
         path = ensure_tflite(backbone_id, kind, allow_download=allow_download)

@@ -16,7 +16,7 @@ import errno
 import hashlib
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -108,6 +108,22 @@ def _why_not_writable(exc: OSError) -> str:
     if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
         return "the folder is read-only"
     return exc.strerror or str(exc)
+
+
+class VectorCaches(Protocol):
+    """What an extraction reads vectors from and hands new ones to: :class:`ExtractionCaches` (the
+    project's cache), or a Dask worker's memory whose vectors go back to the one writer (``core/cluster``)."""
+
+    index: HashIndex
+    unreadable: UnreadableMemory
+    warnings: list[Note]
+
+    @property
+    def cache_file(self) -> Path | None: ...
+    def has(self, key: Key) -> bool: ...
+    def get(self, key: Key) -> np.ndarray | None: ...
+    def add(self, items: list[tuple[Key, np.ndarray]]) -> None: ...
+    def close(self) -> None: ...
 
 
 class ExtractionCaches:

@@ -23,11 +23,12 @@ from typing import Any
 
 import numpy as np
 
-from imgclf_gui.core.features.cache import ExtractionCaches
+from imgclf_gui.core.features.cache import ExtractionCaches, VectorCaches
 from imgclf_gui.core.features.hashing import read_and_hash
 from imgclf_gui.core.features.store import Key
 from imgclf_gui.core.images.augment import augment_for_network
 from imgclf_gui.core.images.decode import CROP_POLICIES, ImageError, decode_for_network, read_error_reason
+from imgclf_gui.core.support.cpus import cpu_budget
 from imgclf_gui.core.support.notes import Note
 from imgclf_gui.core.support.tasks_api import Cancelled, ProgressFn, StopFn
 
@@ -68,8 +69,8 @@ class _Prepared:
 
 
 class _Extraction:
-    def __init__(self, paths: list[Path], spec: Any, backbone_id: str, caches: ExtractionCaches, variants: int,
-                 crop: str, on_progress: ProgressFn, should_stop: StopFn) -> None:
+    def __init__(self, paths: list[Path], spec: Any, backbone_id: str, caches: VectorCaches, variants: int,
+                 crop: str, on_progress: ProgressFn, should_stop: StopFn, extractor: Any = None) -> None:
         self.paths = paths
         self.spec = spec
         self.backbone_id = backbone_id
@@ -89,7 +90,8 @@ class _Extraction:
         self.done = 0
         self._last_progress = 0.0
         self._last_done = -1  # each value is shown once: the GUI repaints only on change
-        self._extractor: Any = None
+        self._extractor: Any = extractor
+        self._owns_extractor = extractor is None  # one handed in stays open for its owner's next call
         # Vectors waiting for the backbone, each with every (row, variant) that wants it: identical
         # files (same hash) share one computation.
         self.batch_keys: list[Key] = []
@@ -234,6 +236,8 @@ class _Extraction:
         self.caches.add(new_records)
 
     def close(self) -> None:
+        if not self._owns_extractor:
+            return
         close = getattr(self._extractor, "close", None)
         if callable(close):
             close()
@@ -248,6 +252,8 @@ def extract_features(
     crop: str = "squash",
     on_progress: ProgressFn = None,
     should_stop: StopFn = None,
+    caches: VectorCaches | None = None,
+    extractor: Any = None,
 ) -> ExtractionResult:
     """Bottleneck vectors of ``paths`` through backbone ``backbone_id``, reusing the project's cache.
 
@@ -256,6 +262,8 @@ def extract_features(
     full disk, damaged file) only adds ``result.warnings`` (``Note`` s). ``on_progress(done, total)`` is called at
     most ~10 times a second and once at the end; when ``should_stop()`` turns true, what was computed
     is saved and :class:`~imgclf_gui.core.support.tasks_api.Cancelled` is raised.
+    A Dask worker computing its share for the one writer (``core/cluster``) passes ``caches`` (vectors kept
+    in memory, nothing written; closed at the end) and ``extractor`` (its backbone, opened once per process).
     Raises ``KeyError`` for an unknown backbone and ``BackboneUnavailable`` when its weights are missing.
     """
     from imgclf_gui.core.backbones import get_spec
@@ -266,11 +274,12 @@ def extract_features(
         raise ValueError("variants must be >= 0")
     spec = get_spec(backbone_id)
     path_list = [Path(p) for p in paths]
-    caches = ExtractionCaches(project_root, spec, crop)
-    job = _Extraction(path_list, spec, backbone_id, caches, variants, crop, on_progress, should_stop)
+    if caches is None:
+        caches = ExtractionCaches(project_root, spec, crop)
+    job = _Extraction(path_list, spec, backbone_id, caches, variants, crop, on_progress, should_stop, extractor)
     # One decode thread per core: on 2 cores the backbone's own threads share them, which measured
     # the same CPU time as fewer threads or lower-priority decoding, and keeps camera JPEGs (decode-bound) fed.
-    workers = max(1, min(4, os.cpu_count() or 1))
+    workers = max(1, min(4, cpu_budget()))
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="imgclf-decode")
     window: deque[Future[_Prepared]] = deque()
     try:

@@ -9,12 +9,14 @@ no partial CSV, and none of the copies that run made. Which images count as unsu
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 from imgclf_gui.core.models.predict import UNSURE, UNSURE_BELOW, ResultRow, verdict
 from imgclf_gui.core.support.tasks_api import ProgressFn, StopFn, check_stop
@@ -28,24 +30,68 @@ def write_csv(path: str | os.PathLike[str], rows: Iterable[ResultRow], class_nam
     written with empty scores and their reason in a last ``error`` column (the tab's table, as shown).
     Raises ``OutputError`` when it cannot be written (nothing is left then).
     """
-    from imgclf_gui.core.support.output_paths import write_text_output
+    with csv_file(path, class_names, error_column=error_column) as table:
+        return table.write(rows)
 
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(["path", "label", "confidence", *class_names] + (["error"] if error_column else []))
-    count = 0
-    for row in rows:
-        if row.scores is None:
-            if error_column:
-                writer.writerow([str(row.path), "", "", *([""] * len(class_names)), row.error])
-                count += 1
-            continue
-        best = row.best
-        line = [str(row.path), class_names[best], f"{row.scores[best]:.6f}", *(f"{v:.6f}" for v in row.scores)]
-        writer.writerow(line + ([""] if error_column else []))
-        count += 1
-    write_text_output(path, buf.getvalue(), "the CSV file")
-    return count
+
+_CSV = "the CSV file"
+
+
+class CsvTable:
+    """Rows of a CSV being written (see :func:`csv_file`); the same bytes as :func:`write_csv`."""
+
+    def __init__(self, handle: BinaryIO, class_names: Sequence[str], *, error_column: bool = False,
+                 path: str | os.PathLike[str] = "") -> None:
+        self._handle = handle
+        self._names = list(class_names)
+        self._error_column = error_column
+        self._path = path
+        self.count = 0
+        self._put([["path", "label", "confidence", *self._names] + (["error"] if error_column else [])])
+
+    def _put(self, lines: list[list[str]]) -> None:
+        from imgclf_gui.core.support.output_paths import ESCAPE, writing
+
+        buf = io.StringIO()
+        csv.writer(buf).writerows(lines)
+        with writing(self._path, _CSV, atomic=True):  # csv_file removes the unfinished file
+            self._handle.write(buf.getvalue().encode("utf-8", ESCAPE))
+
+    def write(self, rows: Iterable[ResultRow]) -> int:
+        """Add rows (unreadable files only with the error column); returns how many were written.
+        Raises ``OutputError`` when they cannot be written."""
+        lines: list[list[str]] = []
+        for row in rows:
+            if row.scores is None:
+                if self._error_column:
+                    lines.append([str(row.path), "", "", *([""] * len(self._names)), row.error])
+                continue
+            best = row.best
+            line = [str(row.path), self._names[best], f"{row.scores[best]:.6f}", *(f"{v:.6f}" for v in row.scores)]
+            lines.append(line + ([""] if self._error_column else []))
+        self._put(lines)
+        self.count += len(lines)
+        return len(lines)
+
+
+@contextlib.contextmanager
+def csv_file(path: str | os.PathLike[str], class_names: Sequence[str], *, error_column: bool = False
+             ) -> Iterator[CsvTable]:
+    """A CSV written batch by batch, for runs too large to hold (``imgclf classify --cluster``): it appears
+    at ``path`` whole when the block ends, and not at all after an error or Ctrl+C (atomic, as write_csv).
+    A write that fails raises ``OutputError`` and leaves nothing."""
+    from imgclf_gui.core.support.atomic import AtomicFile
+    from imgclf_gui.core.support.output_paths import writing
+
+    with writing(path, _CSV, atomic=True):
+        out = AtomicFile(path)
+    try:
+        yield CsvTable(out.handle, class_names, error_column=error_column, path=path)
+    except BaseException:
+        out.discard()
+        raise
+    with writing(path, _CSV, atomic=True):
+        out.commit()
 
 
 def check_csv_target(path: str | os.PathLike[str], rows: int, class_names: Sequence[str]) -> Path:
@@ -124,4 +170,5 @@ def copy_no_overwrite(src: Path, folder: Path) -> Path:
         return dest
 
 
-__all__ = ["write_csv", "sort_into", "copy_no_overwrite", "safe_folder_name", "check_csv_target", "check_sort_target"]
+__all__ = ["write_csv", "csv_file", "CsvTable", "sort_into", "copy_no_overwrite", "safe_folder_name",
+           "check_csv_target", "check_sort_target"]

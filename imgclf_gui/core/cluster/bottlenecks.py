@@ -45,7 +45,7 @@ class ClusterExtraction:
 
 
 @dataclass(frozen=True)
-class _Pending:
+class Pending:
     """An image the workers must read: the path as given, and the stat this computer saw."""
 
     path: Path
@@ -53,14 +53,13 @@ class _Pending:
     stat: os.stat_result
 
 
-class _Writer:
-    """The client's half: decides what to send, and writes what comes back."""
+class CacheWriter:
+    """The client's half, the one writer: decides what to send (:meth:`pending`) and writes what comes
+    back (:meth:`absorb`) into ``caches``. ``result`` holds the counts so far."""
 
-    def __init__(self, caches: ExtractionCaches, variants: int, dim: int, total: int,
-                 on_progress: ProgressFn) -> None:
+    def __init__(self, caches: ExtractionCaches, variants: int, total: int, on_progress: ProgressFn) -> None:
         self.caches = caches
         self.variants = variants
-        self.dim = dim
         self.result = ClusterExtraction(total)
         self.on_progress = on_progress
         self._shown = (-1, 0.0)
@@ -81,7 +80,7 @@ class _Writer:
         raw = bytes.fromhex(digest)
         return [(raw, v) for v in range(self.variants + 1)]
 
-    def pending(self, paths: Sequence[Path]) -> Iterator[_Pending]:
+    def pending(self, paths: Sequence[Path]) -> Iterator[Pending]:
         """The images the workers must read, looked up lazily as the cluster has room for them."""
         for path in paths:
             try:
@@ -100,9 +99,9 @@ class _Writer:
                 self.result.failed[path] = known
                 self.progress()
                 continue
-            yield _Pending(path, os.path.abspath(path), st)
+            yield Pending(path, os.path.abspath(path), st)
 
-    def absorb(self, items: list[_Pending], chunk: ChunkVectors) -> None:
+    def absorb(self, items: list[Pending], chunk: ChunkVectors) -> None:
         """Write one chunk's answer: vectors new to the cache, hashes into the index, counts."""
         vectors = dict(zip(chunk.keys, chunk.vectors))
         new: list[tuple[Key, object]] = []
@@ -163,7 +162,7 @@ def extract_on_cluster(
     path_list = [Path(p) for p in paths]
     check_workers(session, expected, [os.path.abspath(p) for p in path_list])
     caches = ExtractionCaches(project_root, spec, crop)
-    writer = _Writer(caches, variants, spec.dim, len(path_list), on_progress)
+    writer = CacheWriter(caches, variants, len(path_list), on_progress)
     try:
         writer.progress(force=True)
         run_chunks(session, extract_chunk, (expected, variants, crop), writer.pending(path_list),
@@ -178,4 +177,4 @@ def extract_on_cluster(
     return writer.result
 
 
-__all__ = ["ClusterExtraction", "extract_on_cluster"]
+__all__ = ["CacheWriter", "ClusterExtraction", "Pending", "extract_on_cluster"]

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from imgclf_gui.core.cluster.remote import ClusterError, Expected, ProbeReply, WorkerProblem, probe
+from imgclf_gui.core.cluster.remote import ClusterError, Expected, ProbeReply, probe
 
 #: ``local:N`` starts N worker processes here; ``local`` alone one per core
 LOCAL = "local"
@@ -22,6 +22,13 @@ CONNECT_TIMEOUT_S = 20
 WORKER_WAIT_S = 600
 #: image paths each worker is asked to see before any work is sent
 SAMPLED_PATHS = 8
+
+#: Dask defaults that cost an imgclf worker about a tenth of its CPU (``benchmarks/bench_cluster.py``):
+#: its sampling profiler, and a 64 KB malloc trim threshold that hands each decoded photo's memory back to
+#: the system only to fault it in again for the next one. Set for ``local:N``; docs/SCALING.md gives the
+#: same settings for the workers of a scheduler.
+WORKER_SETTINGS = {"distributed.worker.profile.enabled": False,
+                   "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": 32 * 2**20}
 
 NEEDS_DASK = ("--cluster needs Dask: install it with pip install 'imgclf[cluster]', here and on every worker "
               "node (see docs/SCALING.md).")
@@ -98,9 +105,10 @@ def connect(address: str, *, on_status: Callable[[str], None] | None = None) -> 
         try:
             # One thread per worker: a worker is one share of the cores (imgclf limits its own pools to it).
             # The scheduler's web page on a free port: 8787 may be another cluster's.
-            cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                               dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,
-                                               preload=preload)
+            with dask.config.set(WORKER_SETTINGS):
+                cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                                   dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,
+                                                   preload=preload)
         except Exception as exc:  # noqa: BLE001 - Dask reports a failed start with many types; one sentence
             raise ClusterError(f"Could not start {workers} local worker processes: {exc}") from None
         return ClusterSession(address, distributed.Client(cluster), cluster)
@@ -146,8 +154,9 @@ def check_workers(session: ClusterSession, expected: Expected, paths: Sequence[s
     sample = sample_paths(list(paths))
     replies: dict[str, Any] = session.client.run(probe, expected, sample, source, on_error="return")
     for address, reply in sorted(replies.items()):
-        if isinstance(reply, WorkerProblem):
-            raise ClusterError(f"The worker {address} {reply}") from None
+        if isinstance(reply, ImportError):  # the check itself could not be unpickled there
+            raise ClusterError(f"The worker {address} cannot run imgclf ({reply}): install the same imgclf on "
+                               f"every node (pip install 'imgclf[cluster]=={expected.imgclf}').")
         if not isinstance(reply, ProbeReply):
             raise ClusterError(f"The worker {address} could not be checked: {reply}")
         where = f"The worker {address} (on {reply.host})"

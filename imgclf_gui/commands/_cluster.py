@@ -21,14 +21,16 @@ def cluster_session(address: str) -> Iterator[Any]:
     """A ``ClusterSession`` on ``address`` for the block, closed after it (local workers stopped); every
     ``ClusterError`` on the way, from connecting to a worker that differs, becomes a ``UserError``.
     What it says about the cluster goes to stderr, so stdout stays what the command prints without it."""
-    from imgclf_gui.cli import UserError
-    from imgclf_gui.core.cluster.connection import ClusterError, connect
+    from imgclf_gui.cli import UsageError, UserError
+    from imgclf_gui.core.cluster.connection import AddressError, ClusterError, connect
 
     def say(text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
     try:
         session = connect(address, on_status=say)
+    except AddressError as exc:  # the command line is wrong (exit 2), not the cluster
+        raise UsageError(str(exc)) from None
     except ClusterError as exc:
         raise UserError(str(exc)) from None
     try:

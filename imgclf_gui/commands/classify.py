@@ -99,25 +99,32 @@ def _on_cluster(args: argparse.Namespace, predictor: Any, files: list[Path],
     from imgclf_gui.commands._cluster import cluster_session
     from imgclf_gui.core.cluster.scoring import score_on_cluster
     from imgclf_gui.core.models.outputs import csv_file, sort_into
+    from imgclf_gui.core.support.output_paths import NewFiles, OutputError
 
     names = predictor.class_names
     readable, failed = 0, 0
     counts: Counter[str] = Counter()
-    with contextlib.ExitStack() as stack:
-        table = stack.enter_context(csv_file(args.csv, names)) if args.csv else None
+    copies = NewFiles(args.sort_into) if args.sort_into is not None else None
+    try:
+        with contextlib.ExitStack() as stack:
+            table = stack.enter_context(csv_file(args.csv, names)) if args.csv else None
 
-        def take(batch: list[Any]) -> None:
-            nonlocal readable, failed
-            show(batch)
-            rows = [r for r in batch if r.scores is not None]
-            readable, failed = readable + len(rows), failed + len(batch) - len(rows)
-            if table is not None:
-                table.write(rows)
-            if args.sort_into is not None:
-                counts.update(sort_into(rows, args.sort_into, names, args.min_confidence))
+            def take(batch: list[Any]) -> None:
+                nonlocal readable, failed
+                show(batch)
+                rows = [r for r in batch if r.scores is not None]
+                readable, failed = readable + len(rows), failed + len(batch) - len(rows)
+                if table is not None:
+                    table.write(rows)
+                if args.sort_into is not None:
+                    counts.update(sort_into(rows, args.sort_into, names, args.min_confidence))
 
-        with cluster_session(args.cluster) as session:
-            score_on_cluster(session, predictor, files, on_rows=take)
+            with cluster_session(args.cluster) as session:
+                score_on_cluster(session, predictor, files, on_rows=take)
+    except OutputError:
+        if copies is not None:  # as without --cluster: a failed write leaves none of this run's copies
+            copies.remove()
+        raise
     if args.csv:
         print(f"Wrote {readable} rows to {args.csv}")
     if args.sort_into is not None:

@@ -75,15 +75,15 @@ def test_classify_with_a_local_cluster_writes_the_same_csv_lines_and_copies(tmp_
 def test_a_cluster_that_cannot_be_used_is_one_sentence(tmp_path, capsys, fake_backbone, monkeypatch):
     _photos(tmp_path, 2)
     extract = ["extract", str(tmp_path), "--backbone", fake_backbone.id, "--cluster"]
-    assert main([*extract, "local:two"]) == 2
+    assert main([*extract, "local:two"]) == 2  # wrong usage
     assert "local:N needs a number of worker processes, e.g. local:4" in capsys.readouterr().err
     monkeypatch.setattr(connection, "CONNECT_TIMEOUT_S", 1)
-    assert main([*extract, "tcp://127.0.0.1:9"]) == 2  # the discard port: nothing listens there
+    assert main([*extract, "tcp://127.0.0.1:9"]) == 1  # the discard port: nothing listens there
     err = capsys.readouterr().err
     assert "Could not reach a Dask scheduler at tcp://127.0.0.1:9" in err and "dask scheduler" in err
     assert "Traceback" not in err
     monkeypatch.setitem(sys.modules, "distributed", None)  # as if imgclf[cluster] were not installed
-    assert main([*extract, "local:2"]) == 2
+    assert main([*extract, "local:2"]) == 1
     assert "pip install 'imgclf[cluster]'" in capsys.readouterr().err
 
 

@@ -34,6 +34,10 @@ NEEDS_DASK = ("--cluster needs Dask: install it with pip install 'imgclf[cluster
               "node (see docs/SCALING.md).")
 
 
+class AddressError(ClusterError):
+    """ADDRESS itself is malformed (``local:two``): the command line is wrong, not the cluster."""
+
+
 def local_workers(address: str) -> int | None:
     """N for ``local:N`` (``local``: one per core); None for a scheduler address. Raises ClusterError."""
     name, _, count = address.strip().partition(":")
@@ -42,7 +46,7 @@ def local_workers(address: str) -> int | None:
     if not count:
         return os.cpu_count() or 1
     if not count.isdigit() or int(count) < 1:
-        raise ClusterError(f"{address!r}: local:N needs a number of worker processes, e.g. local:4.")
+        raise AddressError(f"{address!r}: local:N needs a number of worker processes, e.g. local:4.")
     return int(count)
 
 
@@ -169,4 +173,5 @@ def check_workers(session: ClusterSession, expected: Expected, paths: Sequence[s
                 f"({len(reply.missing)} of {len(sample)} sampled paths are missing there).")
 
 
-__all__ = ["LOCAL", "ClusterError", "ClusterSession", "connect", "check_workers", "local_workers", "sample_paths"]
+__all__ = ["LOCAL", "AddressError", "ClusterError", "ClusterSession", "connect", "check_workers", "local_workers",
+           "sample_paths"]

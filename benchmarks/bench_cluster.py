@@ -25,6 +25,24 @@ From these: the ratio cluster / one; the per-worker rate (a worker's images per 
 worker does with a core to itself); the client's ceiling; and the projected time for 1,000,000 photos at 8,
 32 and 128 workers. Shared storage is the third bound: a camera photo is ~3.4 MB to read, and its bandwidth
 is not measured here (``--storage-mb-s``).
+
+Measured (full run, 2,000 photos, EfficientNet-Lite0, shared 2-core VM with a load average of 7.3-9.7 from
+other work, 2026-11-29)::
+
+    run                           images  seconds   img/s  load avg
+    one process                     2000    266.6     7.5       7.3
+    local:2                         2000    298.3     6.7       9.7
+    local:2 / one process: 0.89 (cluster start-up 3.8 s, not counted)
+    CPU per image: one process 49.0 ms; on the cluster 54.1 ms in the workers + 5.1 ms here
+    per-worker rate: 18.5 img/s per worker with a core to itself
+    the whole client, workers answering at once: 5,666 img/s (0.08 ms CPU an image)
+    records into the project's cache 13,519/s; cached look-ups 41,064/s; CSV rows 39,637/s
+    1,000,000 photos: 8 workers 1.9 h, 32 workers 28 min, 128 workers 7 min (the writer bound from
+    ~306 workers); with 1 GB/s of shared storage: 1.9 h, 55 min, 55 min
+
+Under heavier load the rates fall further (a quick run at load 11-13, with our own tests running beside
+it, gave 0.61 and a writer of 525 img/s):
+read them with the load average beside them.
 """
 from __future__ import annotations
 
@@ -254,20 +272,25 @@ def report(one: dict, cluster: dict, writer: dict, client: dict, workers: int, s
           f"(observed here: {cluster_rate / workers:.1f} img/s per worker, {workers} workers and the client "
           f"on {os.cpu_count()} cores)")
     print("\nthe one writer (this computer, one core):")
+    client_cpu = client["client_cpu"] / client["images"]
     print(f"  the whole client, workers answering at once (Dask messages, scheduler, cache, index): "
-          f"{client_ceiling:,.0f} img/s, {1000 * client['client_cpu'] / client['images']:.2f} ms CPU an image here")
+          f"{client_ceiling:,.0f} img/s measured; its CPU per image, {1000 * client_cpu:.2f} ms, would allow "
+          f"~{1 / client_cpu:,.0f} img/s on a core of its own")
     print(f"  records into the project's cache (absorb + index save): {write_rate:,.0f} records/s")
     print(f"  look-up of an image already cached (stat + index + cache): {lookup_rate:,.0f} img/s "
           f"({writer['sent']} of {writer['lookups']} would have been sent)")
     print(f"  rows into a CSV (10 classes): {csv_rate:,.0f} rows/s")
     print(f"  shared storage at {storage_mb_s:,.0f} MB/s and {photo_mb:.1f} MB a photo (assumed, not measured): "
           f"{storage_rate:,.0f} img/s")
-    print("\n1,000,000 camera photos (per-worker rate x workers, capped by the writer and the storage):")
-    print(f"{'workers':>8}{'compute img/s':>15}{'bound img/s':>13}{'bound by':>12}{'time':>9}")
+    print(f"\n1,000,000 camera photos: the per-worker rate x workers, capped by the one writer (reached at "
+          f"~{client_ceiling / per_worker:,.0f} workers); then also by the storage assumed above:")
+    print(f"{'workers':>8}{'img/s':>9}{'bound by':>10}{'time':>9}{'with storage':>15}{'time':>9}")
     for n in (8, 32, 128):
         compute = n * per_worker
-        bound, by = min((compute, "workers"), (client_ceiling, "writer"), (storage_rate, "storage"))
-        print(f"{n:>8}{compute:>15,.0f}{bound:>13,.0f}{by:>12}{_hours(1_000_000 / bound):>9}")
+        rate, by = min((compute, "workers"), (client_ceiling, "writer"))
+        stored = min(rate, storage_rate)
+        print(f"{n:>8}{rate:>9,.0f}{by:>10}{_hours(1_000_000 / rate):>9}{stored:>15,.0f}"
+              f"{_hours(1_000_000 / stored):>9}")
 
 
 def main(argv: list[str] | None = None) -> int:

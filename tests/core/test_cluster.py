@@ -232,3 +232,29 @@ def test_an_image_that_kills_every_worker_it_meets_is_reported_the_others_cached
         cluster.close()
     assert result.failed == {poison: LOST.format(tries=2)}
     assert (result.computed, result.from_cache) == (6, 0)
+
+
+@pytest.mark.slow
+def test_the_real_backbone_on_two_workers_gives_the_vectors_of_one_process(session, tmp_path):
+    """One LiteRT thread per worker against every core in one process: within 1e-5, variants too."""
+    from skimage import data
+
+    from imgclf_gui.core.backbones import prepare_backbone
+
+    prepare_backbone("efficientnet-lite0")  # once, before the workers open it from the shared user cache
+    pictures = [data.chelsea(), data.coffee(), data.astronaut(), data.rocket(), data.camera()]
+    paths = []
+    for i in range(10):
+        picture = pictures[i % len(pictures)]
+        path = tmp_path / "photos" / f"class{i % 2}" / f"p{i}.jpg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(picture if i < 5 else picture[::-1]).convert("RGB").save(path)
+        paths.append(path)
+    result = extract_on_cluster(session, paths, "efficientnet-lite0", tmp_path / "photos", variants=1,
+                                chunk_size=3)
+    single = extract_features(paths, "efficientnet-lite0", tmp_path / "alone", variants=1)
+    assert result.computed == single.computed == 10
+    cached = _cached(tmp_path / "photos", "efficientnet-lite0", single.hashes, 1)
+    for row, h in enumerate(single.hashes):
+        np.testing.assert_allclose(cached[(h, 0)], single.features[row], atol=1e-5)
+        np.testing.assert_allclose(cached[(h, 1)], single.augmented[row, 0], atol=1e-5)

@@ -164,3 +164,21 @@ def test_dask_is_imported_only_with_cluster(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.slow
+def test_a_disk_filling_up_while_classifying_on_a_cluster_leaves_nothing(tmp_path, capsys, fake_backbone,
+                                                                        monkeypatch):
+    from tests.core.disks import simulate_full_disk
+
+    _model(fake_backbone, tmp_path)
+    _photos(tmp_path / "new", 10)
+    out = tmp_path / "out"
+    out.mkdir()
+    simulate_full_disk(monkeypatch)  # after the checks before the work: the copies and the CSV fail midway
+    with worker_config():
+        code = main(["classify", str(tmp_path / "colors.imgclf-model"), str(tmp_path / "new"), "--quiet",
+                     "--csv", str(out / "scores.csv"), "--sort-into", str(out / "sorted"), "--cluster", "local:2"])
+    err = capsys.readouterr().err
+    assert code == 1 and "full" in err and "Traceback" not in err, err
+    assert list(out.iterdir()) == []  # no half CSV, none of the copies

@@ -39,13 +39,28 @@ def deadly_features(batch: np.ndarray) -> np.ndarray:
     return fake_features(batch)
 
 
-def register_test_backbones() -> None:
-    """The fakes under their test ids: the same vectors, with a delay, a fatal picture, or counted."""
-    register_fake_backbone()
-    for backbone_id, features in ((SLOW_ID, slow_features), (DEADLY_ID, deadly_features),
-                                  (COUNTING_ID, fake_features)):
+def register_timed_fakes() -> None:
+    """``fake-slow`` and ``fake-deadly``: what a test's own process needs beside the usual fixtures."""
+    for backbone_id, features in ((SLOW_ID, slow_features), (DEADLY_ID, deadly_features)):
         register_backbone(replace(FAKE_SPEC, id=backbone_id), build_fake_keras, numpy_features=features,
                           replace=True)
+
+
+def unregister_timed_fakes() -> None:
+    """Take them out again: other tests list every registered backbone."""
+    from imgclf_gui.core.backbones import unregister_backbone
+
+    for backbone_id in (SLOW_ID, DEADLY_ID):
+        unregister_backbone(backbone_id)
+
+
+def register_test_backbones() -> None:
+    """Every fake under its test id, as a worker needs them: the same vectors, with a delay, a fatal
+    picture, or (``fake-counting``, counted in the test's own process only) plain."""
+    register_fake_backbone()
+    register_timed_fakes()
+    register_backbone(replace(FAKE_SPEC, id=COUNTING_ID), build_fake_keras, numpy_features=fake_features,
+                      replace=True)
 
 
 def dask_setup(worker: Any) -> None:

@@ -25,21 +25,36 @@ from imgclf_gui.core.models.predict import ModelSource, open_predictor, score_fi
 from imgclf_gui.core.support.cpus import cpu_budget
 from imgclf_gui.core.support.tasks_api import Cancelled
 from imgclf_gui.core.training.trainer import TrainConfig, train
-from tests.cluster_preload import DEADLY_ID, MAGENTA, SLOW_ID, register_test_backbones, worker_config
+from tests.cluster_preload import (
+    DEADLY_ID,
+    MAGENTA,
+    SLOW_ID,
+    register_timed_fakes,
+    unregister_timed_fakes,
+    worker_config,
+)
 from tests.conftest import write_image
 from tests.core.test_predict import _model
 
 
 @pytest.fixture(scope="module")
-def session(shared_cache_dir):
+def cluster(shared_cache_dir):
     """Two worker processes, one thread each, with the test backbones registered in them."""
     with pytest.MonkeyPatch.context() as env:
         env.setenv("IMGCLF_CACHE_DIR", str(shared_cache_dir))  # the workers' user cache is the tests' one
         with worker_config():
-            cluster = connect("local:2")
-    register_test_backbones()  # and here, for the client
+            started = connect("local:2")
+    yield started
+    started.close()
+
+
+@pytest.fixture
+def session(cluster):
+    """The cluster, with the slow and the deadly fake registered here too (the client) during the test;
+    ``fake_backbone`` and ``backbone`` (the counting fake) register theirs."""
+    register_timed_fakes()
     yield cluster
-    cluster.close()
+    unregister_timed_fakes()
 
 
 def make_project(root, n: int) -> list:
@@ -225,11 +240,12 @@ def test_an_image_that_kills_every_worker_it_meets_is_reported_the_others_cached
         env.setenv("IMGCLF_CACHE_DIR", str(shared_cache_dir))
         with worker_config(**{"distributed.scheduler.allowed-failures": 1}):
             cluster = connect("local:2")
-    register_test_backbones()
+    register_timed_fakes()
     try:
         result = extract_on_cluster(cluster, paths, DEADLY_ID, tmp_path, chunk_size=4)
     finally:
         cluster.close()
+        unregister_timed_fakes()
     assert result.failed == {poison: LOST.format(tries=2)}
     assert (result.computed, result.from_cache) == (6, 0)
 

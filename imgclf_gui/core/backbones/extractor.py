@@ -209,8 +209,6 @@ def tflite_path(spec: BackboneSpec, kind: str = FEATURES) -> Path:
 
 def convert_to_tflite(model: keras.Model, kind: str = FEATURES) -> bytes:
     """float32 LiteRT flatbuffer: the bottleneck, or bottleneck and probabilities joined (``imagenet``)."""
-    import contextlib
-    import io
 
     import keras
     import tensorflow as tf
@@ -223,9 +221,26 @@ def convert_to_tflite(model: keras.Model, kind: str = FEATURES) -> bytes:
     # hand-made tf.function instead left resource variables that LiteRT cannot read (NaN outputs).
     converter = tf.lite.TFLiteConverter.from_keras_model(single)
     converter.optimizations = []  # float32 throughout: features must match the Keras reference
-    # The converter prints its temporary SavedModel's signature on stdout; keep CLI output clean.
-    with contextlib.redirect_stdout(io.StringIO()):
+    return convert_quietly(converter)
+
+
+def convert_quietly(converter: Any) -> bytes:
+    """Run a ``TFLiteConverter`` without its ~250-line signature listing on stdout.
+
+    On its way the converter saves a temporary SavedModel, and Keras prints its signature: one "TensorSpec"
+    line per variable. With Keras's interactive logging off that listing goes to absl's INFO log, which is
+    silent; a failure still raises. Keras keeps the switch per thread, so no other thread's output is touched
+    (redirecting ``sys.stdout`` would swallow every thread's prints meanwhile).
+    """
+    import keras
+
+    was_interactive = keras.config.is_interactive_logging_enabled()
+    keras.config.disable_interactive_logging()
+    try:
         return bytes(converter.convert())
+    finally:
+        if was_interactive:
+            keras.config.enable_interactive_logging()
 
 
 def ensure_tflite(backbone_id: str, kind: str = FEATURES, *, allow_download: bool = False) -> Path:

@@ -10,7 +10,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from tests.fakes import fake_backbone  # noqa: E402,F401 - the fixture, for every test
+from tests.fakes import fake_backbone, fake_pair  # noqa: E402,F401 - the fixtures, for every test
 
 
 @pytest.fixture(scope="session")

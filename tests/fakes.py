@@ -6,6 +6,9 @@ real Keras form too (pooling + rescaling + dense), so export code paths work wit
 
     from tests.fakes import fake_backbone          # the fixture: NumPy features, no TensorFlow
     def test_something(fake_backbone): ...         # fake_backbone is its BackboneSpec
+
+A second fake (``fake-coarse``: 40x40 input, 2x2 cells, 12 numbers) differs in input size and features,
+so the two make a combined backbone (``fake_pair``: the spec of "fake-tiny+fake-coarse").
 """
 from __future__ import annotations
 
@@ -43,13 +46,17 @@ def _imagenet_weights() -> tuple[np.ndarray, np.ndarray]:
     return rng.normal(0, 2.0, (_DIM, 1000)).astype(np.float32), np.zeros(1000, np.float32)
 
 
-def fake_features(batch: np.ndarray) -> np.ndarray:
-    """(N, 32, 32, 3) 0..255 -> (N, 48): mean of each 8x8 cell per channel, scaled to -0.5..0.5."""
+def _pooled(batch: np.ndarray, size: int, cells: int) -> np.ndarray:
     batch = np.asarray(batch, np.float32)
     n = batch.shape[0]
-    step = _SIZE // _CELLS
-    cells = batch.reshape(n, _CELLS, step, _CELLS, step, 3).mean(axis=(2, 4))
-    return (cells.reshape(n, _DIM) / 255.0 - 0.5).astype(np.float32)
+    step = size // cells
+    pooled = batch.reshape(n, cells, step, cells, step, 3).mean(axis=(2, 4))
+    return (pooled.reshape(n, cells * cells * 3) / 255.0 - 0.5).astype(np.float32)
+
+
+def fake_features(batch: np.ndarray) -> np.ndarray:
+    """(N, 32, 32, 3) 0..255 -> (N, 48): mean of each 8x8 cell per channel, scaled to -0.5..0.5."""
+    return _pooled(batch, _SIZE, _CELLS)
 
 
 def fake_probabilities(batch: np.ndarray) -> np.ndarray:
@@ -84,6 +91,42 @@ def build_fake_keras() -> keras.Model:
     return keras.Model(inputs, [features, probabilities], name="fake_tiny")
 
 
+COARSE_ID = "fake-coarse"
+_COARSE_SIZE, _COARSE_CELLS = 40, 2
+COARSE_SPEC = BackboneSpec(
+    id=COARSE_ID, display_name="Fake coarse backbone (tests)", input_size=_COARSE_SIZE,
+    dim=_COARSE_CELLS * _COARSE_CELLS * 3, version="test-1", preprocessing="none",
+    weights_source="made up in tests/fakes.py", offline=True, description="2x2 mean-pooled colours; tests only.",
+    has_imagenet_head=False)
+
+
+def coarse_features(batch: np.ndarray) -> np.ndarray:
+    """(N, 40, 40, 3) 0..255 -> (N, 12): mean of each 20x20 cell per channel, scaled to -0.5..0.5."""
+    return _pooled(batch, _COARSE_SIZE, _COARSE_CELLS)
+
+
+def build_coarse_keras() -> keras.Model:
+    """The Keras form of :func:`coarse_features` (no ImageNet head)."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((_COARSE_SIZE, _COARSE_SIZE, 3), dtype="float32", name="image")
+    x = layers.AveragePooling2D(_COARSE_SIZE // _COARSE_CELLS, name="cells")(inputs)
+    x = layers.Flatten(name="flatten")(x)
+    features = layers.Rescaling(1.0 / 255.0, offset=-0.5, name="bottleneck")(x)
+    return keras.Model(inputs, [features], name="fake_coarse")
+
+
+def register_coarse_backbone(*, use_numpy: bool = True, version: str = "test-1") -> BackboneSpec:
+    """Register the second fake (``version`` lets a test install "another version" of it)."""
+    from dataclasses import replace
+
+    spec = replace(COARSE_SPEC, version=version)
+    register_backbone(spec, build_coarse_keras, numpy_features=coarse_features if use_numpy else None,
+                      replace=True)
+    return spec
+
+
 def register_fake_backbone(*, use_numpy: bool = True, backbone_id: str = FAKE_ID) -> BackboneSpec:
     """Register the fake; ``use_numpy=False`` makes :func:`open_extractor` go through LiteRT like a
     real backbone (slower: TensorFlow import and conversion)."""
@@ -108,3 +151,19 @@ def fake_backbone() -> Iterator[BackboneSpec]:
         yield spec
     finally:
         unregister_backbone(spec.id)
+
+
+@pytest.fixture
+def fake_pair() -> Iterator[BackboneSpec]:
+    """Both fakes registered, offered as the combination "fake-tiny+fake-coarse"; yields its spec."""
+    from imgclf_gui.core.backbones import get_spec, register_combination, unregister_combination
+
+    register_fake_backbone()
+    register_coarse_backbone()
+    combined = register_combination((FAKE_ID, COARSE_ID))
+    try:
+        yield get_spec(combined)
+    finally:
+        unregister_combination(combined)
+        unregister_backbone(COARSE_ID)
+        unregister_backbone(FAKE_ID)

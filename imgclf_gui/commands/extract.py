@@ -62,12 +62,15 @@ def run(args: argparse.Namespace) -> int:
             prepare_backbone(backbone)
             progress.restart()
         if args.cluster:
+            from imgclf_gui.core.backbones import feature_parts
             from imgclf_gui.core.cluster.bottlenecks import extract_on_cluster
 
             with cluster_session(args.cluster) as session:
-                progress.restart()
-                result = extract_on_cluster(session, [s.path for s in samples], backbone, root, variants=variants,
-                                            crop=args.crop, on_progress=progress)
+                # a combined backbone's networks one after the other, each into its own cache
+                for part in feature_parts(backbone):
+                    progress.restart()
+                    result = extract_on_cluster(session, [s.path for s in samples], part.id, root,
+                                                variants=variants, crop=args.crop, on_progress=progress)
         else:
             result = extract_features([s.path for s in samples], backbone, root, variants=variants,
                                       crop=args.crop, on_progress=progress)

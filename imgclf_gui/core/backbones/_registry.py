@@ -40,6 +40,11 @@ class _Entry:
 _entries: dict[str, _Entry] = {}
 _models: dict[str, Any] = {}
 _lock = threading.RLock()
+#: joins the part ids of a combined backbone ("efficientnet-lite0+efficientnet-lite2")
+SEPARATOR = "+"
+#: combined backbones offered in the lists (id -> description); any combination of registered backbones
+#: can be named, these are the ones worth offering
+_combinations: dict[str, str] = {}
 
 
 def register_backbone(
@@ -73,6 +78,11 @@ def unregister_backbone(backbone_id: str) -> None:
 
 
 def entry(backbone_id: str) -> _Entry:
+    """The registered network ``backbone_id``; ``KeyError`` naming the known ids, ``ValueError`` for a
+    combined backbone (it has no network of its own: each of its parts has)."""
+    if SEPARATOR in backbone_id:
+        get_spec(backbone_id)  # an unknown part is a KeyError like any unknown backbone
+        raise ValueError(f"{backbone_id} combines several backbones: each part has its own network")
     try:
         return _entries[backbone_id]
     except KeyError:
@@ -81,22 +91,86 @@ def entry(backbone_id: str) -> _Entry:
 
 
 def get_spec(backbone_id: str) -> BackboneSpec:
-    """The spec of a registered backbone; ``KeyError`` naming the known ids otherwise."""
+    """The spec of a registered backbone, or of a combination of registered backbones ("a+b");
+    ``KeyError`` naming the known ids otherwise."""
+    if SEPARATOR in backbone_id:
+        return _combined_spec(tuple(backbone_id.split(SEPARATOR)))
     return entry(backbone_id).spec
 
 
+def register_combination(part_ids: tuple[str, ...], *, description: str = "") -> str:
+    """Offer the combination of ``part_ids`` in the backbone lists (once its parts are registered);
+    returns its id. Any combination can be named without this; this only lists it."""
+    combined = SEPARATOR.join(part_ids)
+    _check_parts(part_ids)
+    with _lock:
+        _combinations[combined] = description
+    return combined
+
+
+def unregister_combination(combined_id: str) -> None:
+    """Stop offering a combination (tests clean up with it)."""
+    with _lock:
+        _combinations.pop(combined_id, None)
+
+
+def _check_parts(part_ids: tuple[str, ...]) -> None:
+    if len(part_ids) < 2 or len(set(part_ids)) != len(part_ids) or not all(part_ids):
+        raise KeyError(f"a combined backbone names two or more different backbones, not {SEPARATOR.join(part_ids)!r}")
+
+
+def _combined_spec(part_ids: tuple[str, ...]) -> BackboneSpec:
+    """The spec of a combination: its parts' bottlenecks joined (``dim`` is their sum), decoded for the
+    largest input (``input_size``); ``version`` names every part's version, so a model records them all."""
+    _check_parts(part_ids)
+    parts = [entry(p).spec for p in part_ids]
+    return BackboneSpec(
+        id=SEPARATOR.join(part_ids),
+        display_name=_joined_names([p.display_name for p in parts]),
+        input_size=max(p.input_size for p in parts),
+        dim=sum(p.dim for p in parts),
+        version=SEPARATOR.join(p.version for p in parts),
+        preprocessing=SEPARATOR.join(p.preprocessing for p in parts),
+        weights_source="; ".join(p.weights_source for p in parts),
+        offline=all(p.offline for p in parts),
+        description=_combinations.get(SEPARATOR.join(part_ids), "") or
+        "Both networks' bottlenecks, joined: " + ", ".join(p.display_name for p in parts) + ".",
+        has_imagenet_head=False,
+        parts=tuple(part_ids),
+    )
+
+
+def _joined_names(names: list[str]) -> str:
+    """"EfficientNet-Lite0 + Lite2": a family name said once keeps the backbone lists narrow."""
+    family = names[0].rsplit("-", 1)[0] + "-" if "-" in names[0] else ""
+    if family and all(n.startswith(family) for n in names):
+        return " + ".join([names[0]] + [n[len(family):] for n in names[1:]])
+    return " + ".join(names)
+
+
 def list_specs() -> list[BackboneSpec]:
-    """Every registered backbone, offline ones (usable out of the box) first."""
+    """Every registered backbone, then the combinations offered (those whose parts are all registered);
+    offline ones (usable out of the box) first."""
+    order = {**{backbone_id: i for i, backbone_id in enumerate(_entries)},
+             **{combined: len(_entries) + i for i, combined in enumerate(_combinations)}}
     specs = [e.spec for e in _entries.values()]
-    return sorted(specs, key=lambda s: (not s.offline, list(_entries).index(s.id)))
+    for combined in _combinations:
+        if all(part in _entries for part in combined.split(SEPARATOR)):
+            specs.append(get_spec(combined))
+    return sorted(specs, key=lambda s: (not s.offline, order[s.id]))
 
 
 def availability(backbone_id: str) -> tuple[bool, str]:
-    """Whether the backbone can be loaded now, with no network; the reason (a sentence) when not."""
-    e = entry(backbone_id)
-    if e.check is None:
-        return True, ""
-    return e.check()
+    """Whether the backbone (every part of a combined one) can be loaded now, with no network; the reason
+    (a sentence) when not."""
+    spec = get_spec(backbone_id)
+    for part in spec.parts or (spec.id,):
+        e = entry(part)
+        if e.check is not None:
+            ok, reason = e.check()
+            if not ok:
+                return False, reason
+    return True, ""
 
 
 def load_keras_full(backbone_id: str, *, allow_download: bool = False) -> keras.Model:

@@ -27,6 +27,7 @@ from imgclf_gui.core.backbones._registry import (
     BackboneUnavailable,
     availability,
     entry,
+    get_spec,
     load_keras_full,
 )
 from imgclf_gui.core.backbones.spec import BackboneSpec
@@ -258,8 +259,12 @@ def needs_preparation(backbone_id: str, *, imagenet: bool = False) -> bool:
     its own) would first convert it (once per machine, 10-30 s).
 
     Callers announce that as its own step ("Preparing ... (first use only)") and call
-    :func:`prepare_backbone`, so the wait is never mistaken for slow extraction.
+    :func:`prepare_backbone`, so the wait is never mistaken for slow extraction. A combined backbone
+    needs it when any of its parts does.
     """
+    parts = get_spec(backbone_id).parts
+    if parts:
+        return any(needs_preparation(part, imagenet=imagenet) for part in parts)
     e = entry(backbone_id)
     return e.numpy_features is None and not is_verified(tflite_path(e.spec, IMAGENET if imagenet else FEATURES))
 
@@ -268,8 +273,14 @@ def prepare_backbone(backbone_id: str, *, allow_download: bool = False, imagenet
     """Convert the backbone's feature model (``imagenet``: its ImageNet model) now; nothing to do when it
     is already cached and intact.
 
-    Raises :class:`BackboneUnavailable` when its weights are not here.
+    Raises :class:`BackboneUnavailable` when its weights are not here. A combined backbone prepares
+    each of its parts.
     """
+    parts = get_spec(backbone_id).parts
+    if parts:
+        for part in parts:
+            prepare_backbone(part, allow_download=allow_download, imagenet=imagenet)
+        return
     e = entry(backbone_id)
     if e.numpy_features is not None:
         return

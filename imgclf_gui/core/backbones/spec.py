@@ -21,6 +21,13 @@ class BackboneSpec:
     description: str = ""
     #: False when the backbone has no ImageNet head (test fakes); ``imagenet_probabilities`` then raises
     has_imagenet_head: bool = True
+    #: a combined backbone's parts (registered backbone ids, in the order their bottlenecks are joined);
+    #: empty for a single network (see ``core/backbones/combined.py``)
+    parts: tuple[str, ...] = ()
+
+    @property
+    def is_combined(self) -> bool:
+        return bool(self.parts)
 
     @property
     def cache_key(self) -> str:

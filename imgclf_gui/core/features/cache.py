@@ -6,7 +6,9 @@ hashes and the memory of undecodable files. When the project folder is read-only
 stand-in folder in the user cache (what the project already holds is still read); when nothing can be
 written, extraction still works, with a warning.
 
-Entry points: :func:`open_project_cache` (read a project's vectors), :func:`cached_backbone_ids`,
+Entry points: :func:`open_project_cache` (read a project's vectors of one network),
+:func:`cached_features` (what a head of any backbone, combined too, sees, from the cache only),
+:func:`cached_backbone_ids`,
 :func:`hash_index_path`, :func:`unreadable_memory`; :class:`ExtractionCaches` is what
 :func:`~imgclf_gui.core.features.extraction.extract_features` reads from and writes to.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -95,11 +98,43 @@ def open_project_cache(project_root: str | os.PathLike[str], spec: Any, crop: st
 
 
 def cached_backbone_ids(project_root: str | os.PathLike[str]) -> list[str]:
-    """Registered backbones whose current version already has bottlenecks cached in the project."""
-    from imgclf_gui.core.backbones import list_specs
+    """Backbones (offered combinations too) whose current version already has bottlenecks cached in the
+    project: for a combination, every one of its parts."""
+    from imgclf_gui.core.backbones import feature_parts, list_specs
 
     folder = layout.features_dir(cache_folder(project_root))
-    return [spec.id for spec in list_specs() if (folder / _safe_name(spec.cache_key)).is_dir()]
+    return [spec.id for spec in list_specs()
+            if all((folder / _safe_name(part.cache_key)).is_dir() for part in feature_parts(spec))]
+
+
+def cached_features(project_root: str | os.PathLike[str], backbone_id: str, crop: str,
+                    digests: Sequence[str | None], notes: list[Note] | None = None) -> np.ndarray | None:
+    """The features a head of ``backbone_id`` sees for these contents, read from the project's cache only
+    (``combine_features`` of every part's bottleneck); zero rows where a part has none cached. None when
+    a part has no cache at all. Problems met on the way are added to ``notes``. Raises OSError."""
+    from imgclf_gui.core.backbones import combine_features, feature_parts
+
+    vectors, found = [], np.ones(len(digests), bool)
+    for part in feature_parts(backbone_id):
+        store = open_project_cache(project_root, part, crop)
+        if store is None:
+            return None
+        try:
+            rows = np.zeros((len(digests), part.dim), np.float32)
+            for i, digest in enumerate(digests):
+                vector = store.get((bytes.fromhex(digest), 0)) if digest is not None else None
+                if vector is None:
+                    found[i] = False
+                else:
+                    rows[i] = vector
+            vectors.append(rows)
+        finally:
+            if notes is not None:
+                notes.extend(store.notes)
+            store.close()
+    features = combine_features(vectors)
+    features[~found] = 0.0
+    return features
 
 
 def _why_not_writable(exc: OSError) -> str:
@@ -111,8 +146,9 @@ def _why_not_writable(exc: OSError) -> str:
 
 
 class VectorCaches(Protocol):
-    """What an extraction reads vectors from and hands new ones to: :class:`ExtractionCaches` (the
-    project's cache), or a Dask worker's memory whose vectors go back to the one writer (``core/cluster``)."""
+    """What an extraction of ONE network reads vectors from and hands new ones to: :class:`ExtractionCaches`
+    of one backbone (the project's cache), or a Dask worker's memory whose vectors go back to the one
+    writer (``core/cluster``)."""
 
     index: HashIndex
     unreadable: UnreadableMemory
@@ -126,13 +162,15 @@ class VectorCaches(Protocol):
     def close(self) -> None: ...
 
 
-class ExtractionCaches:
-    """Where vectors are looked up (possibly several places) and the one place new ones go."""
+class _NetworkStores:
+    """Where one network's vectors are looked up (possibly several places) and the one place new ones go."""
 
-    def __init__(self, project_root: str | os.PathLike[str] | None, spec: Any, crop: str) -> None:
-        self.warnings: list[Note] = []
+    def __init__(self, project_root: str | os.PathLike[str] | None, spec: Any, crop: str,
+                 warnings: list[Note]) -> None:
         self.readers: list[FeatureStore] = []
         self.writer: FeatureStore | None = None
+        self.fell_back = False  # the project folder could not take new vectors
+        self._warnings = warnings
         identity = _store_identity(spec, crop)
         primary, fallback = cache_folder(project_root), _fallback_folder(project_root)
 
@@ -144,8 +182,8 @@ class ExtractionCaches:
 
         try:
             self.writer = open_store(primary, True)
-            index_file, seed = layout.hash_index_file(primary), None
         except OSError as exc:
+            self.fell_back = True
             reason = _why_not_writable(exc)
             if _store_path(primary, spec, crop).exists():  # what an earlier run cached there is still good to read
                 try:
@@ -154,30 +192,14 @@ class ExtractionCaches:
                     pass
             try:
                 self.writer = open_store(fallback, True)
-                self.warnings.append(Note(CACHE_ELSEWHERE, {"reason": reason, "folder": str(fallback)}))
+                warnings.append(Note(CACHE_ELSEWHERE, {"reason": reason, "folder": str(fallback)}))
             except OSError as exc2:
-                self.warnings.append(Note(CACHE_UNAVAILABLE, {"reason": reason, "folder": str(fallback),
-                                                              "fallback_reason": _why_not_writable(exc2)}))
-            index_file, seed = layout.hash_index_file(fallback), layout.hash_index_file(primary)
+                warnings.append(Note(CACHE_UNAVAILABLE, {"reason": reason, "folder": str(fallback),
+                                                         "fallback_reason": _why_not_writable(exc2)}))
         if self.writer is not None:
             self.readers.insert(0, self.writer)
         for store in self.readers:
-            self.warnings.extend(store.notes)
-        self.index = HashIndex(index_file, project_root)
-        if seed is not None and len(self.index) == 0 and seed.exists():
-            self.index = HashIndex(seed, project_root)
-            self.index.file = index_file
-        # Kept beside the hash index it relies on (in the fallback folder when the project is read-only).
-        self.unreadable = UnreadableMemory(layout.unreadable_file(index_file.parent), decoder_identity())
-        if seed is not None and len(self.unreadable) == 0:
-            self.unreadable = UnreadableMemory(layout.unreadable_file(seed.parent), decoder_identity())
-            self.unreadable.file = layout.unreadable_file(index_file.parent)
-        # A damaged index or memory was set aside (it is damage, never data): say so with the results.
-        self.warnings.extend(cache.damage for cache in (self.index, self.unreadable) if cache.damage)
-
-    @property
-    def cache_file(self) -> Path | None:
-        return self.writer.path if self.writer is not None else None
+            warnings.extend(store.notes)
 
     def has(self, key: Key) -> bool:
         return any(key in store for store in self.readers)
@@ -196,10 +218,61 @@ class ExtractionCaches:
             self.writer.append(items)
         except OSError as exc:
             # Keep computing: the vectors are in the result; only their reuse next time is lost.
-            self.warnings.append(Note(CACHE_WRITE_FAILED, {"reason": _why_not_writable(exc)}))
+            self._warnings.append(Note(CACHE_WRITE_FAILED, {"reason": _why_not_writable(exc)}))
             self.writer.close()
             self.readers.remove(self.writer)
             self.writer = None
+
+    def close(self) -> None:
+        for store in self.readers:
+            store.close()
+
+
+class ExtractionCaches:
+    """The vector caches of each network an extraction runs (``specs``: one per part of a combined backbone,
+    each the same file that network uses alone; or one spec), and the project's hash index and
+    unreadable-file memory, shared by them all. With one network it is a :class:`VectorCaches` too."""
+
+    def __init__(self, project_root: str | os.PathLike[str] | None, specs: Any, crop: str) -> None:
+        self.warnings: list[Note] = []
+        specs = [specs] if hasattr(specs, "input_size") else list(specs)
+        self.networks = [_NetworkStores(project_root, spec, crop, self.warnings) for spec in specs]
+        primary, fallback = cache_folder(project_root), _fallback_folder(project_root)
+        if any(n.fell_back for n in self.networks):
+            index_file, seed = layout.hash_index_file(fallback), layout.hash_index_file(primary)
+        else:
+            index_file, seed = layout.hash_index_file(primary), None
+        self.index = HashIndex(index_file, project_root)
+        if seed is not None and len(self.index) == 0 and seed.exists():
+            self.index = HashIndex(seed, project_root)
+            self.index.file = index_file
+        # Kept beside the hash index it relies on (in the fallback folder when the project is read-only).
+        self.unreadable = UnreadableMemory(layout.unreadable_file(index_file.parent), decoder_identity())
+        if seed is not None and len(self.unreadable) == 0:
+            self.unreadable = UnreadableMemory(layout.unreadable_file(seed.parent), decoder_identity())
+            self.unreadable.file = layout.unreadable_file(index_file.parent)
+        # A damaged index or memory was set aside (it is damage, never data): say so with the results.
+        self.warnings.extend(cache.damage for cache in (self.index, self.unreadable) if cache.damage)
+
+    @property
+    def cache_file(self) -> Path | None:
+        """The file the first network's new vectors go to (None: nothing can be cached)."""
+        writer = self.networks[0].writer
+        return writer.path if writer is not None else None
+
+    def _only(self) -> _NetworkStores:
+        if len(self.networks) != 1:
+            raise ValueError("these caches hold several networks' vectors: use .networks")
+        return self.networks[0]
+
+    def has(self, key: Key) -> bool:
+        return self._only().has(key)
+
+    def get(self, key: Key) -> np.ndarray | None:
+        return self._only().get(key)
+
+    def add(self, items: list[tuple[Key, np.ndarray]]) -> None:
+        self._only().add(items)
 
     def close(self) -> None:
         try:
@@ -210,5 +283,5 @@ class ExtractionCaches:
             self.unreadable.save()
         except OSError:
             pass  # only costs decoding the damaged files again next time (the index warning covers why)
-        for store in self.readers:
-            store.close()
+        for network in self.networks:
+            network.close()

@@ -4,9 +4,14 @@ Pipeline: a small thread pool reads, hashes and decodes files (Pillow and hashli
 while the calling thread runs the backbone on batches of 32, so both cores stay busy. At most
 ``_WINDOW`` images are in flight, whatever the folder size, so memory stays bounded.
 
+A combined backbone runs each of its networks (``backbones.feature_parts``) on inputs made from the same
+read and decode of each file (``images.decode.load_rgb_for_sides``), caches each network's vectors where
+that network alone caches them, and hands back ``backbones.combine_features`` of them: what the head sees.
+
 Vectors are keyed by (content hash, variant) and cached where :mod:`imgclf_gui.core.features.cache`
 places them; a stat index spares re-reading unchanged files. Cache trouble never stops extraction: it
-only adds a warning to the result.
+only adds a warning to the result. Variant 0 is the image, 1..k its augmented copies, and
+:data:`FLIP_VARIANT` its mirror image (the network input flipped left to right), computed with ``flips``.
 
 Entry point: :func:`extract_features`.
 """
@@ -25,33 +30,48 @@ import numpy as np
 
 from imgclf_gui.core.features.cache import ExtractionCaches, VectorCaches
 from imgclf_gui.core.features.hashing import read_and_hash
-from imgclf_gui.core.features.store import Key
+from imgclf_gui.core.features.network_batches import BATCH_SIZE, NetworkBatches
 from imgclf_gui.core.images.augment import augment_for_network
-from imgclf_gui.core.images.decode import CROP_POLICIES, ImageError, decode_for_network, read_error_reason
+from imgclf_gui.core.images.decode import (
+    CROP_POLICIES,
+    ImageError,
+    decode_for_network,
+    load_rgb_for_sides,
+    read_error_reason,
+    to_network_input,
+)
 from imgclf_gui.core.support.cpus import cpu_budget
 from imgclf_gui.core.support.notes import Note
 from imgclf_gui.core.support.tasks_api import Cancelled, ProgressFn, StopFn
 
-__all__ = ["ExtractionResult", "extract_features"]
+__all__ = ["ExtractionResult", "extract_features", "FLIP_VARIANT", "mirrored"]
 
-BATCH_SIZE = 32
+#: the cache variant of an image's mirror image (far above the augmented copies' 1..10)
+FLIP_VARIANT = 0xFFFF
 _WINDOW = 2 * BATCH_SIZE  # images decoded ahead of the network: bounds memory, keeps the backbone fed
 _PROGRESS_INTERVAL_S = 0.1
 
 
+def mirrored(inputs: np.ndarray) -> np.ndarray:
+    """Network inputs (..., S, S, 3) flipped left to right: the flip of the picture the network is fed,
+    made after resizing, so every path (extraction, ``predict.py``, exports) computes the very same one."""
+    return np.ascontiguousarray(inputs[..., ::-1, :])
+
+
 @dataclass
 class ExtractionResult:
-    """Bottlenecks of a list of images, aligned with the list."""
+    """The features of a list of images (what the head sees), aligned with the list."""
 
     features: np.ndarray  #: float32 (N, dim); rows of failed images are zero
     ok: np.ndarray  #: bool (N,)
     hashes: list[str | None]  #: content hash per image (None when the file could not be read)
     failed: dict[Path, str]  #: unreadable images and why
     augmented: np.ndarray | None = None  #: float32 (N, variants, dim), or None when variants == 0
-    computed: int = 0  #: images that went through the backbone in this run
+    flipped: np.ndarray | None = None  #: float32 (N, dim) of each image's mirror image, or None without flips
+    computed: int = 0  #: images that went through a network in this run
     from_cache: int = 0  #: images whose vectors were all reused (cache, or a duplicate in this run)
     warnings: list[Note] = field(default_factory=list)  #: cache problems (never fatal); ``describe`` words them
-    cache_file: Path | None = None  #: where the vectors were cached (None: not cached at all)
+    cache_file: Path | None = None  #: where the (first network's) vectors were cached (None: not cached at all)
 
 
 # --------------------------------------------------------------------------------------- the work
@@ -64,47 +84,36 @@ class _Prepared:
     row: int
     digest: str | None = None
     error: str | None = None
-    variants: tuple[int, ...] = ()  #: variants that need the backbone (in ``inputs`` order)
-    inputs: np.ndarray | None = None  #: uint8 (len(variants), S, S, 3)
+    #: network inputs to compute, uint8 (S, S, 3) each, by (network, variant)
+    inputs: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
 
 
 class _Extraction:
-    def __init__(self, paths: list[Path], spec: Any, backbone_id: str, caches: VectorCaches, variants: int,
-                 crop: str, on_progress: ProgressFn, should_stop: StopFn, extractor: Any = None) -> None:
+    def __init__(self, paths: list[Path], specs: Sequence[Any], caches: VectorCaches | ExtractionCaches,
+                 variants: int, flips: bool, crop: str, on_progress: ProgressFn, extractor: Any = None) -> None:
         self.paths = paths
-        self.spec = spec
-        self.backbone_id = backbone_id
         self.caches = caches
         self.variants = variants
+        #: every vector an image needs from each network
+        self.wanted = tuple(range(variants + 1)) + ((FLIP_VARIANT,) if flips else ())
         self.crop = crop
         self.on_progress = on_progress
-        self.should_stop = should_stop
         n = len(paths)
-        self.features = np.zeros((n, spec.dim), np.float32)
-        self.augmented = np.zeros((n, variants, spec.dim), np.float32) if variants else None
+        # one network's caches (a cluster worker's memory) are that network's stores themselves
+        stores = caches.networks if isinstance(caches, ExtractionCaches) else [caches]
+        self.networks = [NetworkBatches(spec, network, n, variants, flips, self._stored, extractor)
+                         for spec, network in zip(specs, stores)]
         self.ok = np.zeros(n, bool)
         self.hashes: list[str | None] = [None] * n
         self.failed: dict[Path, str] = {}
-        self.outstanding = np.zeros(n, np.int32)  # vectors still awaited per image
-        self.computed_rows: set[int] = set()
+        self.outstanding = np.zeros(n, np.int32)  # vectors still awaited per image, all networks together
         self.done = 0
         self._last_progress = 0.0
         self._last_done = -1  # each value is shown once: the GUI repaints only on change
-        self._extractor: Any = extractor
-        self._owns_extractor = extractor is None  # one handed in stays open for its owner's next call
-        # Vectors waiting for the backbone, each with every (row, variant) that wants it: identical
-        # files (same hash) share one computation.
-        self.batch_keys: list[Key] = []
-        # Images are written straight into the network's float32 batch as they arrive: one pass that
-        # converts and copies, instead of stacking uint8 images and converting the stack afterwards.
-        self.batch = np.empty((BATCH_SIZE, spec.input_size, spec.input_size, 3), np.float32)
-        self.waiting: dict[Key, list[tuple[int, int]]] = {}
-        self.fresh: dict[Key, np.ndarray] = {}  # computed in this run (for later duplicates)
 
     # -------------------------------------------------------------------- decode threads (parallel)
     def prepare(self, row: int, force: bool = False) -> _Prepared:
         path = self.paths[row]
-        wanted = range(self.variants + 1)
         digest: str | None = None
         if not force:
             try:
@@ -112,7 +121,8 @@ class _Extraction:
             except OSError as exc:
                 return _Prepared(row, error=read_error_reason(exc))
             digest = self.caches.index.lookup(path, st)
-            if digest is not None and all(self.caches.has((bytes.fromhex(digest), v)) for v in wanted):
+            if digest is not None and all(net.stores.has((bytes.fromhex(digest), v))
+                                          for net in self.networks for v in self.wanted):
                 return _Prepared(row, digest)  # nothing to read: the common case on a re-run
             known = self.caches.unreadable.reason(digest)
             if known is not None:
@@ -126,36 +136,47 @@ class _Extraction:
         if known is not None:
             return _Prepared(row, digest, error=known)
         raw = bytes.fromhex(digest)
-        needed = tuple(v for v in wanted if force or not self.caches.has((raw, v)))
+        needed = {k: tuple(v for v in self.wanted if force or not net.stores.has((raw, v)))
+                  for k, net in enumerate(self.networks)}
+        needed = {k: vs for k, vs in needed.items() if vs}
         if not needed:
             return _Prepared(row, digest)
-        size = self.spec.input_size
-        augmenting = any(needed)
         try:
-            plain, rgb = decode_for_network(data, path, size, self.crop, keep_rgb=augmenting)
+            pictures = self._decode(data, path, needed)
         except ImageError as exc:
             if exc.lasting:
                 self.caches.unreadable.remember(digest, exc.reason)
             return _Prepared(row, digest, error=exc.reason)
-        del data  # the encoded file can be large; only the decoded picture is needed now
-        if needed == (0,):
-            return _Prepared(row, digest, variants=needed, inputs=plain[None])
-        inputs = np.empty((len(needed), size, size, 3), np.uint8)
-        for i, variant in enumerate(needed):
-            if variant == 0:
-                inputs[i] = plain
-            else:
-                assert rgb is not None
-                inputs[i] = augment_for_network(rgb, variant, digest, size, self.crop)
-        return _Prepared(row, digest, variants=needed, inputs=inputs)
+        del data  # the encoded file can be large; only the decoded pictures are needed now
+        inputs: dict[tuple[int, int], np.ndarray] = {}
+        for k, variants in needed.items():
+            plain, picture = pictures[k]
+            size = self.networks[k].spec.input_size
+            for variant in variants:
+                if variant == 0:
+                    inputs[k, variant] = plain
+                elif variant == FLIP_VARIANT:
+                    inputs[k, variant] = mirrored(plain)
+                else:
+                    assert picture is not None
+                    inputs[k, variant] = augment_for_network(picture, variant, digest, size, self.crop)
+        return _Prepared(row, digest, inputs=inputs)
+
+    def _decode(self, data: bytes, path: Path, needed: dict[int, tuple[int, ...]]
+                ) -> dict[int, tuple[np.ndarray, np.ndarray | None]]:
+        """(network input, decoded picture when augmenting) for each network that needs computing."""
+        augmenting = any(v not in (0, FLIP_VARIANT) for vs in needed.values() for v in vs)
+        if len(needed) == 1:  # one network: the single-backbone fast path, one decode straight to its input
+            (k,) = needed
+            return {k: decode_for_network(data, path, self.networks[k].spec.input_size, self.crop,
+                                          keep_rgb=augmenting)}
+        sizes = [self.networks[k].spec.input_size for k in needed]
+        pictures = load_rgb_for_sides(path, sizes, data=data)
+        return {k: (to_network_input(picture, size, self.crop), picture if augmenting else None)
+                for k, size, picture in zip(needed, sizes, pictures)}
 
     # --------------------------------------------------------------------- network thread (caller)
-    def _store(self, row: int, variant: int, vector: np.ndarray) -> None:
-        if variant == 0:
-            self.features[row] = vector
-        else:
-            assert self.augmented is not None
-            self.augmented[row, variant - 1] = vector
+    def _stored(self, row: int) -> None:
         self.outstanding[row] -= 1
         if self.outstanding[row] == 0:
             self.ok[row] = True
@@ -183,64 +204,29 @@ class _Extraction:
             self._finished_one()
             return True
         raw = bytes.fromhex(item.digest or "")
-        to_compute = dict(zip(item.variants, item.inputs if item.inputs is not None else []))
-        # Resolve every variant first (a vector now, or a wait on a computation), so that a bad cached
+        # Resolve every vector first (a vector now, or a wait on a computation), so that a bad cached
         # vector can still send the image back for decoding before anything is recorded.
-        ready: list[tuple[int, np.ndarray]] = []
-        waits: list[tuple[Key, int, np.ndarray | None]] = []
-        for variant in range(self.variants + 1):
-            key = (raw, variant)
-            vector = self.fresh.get(key)
-            if vector is None and key not in self.waiting and variant not in to_compute:
-                vector = self.caches.get(key)
-                if vector is None:
-                    return False  # indexed but damaged or gone since: decode and compute it
-            if vector is not None:
-                ready.append((variant, vector))
-            else:
-                waits.append((key, variant, to_compute.get(variant)))
-        self.outstanding[row] = self.variants + 1
-        for key, variant, image in waits:
-            if key in self.waiting:
-                self.waiting[key].append((row, variant))
-            else:
-                assert image is not None
-                self.waiting[key] = [(row, variant)]
-                if len(self.batch_keys) == BATCH_SIZE:
-                    self.run_batch()
-                self.batch[len(self.batch_keys)] = image
-                self.batch_keys.append(key)
-        for variant, vector in ready:
-            self._store(row, variant, vector)
-        if len(self.batch_keys) == BATCH_SIZE:
-            self.run_batch()
+        plans = []
+        for k, net in enumerate(self.networks):
+            plan = net.plan(raw, self.wanted, {v: image for (n, v), image in item.inputs.items() if n == k})
+            if plan is None:
+                return False  # indexed but damaged or gone since: decode and compute it
+            plans.append(plan)
+        self.outstanding[row] = len(self.networks) * len(self.wanted)
+        for net, plan in zip(self.networks, plans):
+            net.carry_out(row, plan)
         return True
 
-    def run_batch(self) -> None:
-        if not self.batch_keys:
-            return
-        if self._extractor is None:  # opened only when something is not cached: re-runs stay instant
-            from imgclf_gui.core.backbones import open_extractor
-
-            self._extractor = open_extractor(self.backbone_id)
-        keys, self.batch_keys = self.batch_keys, []
-        vectors = np.asarray(self._extractor.features(self.batch[:len(keys)]), np.float32)
-        new_records: list[tuple[Key, np.ndarray]] = []
-        for key, vector in zip(keys, vectors):
-            self.fresh[key] = vector
-            new_records.append((key, vector))
-            rows = self.waiting.pop(key)
-            self.computed_rows.add(rows[0][0])  # later copies of the same file count as reused
-            for row, variant in rows:
-                self._store(row, variant, vector)
-        self.caches.add(new_records)
+    def finish(self) -> None:
+        for net in self.networks:
+            net.run_batch()
 
     def close(self) -> None:
-        if not self._owns_extractor:
-            return
-        close = getattr(self._extractor, "close", None)
-        if callable(close):
-            close()
+        for net in self.networks:
+            net.close()
+
+    def computed(self) -> int:
+        return len(set().union(*(net.computed_rows for net in self.networks)))
 
 
 def extract_features(
@@ -249,34 +235,40 @@ def extract_features(
     project_root: str | os.PathLike[str] | None,
     *,
     variants: int = 0,
+    flips: bool = False,
     crop: str = "squash",
     on_progress: ProgressFn = None,
     should_stop: StopFn = None,
     caches: VectorCaches | None = None,
     extractor: Any = None,
 ) -> ExtractionResult:
-    """Bottleneck vectors of ``paths`` through backbone ``backbone_id``, reusing the project's cache.
+    """The features of ``paths`` through backbone ``backbone_id`` (every network of a combined one),
+    reusing the project's cache.
 
-    ``variants=k`` also gives k augmented variants per image (``result.augmented``, cached too).
-    Unreadable images are skipped and listed in ``result.failed``; cache trouble (read-only folder,
-    full disk, damaged file) only adds ``result.warnings`` (``Note`` s). ``on_progress(done, total)`` is called at
-    most ~10 times a second and once at the end; when ``should_stop()`` turns true, what was computed
-    is saved and :class:`~imgclf_gui.core.support.tasks_api.Cancelled` is raised.
+    ``variants=k`` also gives k augmented variants per image (``result.augmented``), ``flips`` each image's
+    mirror image (``result.flipped``); both are cached too. Unreadable images are skipped and listed in
+    ``result.failed``; cache trouble (read-only folder, full disk, damaged file) only adds
+    ``result.warnings`` (``Note`` s). ``on_progress(done, total)`` is called at most ~10 times a second
+    and once at the end; when ``should_stop()`` turns true, what was computed is saved and
+    :class:`~imgclf_gui.core.support.tasks_api.Cancelled` is raised.
     A Dask worker computing its share for the one writer (``core/cluster``) passes ``caches`` (vectors kept
-    in memory, nothing written; closed at the end) and ``extractor`` (its backbone, opened once per process).
+    in memory, nothing written; closed at the end) and ``extractor`` (its backbone, opened once per process);
+    both are one network's, so a combined backbone is extracted there network by network.
     Raises ``KeyError`` for an unknown backbone and ``BackboneUnavailable`` when its weights are missing.
     """
-    from imgclf_gui.core.backbones import get_spec
+    from imgclf_gui.core.backbones import combine_features, feature_parts
 
     if crop not in CROP_POLICIES:
         raise ValueError(f"crop must be one of {CROP_POLICIES}, not {crop!r}")
     if variants < 0:
         raise ValueError("variants must be >= 0")
-    spec = get_spec(backbone_id)
+    specs = feature_parts(backbone_id)
+    if (caches is not None or extractor is not None) and len(specs) > 1:
+        raise ValueError(f"{backbone_id} combines several networks: extract them one at a time with given caches")
     path_list = [Path(p) for p in paths]
     if caches is None:
-        caches = ExtractionCaches(project_root, spec, crop)
-    job = _Extraction(path_list, spec, backbone_id, caches, variants, crop, on_progress, should_stop, extractor)
+        caches = ExtractionCaches(project_root, specs, crop)
+    job = _Extraction(path_list, specs, caches, variants, flips, crop, on_progress, extractor)
     # One decode thread per core: on 2 cores the backbone's own threads share them, which measured
     # the same CPU time as fewer threads or lower-priority decoding, and keeps camera JPEGs (decode-bound) fed.
     workers = max(1, min(4, cpu_budget()))
@@ -299,21 +291,24 @@ def extract_features(
             row = next(rows, None)
             if row is not None:
                 window.append(pool.submit(job.prepare, row))
-        job.run_batch()
+        job.finish()
         job.progress(force=True)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         job.close()
         caches.close()  # what was computed is on disk before Cancelled (or any error) propagates
-    computed = len(job.computed_rows)
+    computed = job.computed()
+    nets = job.networks
     return ExtractionResult(
-        features=job.features,
+        features=combine_features([net.features for net in nets]),
         ok=job.ok,
         hashes=job.hashes,
         failed=job.failed,
-        augmented=job.augmented,
+        augmented=combine_features([net.augmented for net in nets]) if variants else None,
+        flipped=combine_features([net.flipped for net in nets]) if flips else None,
         computed=computed,
         from_cache=len(path_list) - computed - len(job.failed),
         warnings=caches.warnings,
         cache_file=caches.cache_file,
     )
+

@@ -12,7 +12,7 @@ import io
 import os
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, TypeVar
@@ -33,7 +33,7 @@ from imgclf_gui.core.images.image_errors import (
 from imgclf_gui.core.support.regular_files import NotARegularFile, open_regular
 
 __all__ = ["CROP_POLICIES", "ImageError", "ImageInfo", "load_rgb", "load_for_network", "load_rgb_from_bytes",
-           "decode_for_network", "to_network_input", "image_info", "read_error_reason"]
+           "load_rgb_for_sides", "decode_for_network", "to_network_input", "image_info", "read_error_reason"]
 
 CROP_POLICIES = ("squash", "center")
 
@@ -90,6 +90,44 @@ def load_rgb_from_bytes(data: bytes, path: str | os.PathLike[str], *, max_side: 
     The feature pipeline reads each file once, hashes those bytes and decodes the same bytes.
     """
     return _decode(path, data, max_side, np.asarray)
+
+
+def load_rgb_for_sides(path: str | os.PathLike[str], sides: Sequence[int], *,
+                       data: bytes | None = None) -> list[np.ndarray]:
+    """For each of ``sides``, the very picture ``load_rgb(path, max_side=side)`` gives, decoding as few
+    times as that allows (``data``: the file's bytes, already read).
+
+    Pictures that are the same are decoded once: always for formats other than JPEG, and for a JPEG
+    whenever draft mode picks the same scale for both sides (a 4000x3000 photo decodes at 1/8 for 224 and
+    for 260 alike). A JPEG whose size falls between two sides' scales (640x480: 1/2 for 224, full size
+    for 260) is decoded once per scale, so a model of several networks feeds each exactly what that
+    network is fed alone, and their bottleneck caches stay shared.
+    """
+    path = Path(path)
+    if not sides:
+        return []
+    scales = _draft_sizes(path, data, sides) if len(set(sides)) > 1 else [None] * len(sides)
+    pictures: dict[tuple[int, int] | None, np.ndarray] = {}
+    for side, scale in zip(sides, scales):
+        if scale not in pictures:
+            pictures[scale] = _decode(path, data, side, np.asarray)
+    return [pictures[scale] for scale in scales]
+
+
+def _draft_sizes(path: Path, data: bytes | None, sides: Sequence[int]) -> list[tuple[int, int] | None]:
+    """The size draft mode would decode the JPEG ``path`` at for each side (None each: not a JPEG).
+
+    Pillow allows one draft request per opened image, so each side opens the header afresh (cheap).
+    """
+    sizes: list[tuple[int, int] | None] = []
+    for side in sides:
+        with _open_checked(path, data) as image:
+            if image.format not in ("JPEG", "MPO"):
+                return [None] * len(sides)
+            with _quiet():
+                image.draft("RGB", (side, side))
+            sizes.append(image.size)
+    return sizes
 
 
 def decode_for_network(

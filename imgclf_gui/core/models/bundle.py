@@ -3,14 +3,16 @@
 Layout of ``NAME.imgclf-model/``::
 
     model.json   schema, class names in order, backbone id + version, input size, crop policy,
-                 preprocessing, training config, metrics, creation time, validation image paths
+                 preprocessing, training config, metrics, creation time, validation image paths; for a
+                 combined backbone each of its networks (``backbones``), and whether scores are averaged
+                 with the mirror image's (``flips``)
     head.npz     standardisation (mean, std) and dense layers; loaded with allow_pickle=False
     trained_on.txt  content hashes of the training images, one a line, so ``imgclf evaluate`` never
                  scores the model on an image it was trained on
 
 Saving writes a temporary sibling folder, then renames it over the target, so a crash never leaves a
-half-written model. Loading refuses a model whose backbone version differs from the installed one:
-its head would be fed features it was not trained on and answer confidently wrong.
+half-written model. Loading refuses a model whose backbone version (any of its networks') differs from
+the installed one: its head would be fed features it was not trained on and answer confidently wrong.
 """
 from __future__ import annotations
 
@@ -63,19 +65,23 @@ class ModelBundle:
     #: content hashes of the images the head was trained on (augmented variants included by origin)
     train_hashes: list[str] = field(default_factory=list)
     path: Path | None = None  # where it was loaded from / saved to
+    #: each image is scored as the mean of its scores and its mirror image's (chosen by the folds)
+    flip_averaging: bool = False
 
     @classmethod
     def create(cls, *, head: HeadModel, class_names: Sequence[str], spec: Any, config: Any,
                metrics: dict[str, Any] | None = None, validation_paths: Sequence[str] = (),
-               train_hashes: Sequence[str] = ()) -> ModelBundle:
-        """A new bundle for ``head`` trained on features of backbone ``spec`` (a ``BackboneSpec``)."""
+               train_hashes: Sequence[str] = (), flip_averaging: bool = False) -> ModelBundle:
+        """A new bundle for ``head`` trained on features of backbone ``spec`` (a ``BackboneSpec``, combined
+        or not); ``flip_averaging``: score each image with its mirror image too (see ``predict_features``)."""
         if head.num_classes != len(class_names):
             raise ValueError("the head and the class names disagree on the number of classes")
         return cls(head=head, class_names=list(class_names), backbone_id=spec.id, backbone_version=spec.version,
                    input_size=int(spec.input_size), crop=config.crop,
                    preprocessing=spec.preprocessing, config=config, metrics=dict(metrics or {}),
                    created=datetime.now(UTC).isoformat(timespec="seconds"),
-                   validation_paths=list(validation_paths), train_hashes=sorted(set(train_hashes)))
+                   validation_paths=list(validation_paths), train_hashes=sorted(set(train_hashes)),
+                   flip_averaging=flip_averaging)
 
     @classmethod
     def from_training(cls, result: TrainResult) -> ModelBundle:
@@ -88,8 +94,18 @@ class ModelBundle:
 
     # ----------------------------------------------------------------------------------- disk
     def to_json_dict(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        if "+" in self.backbone_id:  # a combined backbone: each network, as installed (load checks them all)
+            from imgclf_gui.core.backbones import feature_parts
+
+            extra["backbones"] = [{"id": p.id, "version": p.version, "input_size": p.input_size,
+                                   "preprocessing": p.preprocessing, "dim": p.dim} for p in feature_parts(self.spec)]
+        if self.flip_averaging:
+            extra["flips"] = {"average": True}
         return {
-            "schema": SCHEMA_VERSION,
+            # format 1 whenever it holds the model, so older imgclf versions still open it
+            "schema": SCHEMA_VERSION if extra else 1,
+            **extra,
             "format": "imgclf-model",
             "class_names": self.class_names,
             "backbone": {"id": self.backbone_id, "version": self.backbone_version,
@@ -154,7 +170,7 @@ class ModelBundle:
                    preprocessing=files.preprocessing, config=TrainConfig.from_dict(data.get("config", {})),
                    metrics=data.get("metrics", {}), created=data.get("created", ""),
                    validation_paths=list(data.get("validation_paths", [])), train_hashes=files.train_hashes,
-                   path=folder)
+                   path=folder, flip_averaging=files.flip_averaging)
 
     # ----------------------------------------------------------------------------------- predict
     @property
@@ -164,12 +180,22 @@ class ModelBundle:
 
         return get_spec(self.backbone_id)
 
-    def predict_features(self, features: np.ndarray) -> np.ndarray:
-        """Class probabilities (N, classes) for bottleneck vectors (N, dim) of this bundle's backbone.
+    def predict_features(self, features: np.ndarray, flipped: np.ndarray | None = None) -> np.ndarray:
+        """Class probabilities (N, classes) for features (N, dim) of this bundle's backbone (for a combined
+        one, ``backbones.combine_features`` of its networks'). A model with ``flip_averaging`` needs the
+        features of each image's mirror image too (``flipped``, same shape): its scores are the mean of both.
 
         Each row is scored on its own: BLAS picks other kernels for other batch sizes, and an image must
         get the same scores alone (the Classify tab) as in a batch (a folder, ``imgclf classify``).
         """
+        scores = self._score_rows(features)
+        if not self.flip_averaging:
+            return scores
+        if flipped is None:
+            raise ValueError("this model averages each image with its mirror image: give both")
+        return ((scores + self._score_rows(flipped)) * np.float32(0.5)).astype(np.float32)
+
+    def _score_rows(self, features: np.ndarray) -> np.ndarray:
         features = np.asarray(features, np.float32)
         if len(features) == 0:
             return np.zeros((0, len(self.class_names)), np.float32)

@@ -13,7 +13,11 @@ Every file of ``NAME.imgclf-model/`` is checked before anything in it is believe
   deflated, each declaring (and holding) exactly the bytes its shape needs, little-endian float32 in C
   order, every value finite and of plausible size; ``np.load`` is never called on it (its npy reader
   allocates what a header claims before reading);
-- ``model.json`` has a strict schema (:func:`parse_model_json`).
+- ``model.json`` has a strict schema (:func:`parse_model_json`). Format 2 adds, only where a model uses
+  them, ``backbones`` (the networks of a combined backbone: each id, version, input size, preprocessing
+  and bottleneck length, every one checked against the installed network) and ``flips`` (``{"average":
+  true}``: scores are averaged with the mirror image's); a model without them is written as format 1, so
+  older imgclf versions still open it, and refuse (as "saved by a newer imgclf") one they would misread.
 
 Any problem is one :class:`BundleError` sentence naming the folder. Entry point: :func:`read_model_files`.
 """
@@ -31,7 +35,10 @@ from typing import Any
 
 import numpy as np
 
-SCHEMA_VERSION = 1
+#: the newest ``model.json`` format this version reads (a model is written in the oldest format that holds it)
+SCHEMA_VERSION = 2
+#: a combined backbone's networks at most
+MAX_PARTS = 4
 JSON_NAME = "model.json"
 WEIGHTS_NAME = "head.npz"
 TRAINED_ON_NAME = "trained_on.txt"
@@ -66,6 +73,8 @@ class ModelFiles:
     train_hashes: list[str]
     input_size: int
     preprocessing: str
+    #: the model averages each image's scores with its mirror image's (``model.json`` ``flips.average``)
+    flip_averaging: bool = False
 
 
 def damaged(folder: Path, reason: str) -> BundleError:
@@ -137,10 +146,12 @@ def read_model_files(folder: Path, *, require_backbone: bool) -> ModelFiles:
                               "does not have. Retrain it with an available backbone.") from None
         spec = None
     declared_dim, hidden = data["head"]["dim"], data["head"]["hidden_units"]
-    if spec is not None and (spec.version != backbone["version"] or spec.dim != declared_dim):
+    if spec is not None and (spec.version != backbone["version"] or spec.dim != declared_dim
+                             or _parts_differ(spec, data.get("backbones", []))):
         if require_backbone:
-            raise BundleError(f"This model was trained on {backbone['id']} version {backbone['version']}, but "
-                              f"version {spec.version} is installed; its features differ, so the model would give "
+            saved_id, saved, installed = _differing_version(spec, data)
+            raise BundleError(f"This model was trained on {saved_id} version {saved}, but "
+                              f"version {installed} is installed; its features differ, so the model would give "
                               "wrong answers. Retrain it on your images (features are re-extracted automatically).")
         spec = None  # another version: shown as a record of the run, never fed this version's features
     if spec is not None:
@@ -157,7 +168,29 @@ def read_model_files(folder: Path, *, require_backbone: bool) -> ModelFiles:
     allowed = sum(4 * math.prod(s) + _NPY_HEADER_MAX for s in shapes.values()) + _ZIP_SLACK
     arrays = read_head_npz(folder, read_member(folder, WEIGHTS_NAME, allowed) or b"", shapes)
     trained_on = read_member(folder, TRAINED_ON_NAME, MAX_TRAINED_ON_BYTES, required=False)
-    return ModelFiles(data, arrays, _parse_trained_on(folder, trained_on), input_size, preprocessing)
+    return ModelFiles(data, arrays, _parse_trained_on(folder, trained_on), input_size, preprocessing,
+                      flip_averaging=bool(data.get("flips", {}).get("average", False)))
+
+
+def _parts_differ(spec: Any, saved_parts: list[dict[str, Any]]) -> bool:
+    """The installed networks of a combined backbone are not the ones the model was trained with."""
+    from imgclf_gui.core.backbones import feature_parts
+
+    if not spec.parts:
+        return False
+    return [(p["id"], p["version"], p["dim"]) for p in saved_parts] != [
+        (p.id, p.version, p.dim) for p in feature_parts(spec)]
+
+
+def _differing_version(spec: Any, data: dict[str, Any]) -> tuple[str, str, str]:
+    """(backbone id, saved version, installed version) of the (first) network whose version differs."""
+    from imgclf_gui.core.backbones import feature_parts
+
+    backbone = data["backbone"]
+    for saved, installed in zip(data.get("backbones", []), feature_parts(spec) if spec.parts else ()):
+        if saved["version"] != installed.version:
+            return saved["id"], saved["version"], installed.version
+    return backbone["id"], backbone["version"], spec.version
 
 
 def head_shapes(dim: int, hidden: int, classes: int) -> dict[str, tuple[int, ...]]:
@@ -212,6 +245,8 @@ def parse_model_json(folder: Path, raw: bytes) -> dict[str, Any]:
         raise damaged(folder, f"{JSON_NAME}: input.crop is {inputs['crop']!r:.40}, not one of {', '.join(_CROPS)}")
     if not 0 < backbone["input_size"] <= MAX_INPUT_SIZE or inputs["size"] != backbone["input_size"]:
         raise damaged(folder, f"{JSON_NAME}: the input size is not a plausible picture size")
+    if "flips" in data and not isinstance(need(data, "flips", dict, "flips").get("average", False), bool):
+        raise damaged(folder, f"{JSON_NAME}: flips.average is not true or false")
     head = need(data, "head", dict, "head")
     from imgclf_gui.core.training.config import SETTING_BY_NAME
 
@@ -220,6 +255,7 @@ def parse_model_json(folder: Path, raw: bytes) -> dict[str, Any]:
         raise damaged(folder, f"{JSON_NAME}: head.hidden_units is not between 0 and {max_hidden}")
     if not 0 < need(head, "dim", int, "head.dim"):
         raise damaged(folder, f"{JSON_NAME}: head.dim is not a feature count")
+    _check_parts(folder, data, need)
     _check_class_names(folder, need(data, "class_names", list, "class_names"))
     for key, kind in (("config", dict), ("metrics", dict), ("created", str), ("validation_paths", list)):
         if key in data:
@@ -228,6 +264,33 @@ def parse_model_json(folder: Path, raw: bytes) -> dict[str, Any]:
         if not isinstance(path, str) or not 0 < len(path) <= MAX_PATH_CHARS or "\0" in path:
             raise damaged(folder, f"{JSON_NAME}: validation_paths holds something that is not a file path")
     return data
+
+
+def _check_parts(folder: Path, data: dict[str, Any], need: Any) -> None:
+    """A combined backbone (an id with ``+``) lists its networks under ``backbones``, in order; the
+    backbone's id and version are theirs joined, and its input size is the largest of theirs."""
+    backbone = data["backbone"]
+    combined = "+" in backbone["id"]
+    if not combined and "backbones" not in data:
+        return
+    parts = need(data, "backbones", list, "backbones")
+    if not combined or not 2 <= len(parts) <= MAX_PARTS:
+        raise damaged(folder, f"{JSON_NAME}: backbones does not describe the networks of {backbone['id']!r:.60}")
+    for i, part in enumerate(parts):
+        if not isinstance(part, dict):
+            raise damaged(folder, f"{JSON_NAME}: backbones holds something that is not a backbone")
+        for key in ("id", "version"):
+            text = need(part, key, str, f"backbones[{i}].{key}")
+            if not 0 < len(text) <= 100 or not text.isprintable() or "+" in text:
+                raise damaged(folder, f"{JSON_NAME}: backbones[{i}].{key} is not a backbone name")
+        need(part, "preprocessing", str, f"backbones[{i}].preprocessing")
+        for key, most in (("input_size", MAX_INPUT_SIZE), ("dim", MAX_DIM_UNKNOWN_BACKBONE)):
+            if not 0 < need(part, key, int, f"backbones[{i}].{key}") <= most:
+                raise damaged(folder, f"{JSON_NAME}: backbones[{i}].{key} is not plausible")
+    if ("+".join(p["id"] for p in parts) != backbone["id"] or "+".join(p["version"] for p in parts)
+            != backbone["version"] or max(p["input_size"] for p in parts) != backbone["input_size"]
+            or sum(p["dim"] for p in parts) != data.get("head", {}).get("dim")):
+        raise damaged(folder, f"{JSON_NAME}: backbones does not add up to the backbone {backbone['id']!r:.60}")
 
 
 def _check_class_names(folder: Path, names: list[Any]) -> None:
@@ -324,4 +387,4 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, shape: tuple[i
 
 
 __all__ = ["BundleError", "ModelFiles", "read_model_files", "read_member", "parse_model_json", "read_head_npz",
-           "head_shapes", "SCHEMA_VERSION", "JSON_NAME", "WEIGHTS_NAME", "TRAINED_ON_NAME"]
+           "head_shapes", "SCHEMA_VERSION", "MAX_PARTS", "JSON_NAME", "WEIGHTS_NAME", "TRAINED_ON_NAME"]

@@ -3,6 +3,10 @@
 The exported network is backbone (preprocessing inside) -> standardisation layer -> the head's dense
 layers -> softmax. Input: float32 (N, S, S, 3), RGB, 0..255, already resized to S x S the way imgclf does
 (README.txt beside the export says how); output: class probabilities in the order of labels.txt.
+A combined backbone's export holds every network and takes one input per network (``image1_224``,
+``image2_260``: the same picture resized for each), L2-normalises and joins their bottlenecks as
+``backbones.combine_features`` does. A model that averages flips runs the head on the mirrored inputs
+too (``keras.ops.flip``, exact) and averages the two softmaxes, as ``ModelBundle.predict_features`` does.
 
 Every export is loaded back from disk (Keras in safe mode, SavedModel, TFLite through LiteRT) and run on
 the model's validation images; if any probability differs from the app's own scores for them
@@ -44,27 +48,52 @@ class ExportResult:
     checked_on: str = "validation images"
 
 
+def input_names(bundle: Any) -> list[str]:
+    """The export's input names, one per network: ``image`` for one, ``image1_224``, ``image2_260`` ..."""
+    from imgclf_gui.core.backbones import feature_parts
+
+    parts = feature_parts(bundle.spec)
+    return ["image"] if len(parts) == 1 else [f"image{k}_{p.input_size}" for k, p in enumerate(parts, 1)]
+
+
 def build_keras_model(bundle: Any) -> Any:
-    """The whole classifier as one Keras model: image (N, S, S, 3) float32 0..255 -> probabilities."""
+    """The whole classifier as one Keras model: image(s) (N, S, S, 3) float32 0..255 -> probabilities.
+
+    One input per network of the bundle's backbone (see :func:`input_names`), in part order."""
     import keras
 
-    from imgclf_gui.core.backbones import load_keras_backbone
+    from imgclf_gui.core.backbones import feature_parts, load_keras_backbone
 
-    backbone = load_keras_backbone(bundle.backbone_id)
-    size = bundle.input_size
-    inputs = keras.Input((size, size, 3), dtype="float32", name="image")
-    x = backbone(inputs)
+    parts = feature_parts(bundle.spec)
+    inputs = [keras.Input((p.input_size, p.input_size, 3), dtype="float32", name=name)
+              for p, name in zip(parts, input_names(bundle))]
+    networks = [load_keras_backbone(p.id) for p in parts]
+    unit = [keras.layers.UnitNormalization(axis=-1, name=f"l2_normalize{k}") for k in range(1, len(parts) + 1)]
+    joined = keras.layers.Concatenate(name="features") if len(parts) > 1 else None
     head = bundle.head
     # Normalization divides by max(sqrt(variance), epsilon); std is floored well above epsilon in training.
-    x = keras.layers.Normalization(mean=head.mean, variance=head.std.astype(np.float64) ** 2,
-                                   name="standardize")(x)
-    for i, (w, b) in enumerate(head.layers):
+    layers = [keras.layers.Normalization(mean=head.mean, variance=head.std.astype(np.float64) ** 2,
+                                         name="standardize")]
+    for i, (w, _b) in enumerate(head.layers):
         last = i == len(head.layers) - 1
-        dense = keras.layers.Dense(w.shape[1], activation="softmax" if last else "relu",
-                                   name="probabilities" if last else f"hidden{i}")
-        x = dense(x)
-        dense.set_weights([w, b])
-    return keras.Model(inputs, x, name="imgclf_classifier")
+        layers.append(keras.layers.Dense(w.shape[1], activation="softmax" if last else "relu",
+                                         name="probabilities" if last else f"hidden{i}"))
+
+    def classify(images: list[Any]) -> Any:
+        features = [net(x) for net, x in zip(networks, images)]
+        x = features[0] if joined is None else joined([u(f) for u, f in zip(unit, features)])
+        for layer in layers:
+            x = layer(x)
+        return x
+
+    probabilities = classify(inputs)
+    for layer, (w, b) in zip(layers[1:], head.layers):
+        layer.set_weights([w, b])
+    if bundle.flip_averaging:
+        mirrored = [keras.ops.flip(x, axis=2) for x in inputs]  # left-right, as ``extraction.mirrored``
+        both = keras.layers.Add(name="sum_with_mirror")([probabilities, classify(mirrored)])
+        probabilities = keras.layers.Rescaling(0.5, name="mean_with_mirror")(both)
+    return keras.Model(inputs if len(inputs) > 1 else inputs[0], probabilities, name="imgclf_classifier")
 
 
 def export_paths(format: str, out: str | os.PathLike[str]) -> tuple[Path, Path, Path]:
@@ -104,11 +133,14 @@ def check_export_target(bundle: Any, format: str, out: str | os.PathLike[str]) -
 
 def _estimated_bytes(bundle: Any) -> int:
     """The export holds the backbone's weights: about the size of its converted model, when it is cached."""
+    from imgclf_gui.core.backbones import feature_parts
     from imgclf_gui.core.backbones._cache import backbone_cache_dir
 
+    size = 0
     try:
-        converted = backbone_cache_dir(bundle.spec) / "features.tflite"
-        size = converted.stat().st_size if converted.is_file() else 0
+        for part in feature_parts(bundle.spec):
+            converted = backbone_cache_dir(part) / "features.tflite"
+            size += converted.stat().st_size if converted.is_file() else 0
     except (OSError, KeyError):
         size = 0
     return int(size * 1.2) + 4 * sum(w.size + b.size for w, b in bundle.head.layers)
@@ -129,20 +161,20 @@ def export_bundle(bundle: Any, format: str, out: str | os.PathLike[str], *, max_
     out = check_export_target(bundle, format, out)
     _, labels, readme = export_paths(format, out)
     reference = self_test_reference(bundle, max_images)
-    images, expected = reference.images, reference.probabilities
+    images, expected = reference.inputs, reference.probabilities
 
     model = build_keras_model(bundle)
     written: list[Path] = []
     with writing(out, f"the {format} export", cleanup=lambda: _remove(written)):
         out.parent.mkdir(parents=True, exist_ok=True)
-        diff = _write_and_check(model, format, out, images, expected, tolerance)
+        diff = _write_and_check(model, format, out, images, expected, tolerance, input_names(bundle))
         written.append(out)
         from imgclf_gui.core.support.atomic import atomic_write_text
 
         atomic_write_text(labels, "".join(n + "\n" for n in bundle.class_names))
         written.append(labels)
-        atomic_write_text(readme, _readme(bundle, format, out, diff, len(images), reference.checked_on, source))
-    return ExportResult(out, format, labels, readme, diff, len(images), tolerance, reference.checked_on)
+        atomic_write_text(readme, _readme(bundle, format, out, diff, len(expected), reference.checked_on, source))
+    return ExportResult(out, format, labels, readme, diff, len(expected), tolerance, reference.checked_on)
 
 
 def _remove(paths: list[Path]) -> None:
@@ -153,8 +185,8 @@ def _remove(paths: list[Path]) -> None:
             path.unlink(missing_ok=True)
 
 
-def _write_and_check(model: Any, format: str, out: Path, images: np.ndarray, expected: np.ndarray,
-                     tolerance: float) -> float:
+def _write_and_check(model: Any, format: str, out: Path, images: tuple[np.ndarray, ...], expected: np.ndarray,
+                     tolerance: float, names: list[str]) -> float:
     # Written beside the target under a temporary name, renamed only after the self-test passes.
     tmp_dir = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
@@ -167,8 +199,8 @@ def _write_and_check(model: Any, format: str, out: Path, images: np.ndarray, exp
             got = _run_savedmodel(tmp, images)
         else:
             tmp.write_bytes(_to_tflite(model))
-            got = _run_tflite(tmp, images)
-        diff = float(np.max(np.abs(got - expected))) if len(images) else 0.0
+            got = _run_tflite(tmp, images, names)
+        diff = float(np.max(np.abs(got - expected))) if len(expected) else 0.0
         if not np.isfinite(diff) or diff > tolerance:
             raise ExportError(f"the {format} export disagrees with imgclf by {diff:.2e} (limit {tolerance:g}); "
                               "it was deleted. Please report this.")
@@ -198,12 +230,19 @@ def _disk_full(folder: Path) -> bool:
 
 @dataclass
 class SelfTestReference:
-    """What every export is checked against: images as the network sees them, and the app's own scores."""
+    """What every export is checked against: images as the networks see them, and the app's own scores."""
 
-    images: np.ndarray  #: float32 (N, S, S, 3), RGB 0..255: the export's input
+    #: float32 (N, S, S, 3) RGB 0..255 per network input of the model (one, or one per network of a
+    #: combined backbone, in the order of ``input_names``): the export's inputs
+    inputs: tuple[np.ndarray, ...]
     probabilities: np.ndarray  #: float32 (N, classes): what imgclf itself says for them
     paths: list[Path]  #: the validation images used (empty for synthetic images)
     checked_on: str  #: "validation images" or "synthetic images"
+
+    @property
+    def images(self) -> np.ndarray:
+        """The first (for most models the only) input."""
+        return self.inputs[0]
 
 
 def self_test_reference(bundle: Any, max_images: int = 32) -> SelfTestReference:
@@ -222,28 +261,38 @@ def self_test_reference(bundle: Any, max_images: int = 32) -> SelfTestReference:
             continue
         used.append(p)
     if len(decoded) >= 2:
-        images = np.stack([d.inputs[0] for d in decoded])
-        return SelfTestReference(images.astype(np.float32), predictor.score_decoded(decoded), used,
-                                 "validation images")
+        inputs = tuple(np.stack([d.inputs[k] for d in decoded]).astype(np.float32)
+                       for k in range(len(predictor.inputs)))
+        return SelfTestReference(inputs, predictor.score_decoded(decoded), used, "validation images")
+    # Noise pictures, each network's input made from the same one (as a decode would make them)
+    from imgclf_gui.core.models.predict import network_inputs
+
     rng = np.random.default_rng(0)
-    s = bundle.input_size
-    images = rng.integers(0, 256, (8, s, s, 3)).astype(np.uint8)
-    return SelfTestReference(images.astype(np.float32), predictor.score([images]), [], "synthetic images")
+    s = predictor.decode_side
+    pictures = rng.integers(0, 256, (8, s, s, 3)).astype(np.uint8)
+    batches = [np.stack(b) for b in zip(*(network_inputs(predictor, picture) for picture in pictures))]
+    return SelfTestReference(tuple(b.astype(np.float32) for b in batches), predictor.score(batches), [],
+                             "synthetic images")
 
 
-def _run_keras(path: Path, images: np.ndarray) -> np.ndarray:
+def _run_keras(path: Path, images: tuple[np.ndarray, ...]) -> np.ndarray:
     import keras
 
     model = keras.models.load_model(path, safe_mode=True, compile=False)
-    return np.asarray(model.predict(images, verbose=0, batch_size=16), np.float32)
+    return np.asarray(model.predict(list(images) if len(images) > 1 else images[0], verbose=0, batch_size=16),
+                      np.float32)
 
 
-def _run_savedmodel(path: Path, images: np.ndarray) -> np.ndarray:
+def _run_savedmodel(path: Path, images: tuple[np.ndarray, ...]) -> np.ndarray:
     import tensorflow as tf
 
     loaded = tf.saved_model.load(str(path))
-    return np.concatenate([np.asarray(loaded.serve(tf.constant(images[i:i + 16])), np.float32)
-                           for i in range(0, len(images), 16)])
+
+    def run(start: int) -> np.ndarray:
+        batch = [tf.constant(x[start:start + 16]) for x in images]
+        return np.asarray(loaded.serve(batch if len(batch) > 1 else batch[0]), np.float32)
+
+    return np.concatenate([run(i) for i in range(0, len(images[0]), 16)])
 
 
 def _to_tflite(model: Any) -> bytes:
@@ -265,39 +314,61 @@ def _to_tflite(model: Any) -> bytes:
             keras.config.enable_interactive_logging()
 
 
-def _run_tflite(path: Path, images: np.ndarray) -> np.ndarray:
+def _run_tflite(path: Path, images: tuple[np.ndarray, ...], names: list[str]) -> np.ndarray:
     from ai_edge_litert.interpreter import Interpreter
 
     interp = Interpreter(model_path=str(path))
-    inp = interp.get_input_details()[0]
-    outp = interp.get_output_details()[0]
-    interp.resize_tensor_input(inp["index"], list(images.shape))
+    details = interp.get_input_details()
+    # The converter names inputs after the model's ("serving_default_image2_260:0") in an order of its own
+    ordered = [next(d for d in details if name in d["name"]) for name in names] if len(names) > 1 else details
+    for d, x in zip(ordered, images):
+        interp.resize_tensor_input(d["index"], list(x.shape))
     interp.allocate_tensors()
-    interp.set_tensor(inp["index"], images.astype(np.float32))
+    for d, x in zip(ordered, images):
+        interp.set_tensor(d["index"], x.astype(np.float32))
     interp.invoke()
-    return np.asarray(interp.get_tensor(outp["index"]), np.float32)
+    return np.asarray(interp.get_tensor(interp.get_output_details()[0]["index"]), np.float32)
 
 
 def _readme(bundle: Any, format: str, out: Path, diff: float, n: int, checked_on: str, source: str = "") -> str:
-    s = bundle.input_size
+    from imgclf_gui.core.backbones import feature_parts
+
+    sizes = [p.input_size for p in feature_parts(bundle.spec)]
+    names = input_names(bundle)
     crop = ("the whole image resized to a square (aspect ratio not kept)" if bundle.crop == "squash"
             else "the centre square of the image, resized")
+    if len(sizes) == 1:
+        s = sizes[0]
+        given = "images"
+        inputs = (f"INPUT  float32 array (N, {s}, {s}, 3): RGB, values 0..255 (not scaled), one image per row.\n"
+                  f"       Each image is {crop}, to {s}x{s} pixels with Pillow's BILINEAR filter after EXIF "
+                  "rotation,\n")
+    else:
+        given = "[" + ", ".join(f"images_{s}" for s in sizes) + "]"
+        inputs = ("INPUTS one per network, in this order: " + ", ".join(
+            f"{name} float32 (N, {s}, {s}, 3)" for name, s in zip(names, sizes)) + ";\n"
+                  "       the same images in each, RGB, values 0..255 (not scaled), one image per row.\n"
+                  f"       Each image is {crop}, to each input's size with Pillow's BILINEAR filter after EXIF\n"
+                  "       rotation (decode a large JPEG once, then resize it for each input),\n")
     usage = {
-        "keras": f"model = keras.models.load_model('{out.name}')\nprobs = model.predict(images)",
-        "savedmodel": f"model = tf.saved_model.load('{out.name}')\nprobs = model.serve(tf.constant(images))",
+        "keras": f"model = keras.models.load_model('{out.name}')\nprobs = model.predict({given})",
+        "savedmodel": f"model = tf.saved_model.load('{out.name}')\nprobs = model.serve({given})",
         "tflite": (f"interp = ai_edge_litert.interpreter.Interpreter(model_path='{out.name}')\n"
-                   "(resize the input tensor to your batch, allocate_tensors, set_tensor, invoke, get_tensor)"),
+                   "(resize the input tensor(s) to your batch, allocate_tensors, set_tensor, invoke, get_tensor;\n"
+                   " the input tensors are named after the inputs above)"),
     }[format]
+    flips = ("The model scores each image and its mirror image (flipped left to right inside the model) and\n"
+             "averages the two: the training folds found that more accurate on these classes.\n\n"
+             if bundle.flip_averaging else "")
     # Which training made this file: the run's name, date and accuracy as the app shows them.
     made = f"Model: {source}.\n" if source else (f"Trained: {bundle.created}.\n" if bundle.created else "")
     return f"imgclf model export ({format})\n\n" + made + (
         f"Classes ({len(bundle.class_names)}), in output order: see the labels file.\n"
         f"Backbone: {bundle.backbone_id} version {bundle.backbone_version}; preprocessing is inside the model.\n\n"
-        "INPUT  float32 array (N, {s}, {s}, 3): RGB, values 0..255 (not scaled), one image per row.\n"
-        f"       Each image is {crop}, to {s}x{s} pixels with Pillow's BILINEAR filter after EXIF rotation,\n"
+        f"{inputs}"
         "       exactly as imgclf does. Another resize (other filter, crop or colour order) changes the\n"
         "       predictions a little: resize the same way to get imgclf's answers.\n"
         "OUTPUT float32 array (N, classes): probabilities, summing to 1.\n\n"
-        f"{usage}\n\n"
+        f"{flips}{usage}\n\n"
         f"Self-test: on {n} {checked_on}, the largest difference from imgclf's own probabilities was {diff:.2e}.\n"
-    ).replace("{s}", str(s))
+    )

@@ -15,17 +15,19 @@ tab (one image and many) and the export self-test.
 
 How a file becomes scores, each step in one place:
 
-1. :func:`decode_file` decodes it ONCE, as training does: ``load_rgb(path, max_side=...)`` (a JPEG in
-   draft mode, down to the largest input the model's networks take), then :func:`network_inputs` makes
-   what each network is fed (squash or centre crop to its size, Pillow BILINEAR). For a one-backbone
-   model that is exactly ``load_for_network``, the decode of the bottleneck cache.
+1. :func:`decode_file` decodes it ONCE, as training does (``load_rgb_for_sides``: a JPEG in draft mode,
+   down to what the model's networks take), then makes what each network is fed (squash or centre crop
+   to its size, Pillow BILINEAR). For each network that is exactly ``load_for_network``, the decode of
+   its bottleneck cache. (A JPEG whose size falls between two networks' draft scales is decoded once per
+   scale, so that each network sees what it saw in training.)
 2. :meth:`Predictor.score_decoded` stacks the inputs of a batch, runs the network(s) and the head. An
    image gets the same scores alone, in a batch of 16 or in a folder's last batch: the LiteRT networks
    run fixed batch shapes, and a bundle's head scores each row on its own
    (``ModelBundle.predict_features``).
 
-A model made of several backbones plugs in at :class:`NetworkInput` (one per backbone, all made from the
-same decode) and :func:`bundle_predictor` (bottlenecks concatenated before the head).
+A model of a combined backbone has one :class:`NetworkInput` per network (``backbones.feature_parts``),
+all made from the same decode, and :func:`bundle_predictor` joins their bottlenecks with
+``backbones.combine_features``, the function training's extraction uses.
 """
 from __future__ import annotations
 
@@ -175,15 +177,22 @@ def bundle_predictor(bundle: Any, source: ModelSource | None = None) -> Predicto
     Raises ``BackboneUnavailable`` (and ``KeyError`` for an unknown backbone).
     """
     from imgclf_gui.core import backbones
+    from imgclf_gui.core.features.extraction import mirrored
 
-    # One backbone today; a model of several feeds each its own input from the same decode and
-    # concatenates their bottlenecks, in the order the head was trained on.
-    extractors = [backbones.open_extractor(bundle.backbone_id)]
-    inputs = [NetworkInput(bundle.input_size, bundle.crop)]
+    # Each network of the model is fed its own input, all made from the same decode; their bottlenecks
+    # are joined as training joined them, in the order the head was trained on.
+    parts = backbones.feature_parts(bundle.spec)
+    extractors = [backbones.open_extractor(part.id) for part in parts]
+    inputs = [NetworkInput(part.input_size, bundle.crop) for part in parts]
+
+    def features(batches: Sequence[np.ndarray]) -> np.ndarray:
+        return backbones.combine_features([extractor.features(batch) for extractor, batch in zip(extractors, batches)])
 
     def score(batches: Sequence[np.ndarray]) -> np.ndarray:
-        features = [extractor.features(batch) for extractor, batch in zip(extractors, batches)]
-        return bundle.predict_features(features[0] if len(features) == 1 else np.concatenate(features, axis=1))
+        # A model that chose flips also scores each image's mirror image: the network input flipped, as
+        # training's cached mirror images were made (never a second decode).
+        flipped = features([mirrored(batch) for batch in batches]) if bundle.flip_averaging else None
+        return bundle.predict_features(features(batches), flipped)
 
     if bundle.path is None:
         title = "model"
@@ -252,14 +261,18 @@ def network_inputs(predictor: Predictor, picture: np.ndarray) -> tuple[np.ndarra
 
 
 def decode_file(predictor: Predictor, path: str | os.PathLike[str], *, keep_picture: bool = False) -> Decoded:
-    """Decode ``path`` once for ``predictor`` (draft mode: a 12-megapixel JPEG decodes at 1/8 scale).
+    """Decode ``path`` once for ``predictor`` (draft mode: a 12-megapixel JPEG decodes at 1/8 scale), and
+    make each network's input exactly as its bottleneck cache was made. The picture kept for display is
+    the one decoded for the largest input.
 
     Raises ``ImageError`` (its ``.reason`` is one sentence) for anything that is not a readable image.
     """
-    from imgclf_gui.core.images.decode import load_rgb
+    from imgclf_gui.core.images.decode import load_rgb_for_sides, to_network_input
 
-    picture = load_rgb(path, max_side=predictor.decode_side)
-    return Decoded(picture if keep_picture else None, network_inputs(predictor, picture))
+    sides = [i.size for i in predictor.inputs]
+    pictures = load_rgb_for_sides(path, sides)
+    inputs = tuple(to_network_input(picture, i.size, i.crop) for picture, i in zip(pictures, predictor.inputs))
+    return Decoded(pictures[sides.index(max(sides))] if keep_picture else None, inputs)
 
 
 # ------------------------------------------------------------------------------------------ results

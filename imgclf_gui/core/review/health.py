@@ -141,7 +141,7 @@ class _FileChecker:
     """Is one file a usable image? Thread-safe; shares what training already learnt about the files."""
 
     def __init__(self, root: Path) -> None:
-        from imgclf_gui.core.backbones import get_spec
+        from imgclf_gui.core.backbones import feature_parts, get_spec
         from imgclf_gui.core.features.cache import (
             cached_backbone_ids,
             hash_index_path,
@@ -150,18 +150,26 @@ class _FileChecker:
         )
         from imgclf_gui.core.features.hashing import HashIndex
         from imgclf_gui.core.images.decode import CROP_POLICIES
+        from imgclf_gui.core.training.config import load_project_config
 
+        self.root = root
         self.index = HashIndex(hash_index_path(root), root)
         self.memory = unreadable_memory(root)
-        self.stores = []  # the first one (default backbone first) also gives the near-duplicate vectors
-        for backbone in cached_backbone_ids(root):
+        self.stores = []  # every network's cached bottlenecks: an image in any of them is known to decode
+        cached = cached_backbone_ids(root)
+        for network in dict.fromkeys(part.id for backbone in cached for part in feature_parts(backbone)):
             for crop in CROP_POLICIES:
                 try:
-                    store = open_project_cache(root, get_spec(backbone), crop)
+                    store = open_project_cache(root, get_spec(network), crop)
                 except OSError:
                     continue
                 if store is not None:
                     self.stores.append(store)
+        # Near duplicates are judged on what the project's model sees (its backbone, combined or not, as
+        # training joins it); with none of those cached, on the first backbone that is.
+        config = load_project_config(root)
+        chosen = [config.backbone] if config.backbone in cached else []
+        self.near_sources = [(b, c) for b in chosen + cached for c in (config.crop, *CROP_POLICIES)]
 
     def check(self, path: Path) -> tuple[str | None, str | None]:
         """(content hash or None, why it is unusable or None)."""
@@ -187,17 +195,18 @@ class _FileChecker:
         return digest, None
 
     def cached_vectors(self, digests: list[str | None]) -> np.ndarray | None:
-        """(N, dim) cached bottlenecks of these contents, zero rows where none is cached; None when the
-        project has no cache at all."""
-        if not self.stores:
-            return None
-        store = self.stores[0]
-        vectors = np.zeros((len(digests), store.dim), np.float32)
-        for i, digest in enumerate(digests):
-            vector = store.get((bytes.fromhex(digest), 0)) if digest is not None else None
-            if vector is not None:
-                vectors[i] = vector
-        return vectors
+        """(N, dim) cached features of these contents (``features.cache.cached_features``), zero rows where
+        none is cached; None when the project has no cache at all."""
+        from imgclf_gui.core.features.cache import cached_features
+
+        for backbone, crop in self.near_sources:
+            try:
+                features = cached_features(self.root, backbone, crop, digests)
+            except OSError:
+                continue
+            if features is not None:
+                return features
+        return None
 
     def close(self) -> None:
         for saved in (self.index, self.memory):

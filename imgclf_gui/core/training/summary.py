@@ -61,8 +61,15 @@ def summarize(root: str | os.PathLike[str], config: TrainConfig) -> TrainingSumm
                               notes=list(checked.notes))
     from imgclf_gui.core.features.cache import cached_backbone_ids
 
-    # Reading files only tells which bottlenecks are cached: pointless when none are.
-    may_read = config.backbone in cached_backbone_ids(root)
+    # Reading files only tells which bottlenecks are cached: pointless when none are (any network of a
+    # combined backbone: switching to a combination reuses what its parts cached).
+    try:
+        from imgclf_gui.core.backbones import feature_parts
+
+        networks = [part.id for part in feature_parts(config.backbone)]
+    except (KeyError, ValueError):
+        networks = []
+    may_read = bool(set(networks) & set(cached_backbone_ids(root)))
     hashes = _known_hashes(root, [s.path for s in checked.samples], may_read=may_read)
     try:
         # Without the fold memory (only reading here): the counts depend on the class sizes alone.
@@ -112,30 +119,37 @@ def _known_hashes(root: Path, paths: list[Path], *, may_read: bool = True) -> li
 
 def _count_cached(root: Path, config: TrainConfig, hashes: list[str | None],
                   notes: list[Note]) -> tuple[int, int] | None:
-    """(images whose bottleneck is cached, augmented copies not cached yet), or None when unknown."""
-    from imgclf_gui.core.backbones import get_spec
+    """(images whose bottleneck is cached by every network of the backbone, augmented copies not cached
+    yet by some network), or None when unknown."""
+    from imgclf_gui.core.backbones import feature_parts
     from imgclf_gui.core.features.cache import open_project_cache
 
     try:
-        spec: Any = get_spec(config.backbone)
+        specs: Any = feature_parts(config.backbone)
     except (KeyError, ValueError, LookupError):
         return None
+    stores = []
     try:
-        store = open_project_cache(root, spec, config.crop)
+        for spec in specs:
+            stores.append(open_project_cache(root, spec, config.crop))
     except OSError:
+        for store in stores:
+            if store is not None:
+                store.close()
         return None
     copies = int(config.augment_variants)
-    if store is None:
-        return 0, copies * sum(1 for h in hashes if h is not None)
     try:
         cached = missing = 0
         for h in hashes:
             if h is None:
                 continue
             raw = bytes.fromhex(h)
-            cached += (raw, 0) in store
-            missing += sum(1 for v in range(1, copies + 1) if (raw, v) not in store)
+            cached += all(store is not None and (raw, 0) in store for store in stores)
+            missing += sum(1 for v in range(1, copies + 1)
+                           if not all(store is not None and (raw, v) in store for store in stores))
         return cached, missing
     finally:
-        notes.extend(store.notes)
-        store.close()
+        for store in stores:
+            if store is not None:
+                notes.extend(store.notes)
+                store.close()

@@ -95,3 +95,29 @@ def test_similarity_does_not_chain_into_one_giant_group():
     assert np.cos(np.radians(8)) >= NEAR_DUPLICATE_COSINE > np.cos(np.radians(16))
     assert _near_groups(vectors) == [[0, 1], [2, 3], [4, 5]]
     assert _near_groups(np.zeros((3, 2))) == []  # no cached vectors: nothing compared
+
+
+def test_possibly_mislabelled_images_are_a_finding_once_the_project_has_a_model(tmp_path, fake_backbone):  # noqa: F811 - fixture
+    from imgclf_gui.core.models.runs import record_training
+    from imgclf_gui.core.review.mislabels import project_mislabels
+    from imgclf_gui.core.training.config import TrainConfig
+    from imgclf_gui.core.training.trainer import train
+
+    colours = {"red": (220, 40, 40), "green": (40, 200, 40), "blue": (30, 40, 220)}
+    for k, (name, colour) in enumerate(colours.items()):
+        for i in range(12):
+            write_image(tmp_path / name / f"{name}{i}.png", size=(40, 40), color=colour, seed=10 * k + i)
+    planted = [write_image(tmp_path / "red" / f"zz_green{i}.png", size=(40, 40), color=colours["green"],
+                           seed=500 + i) for i in range(4)]
+    before = check_health(tmp_path, mislabels=True)
+    assert "mislabel" in before.skipped and not before.of_kind("mislabel")  # not looked for: no model yet
+    assert any(n.startswith("Possibly mislabelled images: the project has no trained model yet") for n in before.notes)
+    assert not check_health(tmp_path).of_kind("mislabel") and check_health(tmp_path).mislabels is None
+    record_training(tmp_path, train(TrainConfig(backbone=fake_backbone.id, epochs=30, learning_rate=0.01), tmp_path))
+    report = check_health(tmp_path, mislabels=True)
+    found = report.of_kind("mislabel")
+    assert [f.paths[0] for f in found] == [s.path for s in project_mislabels(tmp_path).suspects]
+    assert found and {f.paths[0] for f in found} <= set(planted)
+    first = report.mislabels.suspects[0]
+    assert found[0].title == f"{first.path.name}: red → green ({first.confidence:.0%})"
+    assert "mislabel" not in report.skipped

@@ -2,7 +2,9 @@
 
 Findings: unreadable files (with the reason), exact duplicates (same content hash) and near duplicates
 (cosine similarity of cached bottleneck features, only when the feature cache already has them), classes
-too small to train and very unbalanced classes. Each finding lists the images concerned.
+too small to train and very unbalanced classes, and, when asked (``mislabels=True``) and the project's
+active model kept its out-of-fold predictions, images that look filed in the wrong class
+(``core/review/mislabels.py``; nothing is retrained). Each finding lists the images concerned.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import numpy as np
 
 from imgclf_gui.core.project import layout
 from imgclf_gui.core.project import scan as dataset
+from imgclf_gui.core.review.mislabels import MislabelScan, SuspectedMislabel, project_mislabels
 from imgclf_gui.core.support.notes import describe
 from imgclf_gui.core.support.tasks_api import ProgressFn, StopFn, check_stop
 from imgclf_gui.core.training.checks import (
@@ -33,7 +36,8 @@ NEAR_DUPLICATE_COSINE = 0.985
 @dataclass
 class Finding:
     """One problem: ``kind`` in unreadable / duplicate / near_duplicate / tiny_class (too few images to train) /
-    small_class (enough to train, fewer than recommended) / unbalanced."""
+    small_class (enough to train, fewer than recommended) / unbalanced / mislabel (one image that looks filed
+    in the wrong class; ``HealthReport.mislabels`` has them all as ``SuspectedMislabel``s, worst first)."""
 
     kind: str
     title: str
@@ -47,12 +51,13 @@ class HealthReport:
     checked: int
     notes: list[str] = field(default_factory=list)  # e.g. "near duplicates: train once to enable"
     skipped: list[str] = field(default_factory=list)  # kinds not looked for (near_duplicate without features)
+    mislabels: MislabelScan | None = None  # the suspects behind the "mislabel" findings (with mislabels=True)
 
     def of_kind(self, kind: str) -> list[Finding]:
         return [f for f in self.findings if f.kind == kind]
 
 
-def check_health(root: str | os.PathLike[str], *, include_inbox: bool = True,
+def check_health(root: str | os.PathLike[str], *, include_inbox: bool = True, mislabels: bool = False,
                  on_progress: ProgressFn = None, should_stop: StopFn = None) -> HealthReport:
     """Check every image of the project. Near duplicates are found among the images whose bottlenecks
     the project has cached (nothing is extracted here: that is training's job).
@@ -114,7 +119,23 @@ def check_health(root: str | os.PathLike[str], *, include_inbox: bool = True,
             notes.append(f"Near duplicates: {missing} image(s) not trained on yet were not compared "
                          "(train again to include them).")
     findings += _class_size_findings(root, labelled)
-    return HealthReport(findings, len(items), notes, skipped)
+    scan = None
+    if mislabels:
+        scan = project_mislabels(root)
+        if scan.available:
+            findings += [_mislabel_finding(s) for s in scan.suspects]
+        else:
+            notes.append(f"Possibly mislabelled images: {scan.reason[0].lower()}{scan.reason[1:]}")
+            skipped.append("mislabel")
+    return HealthReport(findings, len(items), notes, skipped, scan)
+
+
+def _mislabel_finding(suspect: SuspectedMislabel) -> Finding:
+    return Finding("mislabel", f"{suspect.path.name}: {suspect.label} → {suspect.suggested} "
+                               f"({suspect.confidence:.0%})",
+                   f"Filed under {suspect.label}. Predicted by a model that never saw it (the active model's "
+                   f"cross-validation): {suspect.suggested} {suspect.confidence:.1%}, {suspect.label} only "
+                   f"{suspect.label_probability:.1%}.", [suspect.path])
 
 
 _T = TypeVar("_T")

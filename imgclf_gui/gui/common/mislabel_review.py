@@ -179,6 +179,11 @@ class MislabelReview(QWidget):
         rows = sorted({i.row() for i in self.grid.selectionModel().selectedIndexes()})
         return [r for r in rows if wanted(self.model.items[r])]
 
+    def select(self, row: int) -> None:
+        """Make row ``row`` the selected image (keys act on it)."""
+        if 0 <= row < len(self.model.items):
+            self._select(row)
+
     def _select(self, row: int) -> None:
         index = self.model.index(row)
         self.grid.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, QObject, Qt, Signal
+from PySide6.QtGui import QPainter, QPixmap
 
 from imgclf_gui.core.images.thumbnails import ThumbnailCache
 from imgclf_gui.core.project.journal import ActionResult
@@ -56,6 +57,7 @@ class CaptionedThumbnailModel(ThumbnailModel):
     def __init__(self, tasks: TaskRunner, side: int, parent: QObject | None = None) -> None:
         super().__init__(tasks, side, parent)
         self.items: list[ReviewItem] = []
+        self._padded: dict[int, QPixmap] = {}  # cacheKey of a small thumbnail -> it on a full-size square
 
     def set_items(self, items: list[ReviewItem], cache: ThumbnailCache | None) -> None:
         self.items = list(items)
@@ -76,7 +78,29 @@ class CaptionedThumbnailModel(ThumbnailModel):
             item = self.items[index.row()]
             return (f"{item.path}\nin the folder: {item.label}\nthe model says: {item.other} "
                     f"({item.confidence:.1%})\nSpace or double-click: preview")
-        return super().data(index, role)
+        value = super().data(index, role)
+        if role == Qt.ItemDataRole.DecorationRole and isinstance(value, QPixmap):
+            return self._full_size(value)
+        return value
+
+    def _full_size(self, pixmap: QPixmap) -> QPixmap:
+        """A thumbnail smaller than the cell's square (an image of 40 pixels), centred on a transparent square
+        of the full size: the view sizes every cell from the first icon it measured (the full-size
+        placeholder), and a smaller picture left its caption floating in a tall box."""
+        if pixmap.width() >= self.side and pixmap.height() >= self.side:
+            return pixmap
+        key = pixmap.cacheKey()
+        padded = self._padded.get(key)
+        if padded is None:
+            padded = QPixmap(self.side, self.side)
+            padded.fill(Qt.GlobalColor.transparent)
+            painter = QPainter(padded)
+            painter.drawPixmap((self.side - pixmap.width()) // 2, (self.side - pixmap.height()) // 2, pixmap)
+            painter.end()
+            if len(self._padded) > 2000:
+                self._padded.clear()
+            self._padded[key] = padded
+        return padded
 
     def refresh_row(self, row: int) -> None:
         self.dataChanged.emit(self.index(row), self.index(row))

@@ -1,9 +1,11 @@
 """Data health panel: runs :func:`core.health.check_health` in the background and lists the findings.
 
 Clicking a finding shows its images in the grid (``show_images``); unreadable files can be put aside
-into ``.imgclf/quarantine/`` in one click (undoable). The list follows moves at once, without checking
-again: a moved image is listed at its new place, a quarantined one leaves the list (and comes back if the
-quarantine is undone), a duplicate group left with one image is gone.
+into ``.imgclf/quarantine/`` in one click (undoable). Possibly mislabelled images (from the active model)
+open the review shared with the Training tab (``gui/common/mislabel_review.py``), in a window of its own.
+The list follows moves at once, without checking again: a moved image is listed at its new place (a
+possibly mislabelled one leaves the list: it was dealt with), a quarantined one leaves the list (and comes
+back if the quarantine is undone), a duplicate group left with one image is gone.
 """
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ GROUPS = [
     ("tiny_class", "Classes too small to train"),
     ("small_class", "Classes with few images"),
     ("unbalanced", "Unbalanced classes"),
+    ("mislabel", "Possibly mislabelled"),
 ]
 FindingRole = Qt.ItemDataRole.UserRole + 1
 MIN_PATHS = {"unreadable": 1, "duplicate": 2, "near_duplicate": 2}  # fewer: the finding no longer holds
@@ -53,8 +56,10 @@ class HealthPanel(QWidget):
         self.report: HealthReport | None = None
         self._set_aside: dict[Path, Finding] = {}  # unreadable findings whose file was quarantined, by its new path
         self._slot = ("health", id(self))  # the check running, if any
+        self.review_dialog = None  # the possibly mislabelled images, one key at a time (made when opened)
         self.check_button = QPushButton("Check Data", self)
-        self.check_button.setToolTip("Look for unreadable files, duplicates and classes too small to train")
+        self.check_button.setToolTip("Look for unreadable files, duplicates, classes too small to train and, "
+                                     "once a model is trained, images that look filed in the wrong class")
         self.cancel_button = QPushButton("Cancel", self)
         self.cancel_button.hide()
         self.progress = QProgressBar(self)
@@ -99,10 +104,27 @@ class HealthPanel(QWidget):
         self.summary.setText("Checking…")
 
         def work(state, root: Path) -> HealthReport:
-            return check_health(root, on_progress=state.progress_callback, should_stop=state.stop_callback)
+            return check_health(root, mislabels=True, on_progress=state.progress_callback,
+                                should_stop=state.stop_callback)
 
         self.tasks.start(work, root, on_progress=self._on_progress, on_done=self._on_done, on_error=self._on_error,
                          on_cancelled=self._on_cancelled, name="health", slot=self._slot)
+
+    def review_mislabels(self, start: Path | None = None) -> None:
+        """Open the review of the possibly mislabelled images still listed, at ``start``."""
+        from imgclf_gui.gui.common.mislabel_review import MislabelReviewDialog
+
+        scan = self.report.mislabels if self.report is not None else None
+        listed = {f.paths[0] for f in self.report.of_kind("mislabel")} if self.report is not None else set()
+        suspects = [s for s in scan.suspects if s.path in listed] if scan is not None else []
+        if self.review_dialog is None:
+            self.review_dialog = MislabelReviewDialog(self.project, self.tasks, self.window())
+        self.review_dialog.review.set_suspects(suspects, f"{rules.count_words(len(suspects), 'image')} look filed "
+                                               "in the wrong class, worst first: from the active model's honest "
+                                               "predictions.")
+        self.review_dialog.review.select(next((i for i, s in enumerate(suspects) if s.path == start), 0))
+        self.review_dialog.show()
+        self.review_dialog.raise_()
 
     def cancel(self) -> None:
         """The Cancel button: the check stops and says so."""
@@ -154,6 +176,8 @@ class HealthPanel(QWidget):
                 findings.append(finding)
                 continue
             touched = True
+            if finding.kind == "mislabel":
+                continue  # moved: the person has dealt with it
             moved = [where.get(p, p) for p in finding.paths]
             kept = [p for p in moved if rules.class_of(root, p) is not None]  # not quarantined or trashed
             if finding.kind == "unreadable" and not kept:
@@ -211,6 +235,10 @@ class HealthPanel(QWidget):
         finding: Finding | None = item.data(0, FindingRole)
         if finding is None and item.childCount() == 0:
             return  # a check that passed: no images behind it
+        first = finding or item.child(0).data(0, FindingRole)
+        if first.kind == "mislabel":
+            self.review_mislabels(first.paths[0])
+            return
         if finding is None:
             paths = [p for i in range(item.childCount()) for p in item.child(i).data(0, FindingRole).paths]
             self.show_images.emit(item.text(0), paths)

@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "export": "write a model for other programs (Keras, SavedModel, TFLite)",
     "extract": "compute and cache the bottleneck of every image in a project",
     "imagenet": "show the ImageNet classes the pretrained network sees in images",
+    "suggest": "suggest a class for every image in a project's inbox, and accept the sure ones",
     "train": "train a model on a folder of class folders",
 }
 

@@ -25,6 +25,7 @@ _.dragLeaveEvent  # gui/classify/classify_tab.py
 _.dragMoveEvent  # gui/common/thumbnail_grid.py, gui/dataset/class_list.py
 _.mimeTypes  # gui/common/thumbnail_grid.py (the model's drag types)
 _.supportedDragActions  # gui/common/thumbnail_grid.py
+_.decorationSize  # gui/common/thumbnail_grid.py: a field of the style option Qt's delegate paints from
 _.filterAcceptsRow  # gui/classify/batch_results.py (proxy model)
 _.eventFilter  # gui/training/settings_form.py (installed with installEventFilter)
 source_parent  # gui/classify/batch_results.py: filterAcceptsRow's argument, unused by our filter

@@ -3,11 +3,11 @@ sending, importing, merging, deleting and quarantining plan (the GUI's ``Project
 through the journal, so each is undoable).
 
 Entry points: :func:`scan_classes` (classes with counts and keys), :func:`check_class_name`,
-:func:`assign_keys` / :func:`with_key` (labelling keys), :func:`plan_send`, :func:`importable_files`,
-:func:`import_refusal`, :func:`plan_merge`, :func:`plan_delete_class`, :func:`plan_quarantine`,
-:func:`loose_images` (photos lying in the project folder itself, outside any class), :func:`class_of`
-(the class a file lives in), :func:`count_words` ("1 image", "3 images": the one wording of counts in
-labels and messages).
+:func:`assign_keys` / :func:`with_key` (labelling keys), :func:`plan_send` (:func:`plan_send_many`),
+:func:`importable_files`, :func:`import_refusal`, :func:`plan_merge`, :func:`plan_delete_class`,
+:func:`plan_quarantine`, :func:`loose_images` (photos lying in the project folder itself, outside any
+class), :func:`class_of` (the class a file lives in), :func:`count_words` ("1 image", "3 images": the
+one wording of counts in labels and messages).
 
 Labelling keys: a key, once given, stays with its class. A class without one gets the first free digit
 (1..9, classes in alphabetical order) and keeps it when classes are added, renamed or deleted. The keys
@@ -18,7 +18,7 @@ sends images back to the inbox; no class can have it.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,8 +65,8 @@ def count_words(count: int, noun: str, plural: str | None = None) -> str:
     return f"{count} {noun if count == 1 else plural or noun + 's'}"
 
 
-_PAST = {"send": "Sent", "copy": "Copied", "import": "Imported", "create": "Created", "rename": "Renamed",
-         "merge": "Merged", "delete": "Deleted", "quarantine": "Quarantined"}
+_PAST = {"send": "Sent", "accept": "Accepted", "copy": "Copied", "import": "Imported", "create": "Created",
+         "rename": "Renamed", "merge": "Merged", "delete": "Deleted", "quarantine": "Quarantined"}
 
 
 def done_sentence(kind: str, label: str) -> str:
@@ -204,6 +204,12 @@ def scan_classes(root: PathLike, stored_keys: dict[str, str], previous: Iterable
 def plan_send(root: PathLike, paths: list[Path], target: str) -> list[Op]:
     """Move images into class ``target`` (or ``INBOX``), renaming on clashes."""
     return plan_moves([Path(p) for p in paths], class_dir(root, target))
+
+
+def plan_send_many(root: PathLike, plan: Mapping[str, Sequence[Path]]) -> list[Op]:
+    """Move each class's images of ``plan`` (class -> images) into it: the ops of ONE action (accepting
+    suggestions for many classes at once)."""
+    return [op for name, paths in plan.items() for op in plan_send(root, list(paths), name)]
 
 
 def importable_files(paths: Iterable[PathLike]) -> list[Path]:

@@ -1,4 +1,5 @@
-"""What is wrong with a dataset: Check Data (unreadable files, duplicates, small classes).
+"""Reviewing a dataset: what is wrong with it (Check Data, possibly mislabelled images) and what the inbox is.
 
-Entry point: ``health.check_health``.
+Entry points: ``health.check_health``, ``mislabels.project_mislabels``, ``inbox.project_suggestions`` (a class
+for every inbox image, from ``suggestions.train_quick_model``).
 """

@@ -335,9 +335,6 @@ def accept_label(plan: Mapping[str, Sequence[Path]], threshold: float) -> str:
 
 def accept_ops(root: str | os.PathLike[str], plan: Mapping[str, Sequence[Path]]) -> list:
     """The journal operations that move each class's images of ``plan`` into it (never overwriting)."""
-    from imgclf_gui.core.project.rules import plan_send
+    from imgclf_gui.core.project.rules import plan_send_many
 
-    ops: list = []
-    for name, paths in plan.items():
-        ops.extend(plan_send(root, list(paths), name))
-    return ops
+    return plan_send_many(root, plan)

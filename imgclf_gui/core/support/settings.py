@@ -30,6 +30,8 @@ class Settings:
     thumbnail_size: int = 128  # pixels, the longer side in the grid
     advance_after_labelling: bool = True  # select the next image after sending one to a class
     offer_demo: bool = True  # offer the demo project when no project is open at start
+    suggest_inbox: bool = True  # suggest a class for inbox images (their bottlenecks are computed in the background)
+    suggest_retrain_every: int = 20  # new labels after which the suggestions' model learns again
 
 
 def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:

@@ -190,6 +190,11 @@ class ProjectModel(QObject):
         ops = rules.plan_send(self.root, paths, target_class)
         return self._run(f"send {what} to {self._display(target_class)}", ops)
 
+    def send_images_to_classes(self, plan: dict[str, list[Path]], label: str) -> ActionResult | None:
+        """Each class's images of ``plan`` sent to it as ONE undoable action ``label`` (as :meth:`move_images`)."""
+        assert self.root is not None, "no project open"
+        return self._run(label, rules.plan_send_many(self.root, plan))
+
     def copy_image_into_class(self, path: Path, class_name: str) -> Path | None:
         """Copy one image (from anywhere) into a class; returns the new path (None if it failed)."""
         result = self._run(f"copy {Path(path).name} into {class_name}",

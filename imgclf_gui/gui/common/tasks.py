@@ -38,6 +38,7 @@ from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 from imgclf_gui.core.support.tasks_api import Cancelled
 
 PartialMode = Literal["latest", "all"]
+MIN_THREADS = 4  #: threads of a runner made without ``max_threads``, whatever the core count
 _log = logging.getLogger(__name__)
 
 
@@ -296,8 +297,9 @@ class TaskRunner(QObject):
     def __init__(self, max_threads: int | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._pool = QThreadPool(self)
-        if max_threads is not None:
-            self._pool.setMaxThreadCount(max(1, max_threads))
+        # MIN_THREADS even on 2 cores: long tasks (training, inbox bottlenecks) must not starve thumbnails
+        self._pool.setMaxThreadCount(max(1, max_threads) if max_threads is not None
+                                     else max(MIN_THREADS, self._pool.maxThreadCount()))
         self._handles: set[TaskHandle] = set()
         self._retired: list[tuple[_Bridge, TaskState]] = []  # bridges of ended tasks, deleted once unused
         self._slots: dict[Hashable, TaskHandle] = {}  # the current task of each slot, until it ends

@@ -4,14 +4,16 @@
 is requested from a small background loader (through :class:`TaskRunner`, newest requests first, at most
 one batch in flight, in the model's task slot) and a placeholder shown until it arrives. Decoded thumbnails
 are cached on disk (:class:`~imgclf_gui.core.images.thumbnails.ThumbnailCache`) and the latest few thousand
-in memory.
+in memory. A model may be given a badge for each image (``set_badges``: the inbox's suggestions, "circle
+97%"), which the grid paints over the bottom of the thumbnail, in amber when the suggestion is unsure.
 """
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QRect, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QColor,
     QDragEnterEvent,
@@ -22,7 +24,14 @@ from PySide6.QtGui import (
     QPixmap,
     QResizeEvent,
 )
-from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QListView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QWidget,
+)
 
 from imgclf_gui.core.images.thumbnails import ThumbnailCache, ThumbnailError
 from imgclf_gui.core.support.tasks_api import Cancelled
@@ -30,6 +39,9 @@ from imgclf_gui.gui.common.tasks import TaskRunner
 
 PATHS_MIME = "application/x-imgclf-paths"
 PathRole = Qt.ItemDataRole.UserRole + 1
+BadgeRole = Qt.ItemDataRole.UserRole + 2  #: (text, unsure) or None
+#: what a badge says about one image: (text, unsure) or None for no badge
+BadgeFn = Callable[[Path], "tuple[str, bool] | None"]
 BATCH = 24
 MAX_PENDING = 400
 MEMORY_ITEMS = 3000
@@ -77,6 +89,7 @@ class ThumbnailModel(QAbstractListModel):
         self._pending: OrderedDict[Path, None] = OrderedDict()
         self._slot = ("thumbnails", id(self))  # the batch in flight
         self.decoded = 0
+        self._badge: BadgeFn | None = None
         self._placeholder = _placeholder(side)
         self._broken_icon = _placeholder(side, broken=True)
         self._kick_timer = QTimer(self, singleShot=True, interval=0)
@@ -122,6 +135,17 @@ class ThumbnailModel(QAbstractListModel):
     def path(self, row: int) -> Path:
         return self.paths[row]
 
+    def set_badges(self, badge: BadgeFn | None) -> None:
+        """Paint ``badge(path)`` on each thumbnail (None: no badges); call :meth:`badges_changed` when
+        what it returns changes."""
+        self._badge = badge
+        self.badges_changed()
+
+    def badges_changed(self) -> None:
+        if self.paths:
+            self.dataChanged.emit(self.index(0), self.index(len(self.paths) - 1),
+                                  [BadgeRole, Qt.ItemDataRole.ToolTipRole])
+
     def row_of(self, path: Path) -> int | None:
         return self._rows.get(path)
 
@@ -139,7 +163,11 @@ class ThumbnailModel(QAbstractListModel):
             return self._icon(path)
         if role == Qt.ItemDataRole.ToolTipRole:
             reason = self._broken.get(path)
-            return f"{path}\n{reason}" if reason else str(path)
+            badge = self._badge(path) if self._badge is not None else None
+            suggested = f"\nSuggested: {badge[0]}{' (unsure)' if badge[1] else ''}" if badge else ""
+            return f"{path}\n{reason}" if reason else f"{path}{suggested}"
+        if role == BadgeRole:
+            return self._badge(path) if self._badge is not None else None
         if role == PathRole:
             return str(path)
         return None
@@ -211,14 +239,55 @@ class ThumbnailModel(QAbstractListModel):
         self._tasks.cancel_slot(self._slot)
 
 
+class _BadgeDelegate(QStyledItemDelegate):
+    """Paints an item as usual, then its badge over the bottom of the thumbnail. Every thumbnail gets the
+    same square (small pictures centred in it), so a 28-pixel scan lines up with camera photos."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: QModelIndex) -> None:  # noqa: N802
+        super().initStyleOption(option, index)
+        view = option.widget
+        if isinstance(view, QListView):
+            option.decorationSize = view.iconSize()
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        super().paint(painter, option, index)
+        badge = index.data(BadgeRole)
+        if not badge:
+            return
+        text, unsure = badge
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        widget = opt.widget
+        style = widget.style() if widget is not None else None
+        icon = style.subElementRect(QStyle.SubElement.SE_ItemViewItemDecoration, opt, widget) if style else opt.rect
+        painter.save()
+        painter.setFont(opt.font)
+        metrics = painter.fontMetrics()
+        height = metrics.height() + 4
+        width = min(opt.rect.width() - 8, metrics.horizontalAdvance(text) + 14)
+        # over the bottom of a thumbnail, or just below one too small to hold it (a 28-pixel scan)
+        top = icon.bottom() - height - 2 if icon.height() >= 3 * height else icon.bottom() + 3
+        box = QRect(icon.center().x() - width // 2, top, width, height)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(176, 104, 0, 225) if unsure else QColor(20, 20, 20, 200))
+        painter.drawRoundedRect(box, height / 2, height / 2)
+        painter.setPen(QColor("white"))
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter,
+                         metrics.elidedText(text, Qt.TextElideMode.ElideMiddle, box.width() - 10))
+        painter.restore()
+
+
 class ThumbnailGrid(QListView):
     """The grid view: icon mode, uniform sizes, batched layout, multi-select, drag out, drop files in.
 
-    ``key_typed(str)`` for a plain key (labelling hotkeys), ``files_dropped(list)`` for files dropped from
-    outside the app, ``preview_requested(Path)`` on Space / double-click.
+    ``key_typed(str)`` for a plain key (labelling hotkeys), ``accept_requested()`` for Enter (take the
+    suggestions of the selected images), ``files_dropped(list)`` for files dropped from outside the app,
+    ``preview_requested(Path)`` on Space / double-click. Badges (``BadgeRole``) are painted on thumbnails.
     """
 
     key_typed = Signal(str)
+    accept_requested = Signal()
     files_dropped = Signal(list)
     preview_requested = Signal(object)
 
@@ -241,6 +310,7 @@ class ThumbnailGrid(QListView):
         self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.setWordWrap(False)
         self.setSpacing(6)
+        self.setItemDelegate(_BadgeDelegate(self))
         self.set_side(side)
         self.doubleClicked.connect(lambda i: self.preview_requested.emit(Path(i.data(PathRole))))
 
@@ -293,6 +363,9 @@ class ThumbnailGrid(QListView):
         if event.key() == Qt.Key.Key_Space and self.currentIndex().isValid():
             self.preview_requested.emit(Path(self.currentIndex().data(PathRole)))
             return
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and plain:
+            self.accept_requested.emit()
+            return
         if plain and text and text.isprintable() and not text.isspace():
             self.key_typed.emit(text.lower())
             return
@@ -317,4 +390,4 @@ class ThumbnailGrid(QListView):
             event.ignore()
 
 
-__all__ = ["ThumbnailModel", "ThumbnailGrid", "PATHS_MIME", "PathRole"]
+__all__ = ["ThumbnailModel", "ThumbnailGrid", "PATHS_MIME", "PathRole", "BadgeRole"]

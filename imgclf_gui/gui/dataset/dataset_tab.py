@@ -32,6 +32,7 @@ from imgclf_gui.gui.dataset.class_list import ClassListModel, ClassListView, Nam
 from imgclf_gui.gui.dataset.dataset_actions import DatasetActions
 from imgclf_gui.gui.dataset.health_panel import HealthPanel
 from imgclf_gui.gui.dataset.import_flow import ImportFlow
+from imgclf_gui.gui.dataset.inbox_review import InboxReview
 from imgclf_gui.gui.dataset.project_banner import ProjectBanner
 from imgclf_gui.gui.dataset.state_banner import StateBanner
 from imgclf_gui.gui.dataset.thumbnail_menu import build_thumbnail_menu, show_in_file_manager
@@ -84,6 +85,7 @@ class DatasetTab(QWidget):
         self.health = HealthPanel(self.project, self.tasks, self)
         self.preview = PreviewDialog(self.tasks, self)
         self.state_banner = StateBanner(self.project, self)
+        self.review = InboxReview(self)  # the inbox's suggestions: badges, order, Enter, Accept All
 
     def _setup_layout(self) -> None:
         left = QWidget(self)
@@ -105,6 +107,7 @@ class DatasetTab(QWidget):
         top.addWidget(self.import_folder_button)
         centre_layout.addLayout(top)
         centre_layout.addWidget(self.banner)
+        centre_layout.addWidget(self.review.bar)
         centre_layout.addWidget(self.grid, 1)
         centre_layout.addWidget(self.hint)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
@@ -132,6 +135,7 @@ class DatasetTab(QWidget):
         self.class_model.modelReset.connect(self._reselect_class)
         self.class_view.images_dropped.connect(self._on_images_dropped)
         self.grid.key_typed.connect(self._on_key_typed)
+        self.grid.accept_requested.connect(self.review.accept_selected)
         self.grid.files_dropped.connect(self._on_files_dropped)
         self.grid.preview_requested.connect(self.preview.show_image)
         self.grid.customContextMenuRequested.connect(self._on_thumbnail_menu)
@@ -150,7 +154,8 @@ class DatasetTab(QWidget):
         row = self.class_model.row_of(name)
         if row is not None and self.class_view.currentIndex().row() != row:
             self.class_view.setCurrentIndex(self.class_model.index(row))
-        self.thumb_model.set_paths(self.project.images(name), self._thumbs)
+        self.thumb_model.set_paths(self.review.listing(name), self._thumbs)
+        self.review.showing(name)
         self._update_heading()
         if self.thumb_model.rowCount():
             self.grid.setCurrentIndex(self.thumb_model.index(0))
@@ -160,6 +165,7 @@ class DatasetTab(QWidget):
         self._view = ("finding", title, list(paths))
         self.class_view.clearSelection()
         self.thumb_model.set_paths([p for p in paths if p.exists()], self._thumbs)
+        self.review.showing(None)
         self._update_heading()
 
     def current_class(self) -> str | None:
@@ -232,6 +238,7 @@ class DatasetTab(QWidget):
             widget.setEnabled(enabled)
         if root is None:
             self.thumb_model.set_paths([], None)
+            self.review.showing(None)
             self._update_heading()
             return
         self.show_class(INBOX if self.project.inbox_count() or not self.project.classes()
@@ -274,7 +281,7 @@ class DatasetTab(QWidget):
             return
         kind, name, paths = self._view
         before, selected, current = list(self.thumb_model.paths), self.grid.selected_paths(), self._current_path()
-        self.thumb_model.sync(self.project.images(name) if kind == "class" else [p for p in paths if p.exists()])
+        self.thumb_model.sync(self.review.listing(name) if kind == "class" else [p for p in paths if p.exists()])
         self._update_heading()
         last = self.project.last_result
         action = last.action.kind if moves and last is not None and last.moved == moves else "do"
@@ -291,9 +298,13 @@ class DatasetTab(QWidget):
         paths = self.grid.selected_paths()
         if not paths or self.project.root is None:
             return
+        self.send_paths(paths, lambda: self.project.move_images(paths, target))
+
+    def send_paths(self, paths: list[Path], move) -> None:
+        """Label ``paths`` with ``move()`` (a ProjectModel action), then select the image after them."""
         self._labelling = True
         try:
-            result = self.project.move_images(paths, target)
+            result = move()
         finally:
             self._labelling = False
         if result is not None and not result.moved and self.preferences.settings.advance_after_labelling:

@@ -43,12 +43,23 @@ class PreferencesDialog(QDialog):
         self.thumb_size.setValue(settings.thumbnail_size)
         self.advance = QCheckBox("Select the next image after sending one to a class", self)
         self.advance.setChecked(settings.advance_after_labelling)
+        self.suggest = QCheckBox("Suggest a class for inbox images (computes their bottlenecks in the background)",
+                                 self)
+        self.suggest.setChecked(settings.suggest_inbox)
+        self.retrain_every = QSpinBox(self)
+        self.retrain_every.setRange(1, 1000)
+        self.retrain_every.setPrefix("after every ")
+        self.retrain_every.setSuffix(" labels")
+        self.retrain_every.setValue(settings.suggest_retrain_every)
+        self.retrain_every.setToolTip("The suggestions' model learns again from the sorted images this often")
         form = QFormLayout(self)
         form.addRow("When importing images:", self.import_mode)
         form.addRow("", self.ask_import)
         form.addRow("When deleting a class:", self.delete_to)
         form.addRow("Thumbnail size:", self.thumb_size)
         form.addRow("Labelling:", self.advance)
+        form.addRow("Suggestions:", self.suggest)
+        form.addRow("Learn again:", self.retrain_every)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -66,4 +77,6 @@ class PreferencesDialog(QDialog):
             delete_class_to=self.delete_to.currentData(),
             thumbnail_size=self.thumb_size.value(),
             advance_after_labelling=self.advance.isChecked(),
+            suggest_inbox=self.suggest.isChecked(),
+            suggest_retrain_every=self.retrain_every.value(),
         )

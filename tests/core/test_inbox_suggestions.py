@@ -195,3 +195,13 @@ def test_accepting_is_one_journal_action_that_one_undo_takes_back(tmp_path, fake
     journal.undo()
     journal.close()
     assert sorted(p.name for p in (root / "unsorted").iterdir()) == sorted(p.name for p in found.inbox)
+
+
+def test_a_combined_backbone_suggests_from_both_networks_cached_features(tmp_path, fake_pair):
+    root = colour_project(tmp_path / "proj", fake_pair.id)
+    found = project_suggestions(root)
+    assert all(found.suggestions.of(found.hash_of[p]).class_name == p.stem.split("-")[0] for p in found.inbox)
+    choice = suggestion_features(root)
+    paths = sorted((root / "unsorted").glob("*.png"))
+    gathered = gather_cached(root, choice, paths, {})
+    assert not gathered.missing and gathered.vectors.shape == (6, fake_pair.dim)

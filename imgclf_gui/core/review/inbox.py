@@ -115,52 +115,51 @@ class Gathered:
     hash_of: dict[Path, str] = field(default_factory=dict)  #: content hash of each image the index knew
     hashes: list[str] = field(default_factory=list)  #: contents whose vectors were read ...
     vectors: np.ndarray | None = None  #: ... and those vectors (len(hashes), dim)
-    missing: list[Path] = field(default_factory=list)  #: images to extract, in the order given
+    missing: list[Path] = field(default_factory=list)  #: images to extract
 
 
 def gather_cached(root: str | os.PathLike[str], choice: FeatureChoice, paths: Sequence[Path],
                   known: Mapping[Path, str], have: Iterable[str] = (), *, should_stop: StopFn = None) -> Gathered:
-    """Hashes (from the stat index, never reading a file) and cached vectors of ``paths``; ``known``
-    hashes are not looked up again, vectors of ``have`` not read again. The others are ``missing``."""
-    from imgclf_gui.core.backbones import get_spec
-    from imgclf_gui.core.features.cache import hash_index_path, open_project_cache
+    """Hashes (from the stat index, never reading a file) and cached vectors of ``paths`` (what a head of
+    ``choice.backbone`` sees, a combined backbone too); ``known`` hashes are not looked up again, vectors
+    of ``have`` not read again. The others are ``missing``."""
+    from imgclf_gui.core.features.cache import cached_features, hash_index_path
     from imgclf_gui.core.features.hashing import HashIndex
 
     out = Gathered()
     held = set(have)
-    try:
-        store = open_project_cache(root, get_spec(choice.backbone), choice.crop)
-    except (KeyError, OSError):
-        store = None
     index = HashIndex(hash_index_path(root), root)
-    rows: list[np.ndarray] = []
+    to_read: dict[str, list[Path]] = {}  # content -> its images whose vector is wanted
+    for i, path in enumerate(paths):
+        if i % 1024 == 0:
+            check_stop(should_stop)
+        digest = known.get(path)
+        if digest is None:
+            try:
+                digest = index.lookup(path, os.stat(path))
+            except OSError:
+                digest = None
+        if digest is None:
+            out.missing.append(path)
+            continue
+        out.hash_of[path] = digest
+        if digest not in held:
+            to_read.setdefault(digest, []).append(path)
+    if not to_read:
+        return out
+    digests = list(to_read)
     try:
-        for i, path in enumerate(paths):
-            if i % 1024 == 0:
-                check_stop(should_stop)
-            digest = known.get(path)
-            if digest is None:
-                try:
-                    digest = index.lookup(path, os.stat(path))
-                except OSError:
-                    digest = None
-            if digest is None:
-                out.missing.append(path)
-                continue
-            out.hash_of[path] = digest
-            if digest in held:
-                continue
-            vector = store.get((bytes.fromhex(digest), 0)) if store is not None else None
-            if vector is None:
-                out.missing.append(path)
-                continue
-            held.add(digest)
-            out.hashes.append(digest)
-            rows.append(vector)
-    finally:
-        if store is not None:
-            store.close()
-    out.vectors = np.stack(rows) if rows else None
+        vectors = cached_features(root, choice.backbone, choice.crop, digests)
+    except (KeyError, ValueError, OSError):
+        vectors = None
+    found = np.zeros(len(digests), bool) if vectors is None else vectors.any(axis=1)  # zero rows: not cached
+    for digest, ok in zip(digests, found):
+        if not ok:
+            out.missing.extend(to_read[digest])
+    if found.any():
+        assert vectors is not None
+        out.hashes = [d for d, ok in zip(digests, found) if ok]
+        out.vectors = vectors[found]
     return out
 
 

@@ -46,3 +46,8 @@ _.lock_file  # work in progress adds (the project lock); drop an entry once it i
 _._payload  # gui/common/tasks.py: holds the task's function and arguments until the GUI thread frees them
 _.me  # tests/gui/test_gc_guard.py: a reference cycle, which only the cycle collector can free
 qapp  # tests/gui/conftest.py: fixtures that need the QApplication ask for it by this argument name
+
+# -- read by libraries we hand them to ------------------------------------------------------------------
+_.representative_dataset  # core/models/export_int8.py: TensorFlow's converter calls it while quantising
+_.supported_ops  # core/models/export_int8.py: the converter's integer-only kernels
+_.producer_name  # core/models/export_onnx.py: written into the ONNX file, shown by model viewers

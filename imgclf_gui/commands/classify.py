@@ -36,12 +36,10 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-
     from imgclf_gui.cli import UsageError, UserError
     from imgclf_gui.commands._model import open_model
     from imgclf_gui.core.models.outputs import check_csv_target, check_sort_target, sort_into, write_csv
-    from imgclf_gui.core.models.predict import ResultRow, find_images, score_files
+    from imgclf_gui.core.models.predict import ResultRow, find_images, score_files, top_classes
     from imgclf_gui.core.project.scan import is_image_name, printable
 
     if not 0.0 <= args.min_confidence <= 1.0:
@@ -73,9 +71,7 @@ def run(args: argparse.Namespace) -> int:
                 failed += 1
                 print(f"{printable(row.path)}: cannot read ({row.error})", file=sys.stderr)
             elif not args.quiet:
-                order = np.argsort(-row.scores, kind="stable")
-                top = ", ".join(f"{names[i]} {row.scores[i]:.1%}" for i in order[:max(1, args.top)])
-                print(f"{printable(row.path)}: {top}")
+                print(f"{printable(row.path)}: {top_classes(row.scores, names, args.top)}")
 
     if args.cluster:
         return _on_cluster(args, predictor, files, show, len(skipped))

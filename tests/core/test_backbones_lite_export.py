@@ -29,9 +29,9 @@ def test_lite2_model_trains_classifies_and_exports_a_self_tested_tflite(tmp_path
     with open(tmp_path / "p.csv", newline="") as f:
         assert next(csv.DictReader(f))["label"] == "red"
 
-    out = tmp_path / "m.tflite"
+    out = tmp_path / "m-tflite"
     assert main(["export", str(model), "--format", "tflite", "--out", str(out)]) == 0
     # the self-test ran on real images and passed (else exit 1 and no file)
-    checked = re.search(r"Self-test on (\d+) image", capsys.readouterr().out)
+    checked = re.search(r"Self-test: On (\d+) validation image", capsys.readouterr().out)
     assert checked and int(checked.group(1)) > 0
-    assert out.is_file() and (tmp_path / "m.labels.txt").read_text().split() == ["blue", "red", "yellow"]
+    assert (out / "model.tflite").is_file() and (out / "labels.txt").read_text().split() == ["blue", "red", "yellow"]

@@ -142,10 +142,10 @@ def test_export_command_tflite(tmp_path, fake_backbone, capsys):
     data = _dataset(tmp_path / "data", per_class=10)
     model = tmp_path / "m.imgclf-model"
     assert main(["train", str(data), "--out", str(model), "--backbone", fake_backbone.id, "--quiet"]) == 0
-    assert main(["export", str(model), "--format", "tflite", "--out", str(tmp_path / "x" / "m.tflite")]) == 0
+    assert main(["export", str(model), "--format", "tflite", "--out", str(tmp_path / "x" / "m")]) == 0
     assert "largest difference" in capsys.readouterr().out
-    assert (tmp_path / "x" / "m.tflite").stat().st_size > 0
-    assert (tmp_path / "x" / "m.labels.txt").read_text().split() == ["blue", "green", "red"]
+    assert (tmp_path / "x" / "m" / "model.tflite").stat().st_size > 0
+    assert (tmp_path / "x" / "m" / "labels.txt").read_text().split() == ["blue", "green", "red"]
 
 
 def test_train_without_out_keeps_the_model_in_the_project_like_the_app(tmp_path, fake_backbone, capsys):  # noqa: F811

@@ -32,15 +32,19 @@ def _bundle(spec, tmp_path, *, flips=False, size=(40, 30), per_class=6):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("fmt,name,flips", [("keras", "m.keras", True), ("savedmodel", "m_saved", False),
-                                            ("tflite", "m.tflite", True)])
-def test_a_two_network_export_agrees_with_the_app(tmp_path, fake_pair, fmt, name, flips):
-    bundle = _bundle(fake_pair, tmp_path, flips=flips, size=(100, 70))  # 100x70 JPEGs: two draft scales
-    result = bundle.export(fmt, tmp_path / "out" / name)
-    assert result.checked == 18 and result.checked_on == "validation images" and result.max_abs_diff <= 1e-4
+@pytest.mark.parametrize("fmt,flips", [("keras", True), ("savedmodel", False), ("tflite", True), ("onnx", True),
+                                       ("tflite-int8", True)])
+def test_a_two_network_export_agrees_with_the_app(tmp_path, fake_pair, fmt, flips):
+    bundle = _bundle(fake_pair, tmp_path, flips=flips, size=(100, 70), per_class=8)  # JPEGs: two draft scales
+    result = bundle.export(fmt, tmp_path / "out", calibration=tmp_path / "imgs" if fmt == "tflite-int8" else None)
+    if fmt == "tflite-int8":  # calibrated on 12, compared on the other 12 (and its predict.py on the 24)
+        assert result.int8.agreement >= 0.99 and (result.checked, result.int8.representative) == (12, 12)
+    else:
+        assert result.checked == 24 and result.checked_on == "validation images" and result.max_abs_diff <= 1e-4
     readme = result.readme_path.read_text()
     assert "image1_32 float32 (N, 32, 32, 3), image2_40 float32 (N, 40, 40, 3)" in readme
     assert ("mirror image" in readme) == flips
+    assert "printed the same top 3 as" in result.example_check  # predict.py fed both inputs as imgclf does
 
 
 @pytest.mark.slow
@@ -51,6 +55,6 @@ def test_a_real_pair_exports_both_networks_and_self_tests(tmp_path):
     if not availability(spec.id)[0]:
         pytest.skip(availability(spec.id)[1])
     bundle = _bundle(spec, tmp_path, flips=True, size=(300, 200), per_class=2)
-    result = bundle.export("tflite", tmp_path / "out" / "pair.tflite")
-    assert result.checked == 6 and result.max_abs_diff <= 1e-4
+    result = bundle.export("tflite", tmp_path / "out" / "pair")
+    assert result.checked == 6 and result.max_abs_diff <= 1e-4 and "printed the same top 3" in result.example_check
     assert "image1_224" in result.readme_path.read_text() and "image2_260" in result.readme_path.read_text()

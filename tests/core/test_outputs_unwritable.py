@@ -214,7 +214,7 @@ def test_an_output_of_the_wrong_kind_is_wrong_usage(setup, argv, capsys):
 
 
 def _export_argv(s: Setup) -> list[str]:
-    return ["export", str(s.model), "--format", "tflite", "--out", str(s.out / "colors.tflite")]
+    return ["export", str(s.model), "--format", "tflite", "--out", str(s.out / "colors")]
 
 
 @pytest.mark.parametrize("disk", ["read-only", "full"])

@@ -202,7 +202,7 @@ class ModelBundle:
         return np.concatenate([self.head.predict_proba(features[i:i + 1]) for i in range(len(features))])
 
     def export(self, format: str, out: str | os.PathLike[str], **kwargs: Any) -> Any:
-        """Write a self-contained model (``keras``, ``savedmodel`` or ``tflite``); see ``core/export.py``."""
+        """Write an export folder (``export_formats.FORMATS``), self-tested; see ``core/models/exporter.py``."""
         from imgclf_gui.core.models.exporter import export_bundle
 
         return export_bundle(self, format, out, **kwargs)

@@ -2,17 +2,28 @@
 
 The exported network is backbone (preprocessing inside) -> standardisation layer -> the head's dense
 layers -> softmax. Input: float32 (N, S, S, 3), RGB, 0..255, already resized to S x S the way imgclf does
-(README.txt beside the export says how); output: class probabilities in the order of labels.txt.
-A combined backbone's export holds every network and takes one input per network (``image1_224``,
-``image2_260``: the same picture resized for each), L2-normalises and joins their bottlenecks as
-``backbones.combine_features`` does. A model that averages flips runs the head on the mirrored inputs
-too (``keras.ops.flip``, exact) and averages the two softmaxes, as ``ModelBundle.predict_features`` does.
+(the README in the export folder says how); output: class probabilities in the order of labels.txt.
+Every format is made from the one Keras model :func:`build_keras_model` builds (ONNX and int8 through the
+float TFLite file made from it), so whatever that model holds reaches every format. A combined backbone's
+export holds every network and takes one input per network (``image1_224``, ``image2_260``: the same picture
+resized for each), L2-normalises and joins their bottlenecks as ``backbones.combine_features`` does. A model
+that averages flips runs the head on the mirrored inputs too (``keras.ops.flip``, exact) and averages the two
+softmaxes, as ``ModelBundle.predict_features`` does.
 
-Every export is loaded back from disk (Keras in safe mode, SavedModel, TFLite through LiteRT) and run on
-the model's validation images; if any probability differs from the app's own scores for them
-(:func:`self_test_reference`, through ``predict.py`` like every other caller) by more than ``TOLERANCE``,
-the export is deleted and ``ExportError`` raised, so a user never ships a model that disagrees with the app.
-Another format (ONNX, int8) adds its writer and runner and is checked against the same reference.
+An export is a folder (``export_formats.py``: the model, labels.txt, README.txt, predict.py), written
+under a temporary name beside the target and renamed into place only when its self-test passed:
+
+- keras / savedmodel / tflite: loaded back (Keras in safe mode, SavedModel, LiteRT) and run on the model's
+  validation images; every probability within ``TOLERANCE`` of the app's (:func:`self_test_reference`,
+  through ``predict.py`` like every other caller);
+- onnx (``export_onnx.py``): the float TFLite file, checked as above, converted with tf2onnx and run by ONNX
+  Runtime in another process, within ``TOLERANCE`` too;
+- tflite-int8 (``export_int8.py``): the checked float file's network quantised on training images, then the
+  top class the app's on at least 99% of held-out images, with size and speed against the float file;
+- and every folder's predict.py run in a fresh Python on the self-test images (``export_example.py``), its
+  printout compared with the app's.
+
+A failed check deletes the export and raises ``ExportError`` saying why.
 """
 from __future__ import annotations
 
@@ -20,53 +31,65 @@ import errno
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from imgclf_gui.core.models.export_formats import FORMATS, ExportLayout, check_export_target, export_format
+from imgclf_gui.core.models.export_reference import SelfTestReference, example_images, self_test_reference
+
 TOLERANCE = 1e-4
-FORMATS = ("keras", "savedmodel", "tflite")
-_DEFAULT_SUFFIX = {"keras": ".keras", "savedmodel": "", "tflite": ".tflite"}
+__all__ = ["TOLERANCE", "FORMATS", "ExportError", "ExportResult", "build_keras_model", "export_bundle",
+           "check_export_target", "self_test_reference", "SelfTestReference"]
 
 
 class ExportError(Exception):
-    """The export could not be written or disagreed with the app; nothing was left behind."""
+    """The export could not be made or disagreed with the app; nothing was left behind."""
 
 
 @dataclass
 class ExportResult:
-    path: Path
+    path: Path  #: the export folder
     format: str
+    model_path: Path
     labels_path: Path
     readme_path: Path
+    example_path: Path
     max_abs_diff: float
     checked: int  # images the self-test ran
     tolerance: float = TOLERANCE
-    #: "validation images" or "synthetic images" (when the validation images are no longer on disk)
+    #: "validation images", "synthetic images" (the validation images are no longer on disk), or for int8
+    #: "held-out training images"
     checked_on: str = "validation images"
+    #: what running predict.py showed, or why it was not run
+    example_check: str = ""
+    int8: Any = None  #: ``export_int8.Int8Report`` for a tflite-int8 export
+    checks: list[str] = field(default_factory=list)  #: the self-test in sentences (README, CLI, app)
 
-
-def input_names(bundle: Any) -> list[str]:
-    """The export's input names, one per network: ``image`` for one, ``image1_224``, ``image2_260`` ..."""
-    from imgclf_gui.core.backbones import feature_parts
-
-    parts = feature_parts(bundle.spec)
-    return ["image"] if len(parts) == 1 else [f"image{k}_{p.input_size}" for k, p in enumerate(parts, 1)]
+    def summary(self) -> list[str]:
+        """What was written and how it was checked, in sentences (the command line prints them, the app shows
+        them): an export that exists passed its self-test (a failed one is deleted)."""
+        files = ", ".join(p.name for p in (self.model_path, self.labels_path, self.readme_path, self.example_path))
+        return [f"Wrote the {export_format(self.format).title} export to {self.path} ({files}).",
+                *(f"Self-test: {line}" if i == 0 else line for i, line in enumerate(self.checks)),
+                self.example_check]
 
 
 def build_keras_model(bundle: Any) -> Any:
     """The whole classifier as one Keras model: image(s) (N, S, S, 3) float32 0..255 -> probabilities.
 
-    One input per network of the bundle's backbone (see :func:`input_names`), in part order."""
+    One input per network of the bundle's backbone (``export_formats.model_inputs``), in part order."""
     import keras
 
     from imgclf_gui.core.backbones import feature_parts, load_keras_backbone
+    from imgclf_gui.core.models.export_formats import model_inputs
 
     parts = feature_parts(bundle.spec)
     inputs = [keras.Input((p.input_size, p.input_size, 3), dtype="float32", name=name)
-              for p, name in zip(parts, input_names(bundle))]
+              for p, (name, _) in zip(parts, model_inputs(bundle))]
     networks = [load_keras_backbone(p.id) for p in parts]
     unit = [keras.layers.UnitNormalization(axis=-1, name=f"l2_normalize{k}") for k in range(1, len(parts) + 1)]
     joined = keras.layers.Concatenate(name="features") if len(parts) > 1 else None
@@ -96,128 +119,177 @@ def build_keras_model(bundle: Any) -> Any:
     return keras.Model(inputs if len(inputs) > 1 else inputs[0], probabilities, name="imgclf_classifier")
 
 
-def export_paths(format: str, out: str | os.PathLike[str]) -> tuple[Path, Path, Path]:
-    """(export, labels file, README) for ``format`` at ``out`` (a suffix is added when missing);
-    ``ExportError`` for an unknown format or a Keras file not ending in ``.keras``."""
-    if format not in FORMATS:
-        raise ExportError(f"unknown export format {format!r}; choose one of {', '.join(FORMATS)}")
-    out = Path(out)
-    if format != "savedmodel" and not out.suffix:
-        out = out.with_suffix(_DEFAULT_SUFFIX[format])
-    if format == "keras" and out.suffix != ".keras":
-        raise ExportError("a Keras export must end in .keras")
-    if format == "savedmodel":
-        return out, out / "labels.txt", out / "README.txt"
-    base = out.with_suffix("")
-    return out, base.parent / f"{base.name}.labels.txt", base.parent / f"{base.name}.README.txt"
-
-
-def check_export_target(bundle: Any, format: str, out: str | os.PathLike[str]) -> Path:
-    """Before the work: ``out`` can take this export (``OutputError``: a folder where a file goes, a folder
-    that is not a SavedModel, no permission, too little room). Returns the export's path."""
-    from imgclf_gui.core.support.output_paths import check_output_file, check_output_folder
-
-    out, labels, readme = export_paths(format, out)
-    need = _estimated_bytes(bundle)
-    if format == "savedmodel":
-        def problem(folder: Path) -> str | None:
-            if (folder / "saved_model.pb").is_file() or next(folder.iterdir(), None) is None:
-                return None  # an earlier export of ours, or an empty folder: replaced
-            return "exists and is not a SavedModel export"
-        return check_output_folder(out, f"the {format} export", need_bytes=need, problem=problem, replaced=True)
-    check_output_file(out, f"the {format} export", need_bytes=need)
-    for beside in (labels, readme):
-        check_output_file(beside, f"the {format} export's {beside.name}")
-    return out
-
-
-def _estimated_bytes(bundle: Any) -> int:
-    """The export holds the backbone's weights: about the size of its converted model, when it is cached."""
-    from imgclf_gui.core.backbones import feature_parts
-    from imgclf_gui.core.backbones._cache import backbone_cache_dir
-
-    size = 0
-    try:
-        for part in feature_parts(bundle.spec):
-            converted = backbone_cache_dir(part) / "features.tflite"
-            size += converted.stat().st_size if converted.is_file() else 0
-    except (OSError, KeyError):
-        size = 0
-    return int(size * 1.2) + 4 * sum(w.size + b.size for w, b in bundle.head.layers)
-
-
 def export_bundle(bundle: Any, format: str, out: str | os.PathLike[str], *, max_images: int = 32,
-                  tolerance: float = TOLERANCE, source: str = "") -> ExportResult:
-    """Write ``bundle`` as ``format`` to ``out`` with labels.txt and README.txt beside it, and self-test it.
+                  tolerance: float = TOLERANCE, source: str = "",
+                  calibration: str | os.PathLike[str] | None = None) -> ExportResult:
+    """Write ``bundle`` as ``format`` into the export folder ``out`` and self-test it (module docstring).
 
-    ``source`` names the model in the README (``runs.run_title``: "“baseline”, run of 2026-11-29 03:47 in
-    project «flowers», accuracy 93.1%"), so whoever receives the file can tell which training made it.
-
-    The target is checked first (:func:`check_export_target`); a failed write (full disk, permission) is
-    an ``OutputError`` sentence, and nothing of the export is left behind.
+    ``source`` names the model in the README (default: ``runs.model_title`` of its folder). ``calibration``:
+    a folder of images for an int8 export of a model whose project is not on this computer. The target is
+    checked first; a failed write (full disk, permission) is an ``OutputError`` sentence, a failed check an
+    ``ExportError``, and nothing of the export is left behind either way.
     """
+    from imgclf_gui.core.models.export_formats import format_availability, model_inputs
+    from imgclf_gui.core.models.predict import bundle_predictor
     from imgclf_gui.core.support.output_paths import writing
 
-    out = check_export_target(bundle, format, out)
-    _, labels, readme = export_paths(format, out)
-    reference = self_test_reference(bundle, max_images)
-    images, expected = reference.inputs, reference.probabilities
-
-    model = build_keras_model(bundle)
-    written: list[Path] = []
-    with writing(out, f"the {format} export", cleanup=lambda: _remove(written)):
-        out.parent.mkdir(parents=True, exist_ok=True)
-        diff = _write_and_check(model, format, out, images, expected, tolerance, input_names(bundle))
-        written.append(out)
-        from imgclf_gui.core.support.atomic import atomic_write_text
-
-        atomic_write_text(labels, "".join(n + "\n" for n in bundle.class_names))
-        written.append(labels)
-        atomic_write_text(readme, _readme(bundle, format, out, diff, len(expected), reference.checked_on, source))
-    return ExportResult(out, format, labels, readme, diff, len(expected), tolerance, reference.checked_on)
-
-
-def _remove(paths: list[Path]) -> None:
-    for path in paths:
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
-
-
-def _write_and_check(model: Any, format: str, out: Path, images: tuple[np.ndarray, ...], expected: np.ndarray,
-                     tolerance: float, names: list[str]) -> float:
-    # Written beside the target under a temporary name, renamed only after the self-test passes.
-    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        tmp = tmp_dir / out.name
-        if format == "keras":
-            model.save(tmp)
-            got = _run_keras(tmp, images)
-        elif format == "savedmodel":
-            model.export(str(tmp), verbose=False)
-            got = _run_savedmodel(tmp, images)
-        else:
-            tmp.write_bytes(_to_tflite(model))
-            got = _run_tflite(tmp, images, names)
-        diff = float(np.max(np.abs(got - expected))) if len(expected) else 0.0
-        if not np.isfinite(diff) or diff > tolerance:
-            raise ExportError(f"the {format} export disagrees with imgclf by {diff:.2e} (limit {tolerance:g}); "
-                              "it was deleted. Please report this.")
-        if out.exists():
-            if out.is_dir():
-                shutil.rmtree(out)
-            else:
-                out.unlink()
-        os.replace(tmp, out)
-    except Exception as exc:
-        if not isinstance(exc, OSError | ExportError) and _disk_full(out.parent):
-            # TensorFlow reports a full disk in its own exception types; say it as a full disk
-            raise OSError(errno.ENOSPC, "No space left on device") from exc
-        raise
-    finally:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
+        fmt = export_format(format)
+    except ValueError as exc:
+        raise ExportError(str(exc)) from None
+    usable, why = format_availability(format)
+    if not usable:
+        raise ExportError(why)
+    layout = check_export_target(bundle, format, out)
+    predictor = bundle_predictor(bundle)
+    reference = self_test_reference(bundle, max_images, predictor=predictor)
+    model = build_keras_model(bundle)
+    if not source and bundle.path is not None:
+        from imgclf_gui.core.models.runs import model_title
+
+        source = model_title(bundle.path)
+    parent = layout.folder.parent
+    with writing(layout.folder, f"the {fmt.title} export", atomic=True):  # removes its temporary folders
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{layout.folder.name}.", suffix=".tmp", dir=parent))
+        work = Path(tempfile.mkdtemp(prefix=f".{layout.folder.name}.", suffix=".work", dir=parent))
+        try:
+            staged = layout.inside(staging)
+            result = _write_model(bundle, model, format, staged, work, reference, tolerance, predictor, calibration)
+            _write_beside(bundle, fmt, staged, result, source, model_inputs(bundle))
+            _replace_folder(staging, layout.folder)
+        except Exception as exc:
+            if not isinstance(exc, OSError | ExportError) and _disk_full(parent):
+                # TensorFlow reports a full disk in its own exception types; say it as a full disk
+                raise OSError(errno.ENOSPC, "No space left on device") from exc
+            raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+            shutil.rmtree(work, ignore_errors=True)
+    final = layout
+    result.path, result.model_path, result.labels_path = final.folder, final.model, final.labels
+    result.readme_path, result.example_path = final.readme, final.example
+    return result
+
+
+def _write_model(bundle: Any, model: Any, format: str, staged: ExportLayout, work: Path,
+                 reference: SelfTestReference, tolerance: float, predictor: Any,
+                 calibration: str | os.PathLike[str] | None) -> ExportResult:
+    """Write the model file into ``staged`` and check it; ``ExportError`` when it disagrees."""
+    from imgclf_gui.core.models.export_formats import model_inputs
+
+    names = [name for name, _ in model_inputs(bundle)]
+    inputs, expected = reference.inputs, reference.probabilities
+    target = staged.model
+    int8 = None
+    if format == "keras":
+        model.save(target)
+        got = _run_keras(target, inputs)
+    elif format == "savedmodel":
+        model.export(str(target), verbose=False)
+        got = _run_savedmodel(target, inputs)
+    else:
+        float_file = target if format == "tflite" else work / "float.tflite"
+        float_file.write_bytes(_to_tflite(model))
+        got = _run_tflite(float_file, inputs, names)
+        if format != "tflite":  # the file ONNX and int8 are made from must agree first
+            _check_diff(got, expected, tolerance, "the float TensorFlow Lite model it is made from")
+        if format == "onnx":
+            from imgclf_gui.core.models.export_onnx import OnnxError, run_onnx, tflite_to_onnx
+
+            try:
+                tflite_to_onnx(float_file, target, names)
+                got = run_onnx(target, inputs, names)
+            except OnnxError as exc:
+                raise ExportError(f"The ONNX export failed: {exc}.") from None
+        elif format == "tflite-int8":
+            from imgclf_gui.core.models.export_int8 import CalibrationError, Int8Disagrees, write_int8
+
+            try:
+                int8 = write_int8(bundle, model, float_file, target, names, predictor, calibration,
+                                  convert=_convert_quietly, run=_run_tflite)
+            except (CalibrationError, Int8Disagrees) as exc:
+                raise ExportError(str(exc)) from None
+    result = ExportResult(staged.folder, format, staged.model, staged.labels, staged.readme, staged.example,
+                          0.0, len(expected), tolerance, reference.checked_on)
+    if int8 is None:
+        result.max_abs_diff = _check_diff(got, expected, tolerance, f"the {export_format(format).title} export")
+        result.checks = [f"On {result.checked} {result.checked_on}, the largest difference from imgclf's own "
+                         f"probabilities was {result.max_abs_diff:.2e} (limit {tolerance:g})."]
+    else:
+        result.int8, result.max_abs_diff, result.checked = int8, int8.max_abs_diff, int8.compared
+        result.checked_on = "held-out training images"
+        result.checks = [f"{line[0].upper()}{line[1:]}." for line in int8.describe()]
+    result.example_check = _check_example(format, staged, work, reference, predictor, tolerance, names, result)
+    return result
+
+
+def _check_diff(got: np.ndarray, expected: np.ndarray, tolerance: float, what: str) -> float:
+    diff = float(np.max(np.abs(got - expected))) if len(expected) else 0.0
+    if not np.isfinite(diff) or diff > tolerance:
+        raise ExportError(f"{what[0].upper()}{what[1:]} disagrees with imgclf by {diff:.2e} (limit {tolerance:g}); "
+                          "the export was deleted. Please report this.")
     return diff
+
+
+def _check_example(format: str, staged: ExportLayout, work: Path, reference: SelfTestReference, predictor: Any,
+                   tolerance: float, names: list[str], result: ExportResult) -> str:
+    """Write predict.py, run it on the self-test images in a fresh Python and compare its printout with the
+    app's (for int8: with the int8 file's own scores, which differ from the app's a little by design)."""
+    from imgclf_gui.core.models.export_example import (
+        ExampleError,
+        can_run_examples,
+        compare_printout,
+        example_text,
+        run_example,
+    )
+    from imgclf_gui.core.models.export_formats import model_inputs
+
+    fmt = export_format(format)
+    from imgclf_gui.core.support.output_paths import ESCAPE
+
+    # a class folder's name that is not UTF-8 is written as \xNN, as imgclf classify prints it
+    staged.labels.write_bytes("".join(n + "\n" for n in predictor.class_names).encode("utf-8", ESCAPE))
+    staged.example.write_text(example_text(format, model_name=fmt.model_name, inputs=model_inputs(predictor.bundle),
+                                           crop=predictor.bundle.crop, runtime=fmt.runtime), encoding="utf-8")
+    runnable, why = can_run_examples()
+    if not runnable:
+        return f"{staged.example.name} was not run: {why}."
+    paths, inputs, expected = example_images(reference, predictor, work)
+    if format == "tflite-int8":
+        expected = _run_tflite(staged.model, inputs, names)
+    try:
+        lines = run_example(format, staged.example, paths)
+    except ExampleError as exc:
+        raise ExportError(f"The export's {staged.example.name} does not work: {exc}; the export was deleted. "
+                          "Please report this.") from None
+    problem = compare_printout(lines, paths, expected, predictor.class_names, tolerance)
+    if problem:
+        raise ExportError(f"The export's {staged.example.name} disagrees with imgclf: {problem}; the export was "
+                          "deleted. Please report this.")
+    only = fmt.runtime.split(" (")[0]
+    return (f"{staged.example.name} (needs only {only}, numpy and Pillow) printed the same top 3 as "
+            f"{'the int8 model run by imgclf' if format == 'tflite-int8' else 'imgclf classify'} "
+            f"for {len(paths)} {result.checked_on if format != 'tflite-int8' else 'validation images'}.")
+
+
+def _write_beside(bundle: Any, fmt: Any, staged: ExportLayout, result: ExportResult, source: str,
+                  inputs: list[tuple[str, int]]) -> None:
+    from imgclf_gui.core.models.export_readme import readme_text
+
+    checks = [*result.checks, result.example_check]
+    staged.readme.write_text(readme_text(bundle, fmt, source=source, inputs=inputs, checks=checks), encoding="utf-8")
+
+
+def _replace_folder(staging: Path, target: Path) -> None:
+    """Rename the finished export into place; an earlier export there goes only once the new one is in."""
+    if os.path.lexists(target):
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+        os.replace(target, old / target.name)
+        os.replace(staging, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(staging, target)
 
 
 def _disk_full(folder: Path) -> bool:
@@ -226,53 +298,6 @@ def _disk_full(folder: Path) -> bool:
     except (OSError, AttributeError):
         return False
     return disk.f_bavail * disk.f_frsize < (1 << 20)
-
-
-@dataclass
-class SelfTestReference:
-    """What every export is checked against: images as the networks see them, and the app's own scores."""
-
-    #: float32 (N, S, S, 3) RGB 0..255 per network input of the model (one, or one per network of a
-    #: combined backbone, in the order of ``input_names``): the export's inputs
-    inputs: tuple[np.ndarray, ...]
-    probabilities: np.ndarray  #: float32 (N, classes): what imgclf itself says for them
-    paths: list[Path]  #: the validation images used (empty for synthetic images)
-    checked_on: str  #: "validation images" or "synthetic images"
-
-    @property
-    def images(self) -> np.ndarray:
-        """The first (for most models the only) input."""
-        return self.inputs[0]
-
-
-def self_test_reference(bundle: Any, max_images: int = 32) -> SelfTestReference:
-    """Up to ``max_images`` of the model's validation images, decoded and scored by the app's one path
-    (``predict.decode_file`` then ``Predictor.score_decoded``, as ``imgclf classify`` and the Classify tab
-    do); seeded noise if fewer than two of them can still be read."""
-    from imgclf_gui.core.images.decode import ImageError
-    from imgclf_gui.core.models.predict import bundle_predictor, decode_file
-
-    predictor = bundle_predictor(bundle)
-    decoded, used = [], []
-    for p in [Path(p) for p in bundle.validation_paths if Path(p).is_file()][:max_images]:
-        try:
-            decoded.append(decode_file(predictor, p))
-        except ImageError:
-            continue
-        used.append(p)
-    if len(decoded) >= 2:
-        inputs = tuple(np.stack([d.inputs[k] for d in decoded]).astype(np.float32)
-                       for k in range(len(predictor.inputs)))
-        return SelfTestReference(inputs, predictor.score_decoded(decoded), used, "validation images")
-    # Noise pictures, each network's input made from the same one (as a decode would make them)
-    from imgclf_gui.core.models.predict import network_inputs
-
-    rng = np.random.default_rng(0)
-    s = predictor.decode_side
-    pictures = rng.integers(0, 256, (8, s, s, 3)).astype(np.uint8)
-    batches = [np.stack(b) for b in zip(*(network_inputs(predictor, picture) for picture in pictures))]
-    return SelfTestReference(tuple(b.astype(np.float32) for b in batches), predictor.score(batches), [],
-                             "synthetic images")
 
 
 def _run_keras(path: Path, images: tuple[np.ndarray, ...]) -> np.ndarray:
@@ -296,11 +321,15 @@ def _run_savedmodel(path: Path, images: tuple[np.ndarray, ...]) -> np.ndarray:
 
 
 def _to_tflite(model: Any) -> bytes:
-    import keras
     import tensorflow as tf
 
     # float32 throughout, no quantisation: quantising would break the 1e-4 promise.
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    return _convert_quietly(tf.lite.TFLiteConverter.from_keras_model(model))
+
+
+def _convert_quietly(converter: Any) -> bytes:
+    import keras
+
     # On its way the converter saves a temporary SavedModel, and Keras prints its signature on stdout: one
     # "TensorSpec" line per variable, ~250 lines in the user's terminal. With Keras's interactive logging off
     # that listing goes to absl's INFO log, which is silent; a failure still raises. Keras keeps this switch
@@ -314,61 +343,23 @@ def _to_tflite(model: Any) -> bytes:
             keras.config.enable_interactive_logging()
 
 
-def _run_tflite(path: Path, images: tuple[np.ndarray, ...], names: list[str]) -> np.ndarray:
+def _run_tflite(path: Path, images: Sequence[np.ndarray], names: Sequence[str]) -> np.ndarray:
+    """float32 (N, classes) from the TFLite file ``path`` for ``images`` (one (N, S, S, 3) array per input,
+    uint8 or float32), in chunks so a few hundred images never become one huge float32 batch."""
     from ai_edge_litert.interpreter import Interpreter
 
     interp = Interpreter(model_path=str(path))
     details = interp.get_input_details()
     # The converter names inputs after the model's ("serving_default_image2_260:0") in an order of its own
     ordered = [next(d for d in details if name in d["name"]) for name in names] if len(names) > 1 else details
-    for d, x in zip(ordered, images):
-        interp.resize_tensor_input(d["index"], list(x.shape))
-    interp.allocate_tensors()
-    for d, x in zip(ordered, images):
-        interp.set_tensor(d["index"], x.astype(np.float32))
-    interp.invoke()
-    return np.asarray(interp.get_tensor(interp.get_output_details()[0]["index"]), np.float32)
-
-
-def _readme(bundle: Any, format: str, out: Path, diff: float, n: int, checked_on: str, source: str = "") -> str:
-    from imgclf_gui.core.backbones import feature_parts
-
-    sizes = [p.input_size for p in feature_parts(bundle.spec)]
-    names = input_names(bundle)
-    crop = ("the whole image resized to a square (aspect ratio not kept)" if bundle.crop == "squash"
-            else "the centre square of the image, resized")
-    if len(sizes) == 1:
-        s = sizes[0]
-        given = "images"
-        inputs = (f"INPUT  float32 array (N, {s}, {s}, 3): RGB, values 0..255 (not scaled), one image per row.\n"
-                  f"       Each image is {crop}, to {s}x{s} pixels with Pillow's BILINEAR filter after EXIF "
-                  "rotation,\n")
-    else:
-        given = "[" + ", ".join(f"images_{s}" for s in sizes) + "]"
-        inputs = ("INPUTS one per network, in this order: " + ", ".join(
-            f"{name} float32 (N, {s}, {s}, 3)" for name, s in zip(names, sizes)) + ";\n"
-                  "       the same images in each, RGB, values 0..255 (not scaled), one image per row.\n"
-                  f"       Each image is {crop}, to each input's size with Pillow's BILINEAR filter after EXIF\n"
-                  "       rotation (decode a large JPEG once, then resize it for each input),\n")
-    usage = {
-        "keras": f"model = keras.models.load_model('{out.name}')\nprobs = model.predict({given})",
-        "savedmodel": f"model = tf.saved_model.load('{out.name}')\nprobs = model.serve({given})",
-        "tflite": (f"interp = ai_edge_litert.interpreter.Interpreter(model_path='{out.name}')\n"
-                   "(resize the input tensor(s) to your batch, allocate_tensors, set_tensor, invoke, get_tensor;\n"
-                   " the input tensors are named after the inputs above)"),
-    }[format]
-    flips = ("The model scores each image and its mirror image (flipped left to right inside the model) and\n"
-             "averages the two: the training folds found that more accurate on these classes.\n\n"
-             if bundle.flip_averaging else "")
-    # Which training made this file: the run's name, date and accuracy as the app shows them.
-    made = f"Model: {source}.\n" if source else (f"Trained: {bundle.created}.\n" if bundle.created else "")
-    return f"imgclf model export ({format})\n\n" + made + (
-        f"Classes ({len(bundle.class_names)}), in output order: see the labels file.\n"
-        f"Backbone: {bundle.backbone_id} version {bundle.backbone_version}; preprocessing is inside the model.\n\n"
-        f"{inputs}"
-        "       exactly as imgclf does. Another resize (other filter, crop or colour order) changes the\n"
-        "       predictions a little: resize the same way to get imgclf's answers.\n"
-        "OUTPUT float32 array (N, classes): probabilities, summing to 1.\n\n"
-        f"{flips}{usage}\n\n"
-        f"Self-test: on {n} {checked_on}, the largest difference from imgclf's own probabilities was {diff:.2e}.\n"
-    )
+    n, chunk, rows = len(images[0]), 32, []
+    for start in range(0, n, chunk):
+        part = [np.asarray(x[start:start + chunk], np.float32) for x in images]
+        for d, x in zip(ordered, part):
+            interp.resize_tensor_input(d["index"], list(x.shape))
+        interp.allocate_tensors()
+        for d, x in zip(ordered, part):
+            interp.set_tensor(d["index"], x)
+        interp.invoke()
+        rows.append(np.array(interp.get_tensor(interp.get_output_details()[0]["index"]), np.float32))
+    return np.concatenate(rows) if rows else np.zeros((0, 0), np.float32)

@@ -83,6 +83,13 @@ def describe(scores: np.ndarray, class_names: Sequence[str], threshold: float = 
     return f"{name} ({percent(confidence)} sure)"
 
 
+def top_classes(scores: np.ndarray, class_names: Sequence[str], k: int = 3) -> str:
+    """The ``k`` best classes as ``imgclf classify`` prints them: "cat 93.1%, dog 6.2%, fox 0.7%" (ties keep
+    the class order). An export's ``predict.py`` prints the same, and its self-test compares the two."""
+    order = np.argsort(-np.asarray(scores), kind="stable")[:max(1, k)]
+    return ", ".join(f"{class_names[i]} {scores[i]:.1%}" for i in order)
+
+
 # ------------------------------------------------------------------------------------------ models
 class ModelLoadError(Exception):
     """A model that cannot be used (damaged bundle, missing backbone); the message says what to do."""
@@ -386,7 +393,7 @@ def find_images(paths: Iterable[str | os.PathLike[str]], *, should_stop: StopFn 
 
 
 __all__ = [
-    "UNSURE", "UNSURE_BELOW", "BATCH_SIZE", "is_unsure", "verdict", "describe", "percent",
+    "UNSURE", "UNSURE_BELOW", "BATCH_SIZE", "is_unsure", "verdict", "describe", "percent", "top_classes",
     "ModelLoadError", "ModelSource", "NetworkInput", "Decoded", "Predictor", "bundle_predictor",
     "imagenet_predictor", "open_predictor", "network_inputs", "decode_file", "ResultRow", "SingleResult",
     "score_files", "classify_file", "classify_picture", "find_images",

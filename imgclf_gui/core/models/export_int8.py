@@ -191,7 +191,7 @@ def write_int8(bundle: Any, model: Any, float_file: Path, target: Path, names: S
         return out
 
     representative, held_out = decoded(chosen.representative), decoded(chosen.held_out)
-    target.write_bytes(quantize(model, [d.inputs for d in representative], convert))
+    target.write_bytes(quantize(model, [d.inputs for d in representative], names, convert))
     inputs = tuple(np.stack([d.inputs[k] for d in held_out]) for k in range(len(names)))  # uint8: 1/4 the memory
     report = compare_int8(target, float_file, inputs, names, predictor.score_decoded(held_out), chosen, run)
     if report.agreement < MIN_AGREEMENT:
@@ -202,14 +202,16 @@ def write_int8(bundle: Any, model: Any, float_file: Path, target: Path, names: S
     return report
 
 
-def quantize(model: Any, representative: Sequence[tuple[np.ndarray, ...]], convert: Callable[[Any], bytes]) -> bytes:
+def quantize(model: Any, representative: Sequence[tuple[np.ndarray, ...]], names: Sequence[str],
+             convert: Callable[[Any], bytes]) -> bytes:
     """The int8 TFLite file of the Keras ``model``, calibrated on ``representative`` (one tuple of network
-    inputs, uint8 or float32 (S, S, 3), per image); ``convert(converter)`` runs the converter quietly."""
+    inputs, uint8 or float32 (S, S, 3), per image, in the order of the input ``names``); ``convert(converter)``
+    runs the converter quietly."""
     import tensorflow as tf
 
-    def examples():  # one image at a time, one array per model input, as the model takes them
+    def examples():  # one image at a time; by input name: the converter orders a model's inputs its own way
         for inputs in representative:
-            yield [np.asarray(x, np.float32)[None] for x in inputs]
+            yield {name: np.asarray(x, np.float32)[None] for name, x in zip(names, inputs)}
 
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]

@@ -21,6 +21,7 @@ A project is a folder of class folders (the truth) plus the inbox ``unsorted/`` 
         runs/<run-id>/              every training run: run.json + model/ + out_of_fold.npz
         active_model.json           which run the Classify tab and the CLI use
         reviewed.json               images the user kept although they looked mislabelled
+        maps/<backbone>@<version>/<crop>.npz   the map of the dataset: each image's 2-D place, by content hash
         -- the bottleneck cache; read-only projects keep these in the user cache instead --
         features/<backbone>@<version>/<crop>.features
         hash-index.json             (path, size, mtime) -> content hash
@@ -51,6 +52,7 @@ RUNS = "runs"
 OUT_OF_FOLD = "out_of_fold.npz"  # inside a run folder
 ACTIVE_MODEL = "active_model.json"
 REVIEWED = "reviewed.json"
+MAPS = "maps"
 # inside a cache folder (the project's .imgclf/, or its stand-in in the user cache)
 FEATURES = "features"
 HASH_INDEX = "hash-index.json"
@@ -128,6 +130,13 @@ def active_model_file(root: PathLike) -> Path:
 
 def reviewed_file(root: PathLike) -> Path:
     return state_dir(root) / REVIEWED
+
+
+def map_file(root: PathLike, backbone_key: str, crop: str) -> Path:
+    """``maps/<backbone key>/<crop>.npz``: the dataset map's layout of one backbone's bottlenecks
+    (``backbone_key`` is a ``BackboneSpec.cache_key``, made safe for a file name here)."""
+    safe = "".join(c if c.isalnum() or c in "-_.@" else "_" for c in backbone_key)
+    return state_dir(root) / MAPS / safe / f"{crop}.npz"
 
 
 # -- the bottleneck cache: relative to a cache folder, which is the project's .imgclf/ or a stand-in

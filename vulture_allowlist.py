@@ -15,6 +15,9 @@ _.find_spec  # tests/qt_blocker.py: the import system calls it on every finder i
 pytest_sessionstart  # tests/qt_blocker.py: a pytest hook
 pytest_report_header  # tests/qt_blocker.py: a pytest hook
 _.__module__  # core/training/config.py: makes the generated settings dataclasses pickle and print as ours
+_.n_samples  # core/review/map_layout.py: openTSNE reads it from an Affinities object
+_.to_new  # core/review/map_layout.py: openTSNE calls it to find a new image's neighbours in a saved map
+_.P  # core/review/map_layout.py: openTSNE checks an Affinities object's matrix
 _.__traceback__  # gui/common/tasks.py: cleared so a failed task's frames (and QObjects in them) are freed
 
 # -- Qt virtual functions, which Qt calls -----------------------------------------------------------------

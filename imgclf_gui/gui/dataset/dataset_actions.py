@@ -42,6 +42,7 @@ class DatasetActions:
         self.health.setChecked(True)
         self.check = action("&Check Data", tab.health.run_check, "Ctrl+Shift+H")
         self.preview = action("&Preview Image", tab.preview_current, "Ctrl+Return")
+        self.map = action("Dataset &Map", tab.open_map, "Ctrl+M")
         # The class list's right-click menu offers what can be done to the class under the pointer.
         tab.class_view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         tab.class_view.addActions([self.rename, self.key, self.merge, self.delete])
@@ -50,5 +51,5 @@ class DatasetActions:
         return {
             "File": [self.import_files, self.import_folder],
             "Edit": [self.new_class, self.rename, self.key, self.merge, self.delete, self.to_inbox],
-            "View": [self.health, self.check, self.preview],
+            "View": [self.health, self.check, self.preview, self.map],
         }

@@ -78,6 +78,10 @@ class DatasetTab(QWidget):
         self.heading.setTextFormat(Qt.TextFormat.RichText)
         self.import_button = QPushButton("Import Images…", self)
         self.import_folder_button = QPushButton("Import Folder…", self)
+        self.map_button = QPushButton("Map", self)
+        self.map_button.setToolTip("Every image placed by what the network sees: find clusters, strays and "
+                                   "mislabels, and sort a whole group at once (Ctrl+M)")
+        self.map_window = None  # the Dataset Map, made on first use (it imports pyqtgraph)
         self.banner = ProjectBanner(self.project, self)
         self.hint = QLabel(self)
         self.hint.setWordWrap(True)
@@ -105,6 +109,7 @@ class DatasetTab(QWidget):
         top.addWidget(self.heading, 1)
         top.addWidget(self.import_button)
         top.addWidget(self.import_folder_button)
+        top.addWidget(self.map_button)
         centre_layout.addLayout(top)
         centre_layout.addWidget(self.banner)
         centre_layout.addWidget(self.review.bar)
@@ -146,6 +151,7 @@ class DatasetTab(QWidget):
         self.delete_button.clicked.connect(self.delete_class_dialog)
         self.import_button.clicked.connect(self.import_files_dialog)
         self.import_folder_button.clicked.connect(self.import_folder_dialog)
+        self.map_button.clicked.connect(self.open_map)
 
     # -- what the grid shows --------------------------------------------------------------------
     def show_class(self, name: str) -> None:
@@ -234,7 +240,7 @@ class DatasetTab(QWidget):
         self._thumbs = ThumbnailCache(root, self.thumb_model.side) if root is not None else None
         enabled = root is not None
         for widget in (self.new_button, self.rename_button, self.merge_button, self.delete_button,
-                       self.import_button, self.import_folder_button, self.health.check_button):
+                       self.import_button, self.import_folder_button, self.map_button, self.health.check_button):
             widget.setEnabled(enabled)
         if root is None:
             self.thumb_model.set_paths([], None)
@@ -369,6 +375,16 @@ class DatasetTab(QWidget):
     def delete_class_dialog(self) -> None:
         if (name := self._selected_class()) is not None:
             self.class_dialogs.delete_class(name)
+
+    def open_map(self) -> None:
+        """Open the Dataset Map window (a selection there can be shown in this grid)."""
+        if self.project.root is None:
+            return
+        if self.map_window is None:
+            from imgclf_gui.gui.dataset.map_view import DatasetMapWindow
+
+            self.map_window = DatasetMapWindow(self.project, self.tasks, self.show_finding, self)
+        self.map_window.open()
 
     def preview_current(self) -> None:
         if (path := self._current_path()) is not None:

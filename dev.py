@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Set-up and everyday commands for imgclf, with nothing but Python 3.11+ installed.
 
-    python3 dev.py run      create .venv if needed, install imgclf into it, launch the app
+    python3 dev.py run      create .venv if needed, install imgclf[map] into it, launch the app
     python3 dev.py test     the same set-up with the test extras, then everything CI checks but the slow
                             tests: the house checks, the default test suite, and the core tests again
                             with Qt made unimportable
@@ -127,7 +127,7 @@ def main(argv: list[str]) -> int:
         return 2
     command, rest = argv[0], argv[1:]
     if command == "run":
-        ensure_env("")
+        ensure_env("map")  # the app with its optional parts (the Dataset Map's t-SNE layout)
         return subprocess.call([str(PY), "-m", "imgclf_gui", *rest], cwd=ROOT)
     ensure_env("test")
     if command == "check":

@@ -176,3 +176,15 @@ def test_the_inbox_is_grey_and_suspected_mislabels_carry_a_ring(qtbot, tmp_path,
             assert colour_of(window, row) == INBOX_GREY
         else:
             assert colour_of(window, row) != INBOX_GREY
+
+
+def test_images_without_a_bottleneck_are_named_and_computed_on_request(qtbot, tmp_path, fake_backbone):
+    root = write_map_project(tmp_path / "proj", fake_backbone)
+    late = write_image(root / "unsorted" / "late.png", size=(40, 40), color=COLOURS["blue"], seed=400)
+    _win, window = open_map_window(qtbot, root)
+    assert late not in window.dmap.paths
+    assert window.compute_button.isVisible() and "1 image not on the map" in window.missing_label.text()
+    qtbot.mouseClick(window.compute_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: late in window.dmap.paths and not window.dmap.pending, timeout=30000)
+    assert not window.compute_button.isVisible()
+    assert np.isfinite(window.plot.xy[window.dmap.paths.index(late)]).all()  # placed into the saved map

@@ -188,3 +188,13 @@ def test_images_without_a_bottleneck_are_named_and_computed_on_request(qtbot, tm
     qtbot.waitUntil(lambda: late in window.dmap.paths and not window.dmap.pending, timeout=30000)
     assert not window.compute_button.isVisible()
     assert np.isfinite(window.plot.xy[window.dmap.paths.index(late)]).all()  # placed into the saved map
+
+
+def test_the_quick_layout_can_be_chosen_and_the_status_says_which_is_shown(qtbot, tmp_path, fake_backbone):
+    root = write_map_project(tmp_path / "proj", fake_backbone)
+    _win, window = open_map_window(qtbot, root)
+    assert "(t-SNE" in window.status.text()
+    np.testing.assert_array_equal(window.plot.xy, window.dmap.refined)
+    window.layout_choice.setCurrentText("Quick (PCA)")
+    assert "(PCA" in window.status.text()
+    np.testing.assert_array_equal(window.plot.xy, window.dmap.pca)

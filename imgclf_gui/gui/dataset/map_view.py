@@ -133,7 +133,7 @@ class DatasetMapWindow(QWidget):
         self.plot.hovered.connect(self._on_hovered)
         self.plot.clicked.connect(lambda row: self.preview.show_image(self.dmap.paths[row]) if self.dmap else None)
         self.plot.selected.connect(lambda _rows: self._update_selection())
-        self.layout_choice.currentTextChanged.connect(lambda _text: self._show_layout(fit=True))
+        self.layout_choice.currentTextChanged.connect(lambda _text: (self._show_layout(fit=True), self._describe()))
         self.mode_buttons.buttonClicked.connect(lambda b: self.plot.set_mode(b.property("mode")))
         self.stop_button.clicked.connect(self._stop)
         self.compute_button.clicked.connect(self.compute_missing)
@@ -234,7 +234,8 @@ class DatasetMapWindow(QWidget):
         dmap = self.dmap
         if dmap is None:
             return
-        layout = "t-SNE" if self._layout_shown() is not dmap.pca else "PCA"
+        tsne = self.layout_choice.currentText() == NEIGHBOURS and (self.partial is not None or dmap.refined is not None)
+        layout = "t-SNE" if tsne else "PCA"
         lines = [f"{rules.count_words(len(dmap.paths), 'image')} on the map ({layout}, {dmap.backbone_id})."]
         if dmap.pending == "refine":
             lines.append("Arranging neighbours…")

@@ -20,7 +20,7 @@ def register(p: argparse.ArgumentParser) -> None:
                      "the result in DIR/.imgclf/, so training and evaluation start at once.")
     p.add_argument("dir", metavar="DIR", help="project folder: one sub-folder of images per class")
     # The training settings that decide which bottlenecks training will look for (see `imgclf train`).
-    add_setting_flags(p, ("backbone", "augment_variants", "crop"), flags={"augment_variants": "--variants"})
+    add_setting_flags(p, ("backbone", "augment_variants", "flips", "crop"), flags={"augment_variants": "--variants"})
     add_cluster_option(p)
     p.set_defaults(func=run)
 
@@ -41,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
 
     report_project_state(root, "extract")
     backbone, variants = args.backbone, args.augment_variants
+    flips = args.flips != "off"  # the mirror images training's folds decide on (see `imgclf train --flips`)
     try:
         spec = get_spec(backbone)
     except KeyError as exc:
@@ -53,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"no images found in class folders of {root} (expected {root}/<class>/<image>).")
     classes = sorted({s.label for s in samples})
     print(f"{len(samples)} images in {len(classes)} classes; backbone {backbone}, crop {args.crop}"
-          + (f", {variants} augmented variants each" if variants else ""))
+          + (f", {variants} augmented variants each" if variants else "") + (", mirror images" if flips else ""))
     progress = ProgressLine(sys.stdout)
     started = time.monotonic()
     try:
@@ -70,10 +71,11 @@ def run(args: argparse.Namespace) -> int:
                 for part in feature_parts(backbone):
                     progress.restart()
                     result = extract_on_cluster(session, [s.path for s in samples], part.id, root,
-                                                variants=variants, crop=args.crop, on_progress=progress)
+                                                variants=variants, flips=flips, crop=args.crop,
+                                                on_progress=progress)
         else:
             result = extract_features([s.path for s in samples], backbone, root, variants=variants,
-                                      crop=args.crop, on_progress=progress)
+                                      flips=flips, crop=args.crop, on_progress=progress)
     except BackboneUnavailable as exc:
         progress.finish()
         raise UserError(str(exc)) from None

@@ -111,8 +111,9 @@ def test_two_workers_cache_what_one_process_caches(session, fake_backbone, tmp_p
 
 def test_training_after_the_cluster_computes_nothing(session, tmp_path, backbone):
     make_project(tmp_path, 12)
+    # with the mirror images the folds decide on, as `imgclf extract` computes them for training's defaults
     extracted = extract_on_cluster(session, [p for p in sorted(tmp_path.rglob("*.png"))], backbone.spec.id,
-                                   tmp_path)
+                                   tmp_path, flips=True)
     assert extracted.computed == 12
     result = train(TrainConfig(backbone=backbone.spec.id, epochs=3), tmp_path)
     assert backbone.images == 0  # every bottleneck came from the cache the cluster made

@@ -122,8 +122,10 @@ def test_a_model_of_two_networks_is_saved_checked_and_scores_as_it_trained(tmp_p
     assert [i.size for i in predictor.inputs] == [32, 40]
     rows = score_files(predictor, paths)
     # the predict path feeds the head exactly the features training extracted
-    extracted = extract_features(paths, fake_pair.id, data)
-    np.testing.assert_array_equal(np.stack([r.scores for r in rows]), bundle.predict_features(extracted.features))
+    extracted = extract_features(paths, fake_pair.id, data, flips=True)
+    assert extracted.computed == 0  # training cached both networks' bottlenecks, mirror images too
+    np.testing.assert_array_equal(np.stack([r.scores for r in rows]),
+                                  bundle.predict_features(extracted.features, extracted.flipped))
     assert np.mean([r.best == ["blue", "green", "red"].index(p.parent.name) for r, p in zip(rows, paths)]) >= 0.9
 
 

@@ -32,6 +32,9 @@ def test_the_report_names_its_run_and_what_it_is_scored_on(tab, qtbot, fake_back
     low, high = tab.report_view.report.accuracy_interval
     assert f"(95% interval {low:.1%} to {high:.1%})" in tab.report_view.summary.text()
     assert f"the out-of-fold predictions of all {3 * PER_CLASS} images (5 folds)" in tab.report_view.summary.text()
+    # What the folds decided about mirror images, on what out-of-fold losses
+    flips = outcome.result.crossval.flips
+    assert flips.describe().startswith("Mirror images: ") and flips.describe() in tab.report_view.summary.text()
     # Keeping a test part: the report says it is scored on it.
     tab.session.set_config(config(fake_backbone, test_percent=25))
     train(qtbot, tab)

@@ -53,10 +53,13 @@ def test_cancel_kept_saves_the_partly_trained_final_model_and_says_so(tab, qtbot
     assert "out-of-fold predictions of all" in tab.report_view.summary.text()
 
 
-def test_cancel_during_the_folds_keeps_nothing_and_says_what_was_complete(tab, qtbot, monkeypatch):
+def test_cancel_during_the_folds_keeps_nothing_and_says_what_was_complete(tab, qtbot, monkeypatch, fake_backbone):
     import dataclasses
 
     from imgclf_gui.core.training import crossval
+
+    # one fit per fold (with mirror images on "auto" each fold also trains a second way, quietly)
+    tab.session.set_config(config(fake_backbone, flips="off"))
 
     real, calls = crossval.train_head, []
 

@@ -24,6 +24,7 @@ from imgclf_gui.core.cluster.connection import ClusterSession, check_workers
 from imgclf_gui.core.cluster.remote import ChunkVectors, Expected, extract_chunk
 from imgclf_gui.core.cluster.streaming import CHUNK_SIZE, run_chunks
 from imgclf_gui.core.features.cache import ExtractionCaches
+from imgclf_gui.core.features.extraction import FLIP_VARIANT
 from imgclf_gui.core.features.store import Key
 from imgclf_gui.core.images.decode import CROP_POLICIES, read_error_reason
 from imgclf_gui.core.support.notes import Note
@@ -57,9 +58,11 @@ class CacheWriter:
     """The client's half, the one writer: decides what to send (:meth:`pending`) and writes what comes
     back (:meth:`absorb`) into ``caches``. ``result`` holds the counts so far."""
 
-    def __init__(self, caches: ExtractionCaches, variants: int, total: int, on_progress: ProgressFn) -> None:
+    def __init__(self, caches: ExtractionCaches, variants: int, total: int, on_progress: ProgressFn,
+                 flips: bool = False) -> None:
         self.caches = caches
         self.variants = variants
+        self.flips = flips
         self.result = ClusterExtraction(total)
         self.on_progress = on_progress
         self._shown = (-1, 0.0)
@@ -78,7 +81,7 @@ class CacheWriter:
 
     def _keys(self, digest: str) -> list[Key]:
         raw = bytes.fromhex(digest)
-        return [(raw, v) for v in range(self.variants + 1)]
+        return [(raw, v) for v in range(self.variants + 1)] + ([(raw, FLIP_VARIANT)] if self.flips else [])
 
     def pending(self, paths: Sequence[Path]) -> Iterator[Pending]:
         """The images the workers must read, looked up lazily as the cluster has room for them."""
@@ -137,12 +140,14 @@ def extract_on_cluster(
     project_root: str | os.PathLike[str] | None,
     *,
     variants: int = 0,
+    flips: bool = False,
     crop: str = "squash",
     on_progress: ProgressFn = None,
     should_stop: StopFn = None,
     chunk_size: int = CHUNK_SIZE,
 ) -> ClusterExtraction:
-    """Cache the bottlenecks of ``paths`` (and ``variants`` augmented variants) in the project's cache,
+    """Cache the bottlenecks of ``paths`` (and ``variants`` augmented variants, and with ``flips`` each
+    image's mirror image) in the project's cache,
     computed on the workers of ``session``: the same vectors, cache file and counts as ``extract_features``.
 
     Workers are checked first (same imgclf, decoder and backbone; the images visible at the same paths).
@@ -162,10 +167,10 @@ def extract_on_cluster(
     path_list = [Path(p) for p in paths]
     check_workers(session, expected, [os.path.abspath(p) for p in path_list])
     caches = ExtractionCaches(project_root, spec, crop)
-    writer = CacheWriter(caches, variants, len(path_list), on_progress)
+    writer = CacheWriter(caches, variants, len(path_list), on_progress, flips)
     try:
         writer.progress(force=True)
-        run_chunks(session, extract_chunk, (expected, variants, crop), writer.pending(path_list),
+        run_chunks(session, extract_chunk, (expected, variants, crop, flips), writer.pending(path_list),
                    payload=lambda item: item.absolute, deliver=writer.absorb,
                    lost=lambda item, reason: ChunkVectors.lost(reason, spec.dim),
                    chunk_size=chunk_size, should_stop=should_stop)

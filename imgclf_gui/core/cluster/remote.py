@@ -269,7 +269,7 @@ class ChunkVectors:
         return cls([None], {0: reason}, {}, [None], [], np.zeros((0, dim), np.float32))
 
 
-def extract_chunk(expected: Expected, variants: int, crop: str, paths: list[str]) -> ChunkVectors:
+def extract_chunk(expected: Expected, variants: int, crop: str, flips: bool, paths: list[str]) -> ChunkVectors:
     """Bottlenecks of ``paths`` (absolute), exactly as ``extract_features`` computes them in one process."""
     from imgclf_gui.core.backbones import get_spec
     from imgclf_gui.core.features.extraction import extract_features
@@ -277,7 +277,8 @@ def extract_chunk(expected: Expected, variants: int, crop: str, paths: list[str]
     _settle()
     _check(expected)
     caches = WorkerCaches()
-    result = extract_features(paths, expected.backbone_id, None, variants=variants, crop=crop, caches=caches,
+    result = extract_features(paths, expected.backbone_id, None, variants=variants, flips=flips, crop=crop,
+                              caches=caches,
                               extractor=_extractor(expected.backbone_id))
     position = {path: i for i, path in enumerate(paths)}
     failed = {position[str(path)]: reason for path, reason in result.failed.items()}

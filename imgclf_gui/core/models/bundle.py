@@ -90,7 +90,7 @@ class ModelBundle:
             raise ValueError("training stopped before the first epoch ended: there is no model")
         return cls.create(head=result.head, class_names=result.class_names, spec=result.spec,
                           config=result.config, metrics=result.metrics, validation_paths=result.validation_paths,
-                          train_hashes=result.train_hashes)
+                          train_hashes=result.train_hashes, flip_averaging=result.uses_flips)
 
     # ----------------------------------------------------------------------------------- disk
     def to_json_dict(self) -> dict[str, Any]:
@@ -188,14 +188,17 @@ class ModelBundle:
         Each row is scored on its own: BLAS picks other kernels for other batch sizes, and an image must
         get the same scores alone (the Classify tab) as in a batch (a folder, ``imgclf classify``).
         """
-        scores = self._score_rows(features)
+        scores = self.head_scores(features)
         if not self.flip_averaging:
             return scores
         if flipped is None:
             raise ValueError("this model averages each image with its mirror image: give both")
-        return ((scores + self._score_rows(flipped)) * np.float32(0.5)).astype(np.float32)
+        return ((scores + self.head_scores(flipped)) * np.float32(0.5)).astype(np.float32)
 
-    def _score_rows(self, features: np.ndarray) -> np.ndarray:
+    def head_scores(self, features: np.ndarray) -> np.ndarray:
+        """The head's probabilities for these features alone, each row on its own: what
+        :meth:`predict_features` gives a model without mirror images. For a quick ranking where the mirror
+        images' bottlenecks are not at hand (inbox suggestions); classifying goes through ``predict.py``."""
         features = np.asarray(features, np.float32)
         if len(features) == 0:
             return np.zeros((0, len(self.class_names)), np.float32)

@@ -235,7 +235,8 @@ class RunModel:
         return list(self.bundle.class_names)
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
-        return self.bundle.predict_features(features)
+        # The inbox has its images' bottlenecks, not their mirror images': the head's own scores
+        return self.bundle.head_scores(features)
 
 
 def _run_model(root: str | os.PathLike[str], choice: FeatureChoice, classes: Iterable[str]) -> RunModel | None:

@@ -47,7 +47,8 @@ STAGE_PREPARING_BACKBONE = "stage.preparing_backbone"  # backbone (display name)
 STAGE_EXTRACTING = "stage.extracting"
 STAGE_CHOOSING_L2 = "stage.choosing_l2"  # step, steps, l2
 STAGE_TRAINING = "stage.training"
-STAGE_FOLD = "stage.fold"  # fold, folds (1-based), candidates (L2 strengths tried together; 1: L2 given)
+STAGE_FOLD = "stage.fold"  # fold, folds (1-based), candidates (L2 strengths tried together; 1: L2 given),
+#   mirrored (optional, True: the fold also trains with mirror images, to compare)
 STAGE_FINAL_MODEL = "stage.final_model"  # folds, images (it trains on), test (images kept out)
 STAGE_EVALUATING = "stage.evaluating"
 
@@ -79,9 +80,28 @@ FOLDS_NOT_SAVED = "data.folds_not_saved"  # reason
 NO_VALIDATION = "head.no_validation"  # l2
 L2_CHOSEN = "head.l2_chosen"  # losses: {"1e-4": loss, ...}, chosen
 CROSSVAL_CHOSE = "head.crossval_chose"  # folds, l2s (per fold), searched (bool), final_l2, final_epochs, images
+FLIPS_CHOSEN = "head.flips_chosen"  # setting (auto/on/off), used (bool), loss_without, loss_with (None: not trained)
 NOT_SCORED = "run.not_scored"
 STOPPED_IN_FOLDS = "run.stopped_in_folds"  # completed, folds
 STOPPED_IN_FINAL = "run.stopped_in_final"  # epochs_done, epochs
+
+
+def _flips_words(v: dict) -> str:
+    """"Mirror images: used, as the folds chose (out-of-fold loss 0.2130 with them, 0.2450 without)."."""
+    used, setting = v["used"], v["setting"]
+    with_, without = v.get("loss_with"), v.get("loss_without")
+    if setting == "off":
+        return "Mirror images: not used (turned off in the settings)."
+    if setting == "on":
+        loss = f" (out-of-fold loss {with_:.4f})" if with_ is not None else ""
+        return f"Mirror images: used, as set{loss}."
+    if with_ is None or without is None:
+        return f"Mirror images: {'used' if used else 'not used'} (the folds did not finish comparing)."
+    if f"{with_:.4f}" == f"{without:.4f}":  # mirror-symmetric pictures: nothing to gain, the simpler model
+        return f"Mirror images: not used, as the folds chose (out-of-fold loss {without:.4f} either way)."
+    first, second = (with_, without) if used else (without, with_)
+    return (f"Mirror images: {'used' if used else 'not used'}, as the folds chose (out-of-fold loss "
+            f"{first:.4f} {'with them' if used else 'without them'}, {second:.4f} {'without' if used else 'with'}).")
 
 
 def _count(n: int, one: str, many: str | None = None) -> str:
@@ -103,7 +123,8 @@ _WORDS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     STAGE_CHOOSING_L2: lambda v: f"Choosing regularisation ({v['step']}/{v['steps']}, L2 {v['l2']:g})",
     STAGE_TRAINING: lambda v: "Training",
     STAGE_FOLD: lambda v: (f"Fold {v['fold']} of {v['folds']}" + (
-        f": choosing regularisation among {v['candidates']} strengths" if v.get("candidates", 1) > 1 else "")),
+        f": choosing regularisation among {v['candidates']} strengths" if v.get("candidates", 1) > 1 else "")
+        + (", with and without mirror images" if v.get("mirrored") else "")),
     STAGE_FINAL_MODEL: lambda v: (f"Final model, on the {_count(v['images'], 'image')} outside the test part"
                                   if v.get("test") else f"Final model, on all {_count(v['images'], 'image')}"),
     STAGE_EVALUATING: lambda v: "Evaluating",
@@ -148,6 +169,7 @@ _WORDS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     L2_CHOSEN: lambda v: ("L2 chosen on the validation part: "
                           + ", ".join(f"{c} -> loss {loss:.4f}" for c, loss in v["losses"].items())
                           + f"; using {v['chosen']:g}."),
+    FLIPS_CHOSEN: _flips_words,
     CROSSVAL_CHOSE: lambda v: (
         (f"Each of the {v['folds']} folds chose its regularisation on its own validation images (L2 "
          + ", ".join(f"{x:g}" for x in v["l2s"]) + "); the final model" if v["searched"] else "The final model")

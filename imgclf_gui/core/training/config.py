@@ -125,6 +125,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("augment_variants", int, 0, "Augmented copies",
             "Flipped, cropped or brighter copies of each training image; they help with few images, and each "
             "costs one more extraction.", BASIC, minimum=0, maximum=10, flag="--augment", metavar="K"),
+    Setting("flips", str, "auto", "Mirror images",
+            "Also learn from each image flipped left to right, and score an image with its mirror image too; "
+            "automatic uses them only where the folds show they help (text, flags and arrows are not "
+            "symmetric). Each costs one more extraction.",
+            choices=(("auto", "Automatic (the folds decide)"), ("on", "Always"), ("off", "Never"))),
     Setting("folds", int, 5, "Folds",
             "Each image is scored by a model trained on the other folds, which never saw it; fewer when a "
             "class is tiny.", BASIC, minimum=2, maximum=10),

@@ -14,6 +14,11 @@ Entry point: ``cross_validate(features, y, assignment, options, ...) -> CrossVal
    of a fold's. No early stopping there: no image is left to stop on.
 3. The test part, when one is kept, is predicted by the final model only.
 
+Mirror images (``flips.py``): with ``flipped`` bottlenecks and the setting ``auto``, each fold trains its head
+both without and with the mirror images (learning from them, and scoring each held-out image as the mean
+with its mirror image's); the way with the lower out-of-fold loss is the one the final model takes and the
+one whose predictions are returned (``CrossValResult.flips`` says which, with both losses).
+
 Progress: ``on_stage(FitStage)`` when a fit starts (fold 2 of 5, the final model) and
 ``on_epoch(FoldEpoch)`` after each epoch of the fits that count, tagged with the fold (1..k, then ``FINAL``).
 A fold's curves are its chosen L2 candidate's: streamed live when there is one candidate (L2 given), else
@@ -39,6 +44,7 @@ import numpy as np
 from imgclf_gui.core.support.notes import STAGE_FINAL_MODEL, STAGE_FOLD, Note, describe
 from imgclf_gui.core.support.tasks_api import StopFn
 from imgclf_gui.core.training.config import L2_CANDIDATES, L2_WITHOUT_VALIDATION, HeadOptions
+from imgclf_gui.core.training.flips import FLIPS_OFF, FlipChoice, arms, choose, predict_both, training_rows
 from imgclf_gui.core.training.folds import FoldAssignment, FoldChoice, inner_validation
 from imgclf_gui.core.training.head import EpochMetrics, HeadModel, HeadResult, train_head
 from imgclf_gui.core.training.head_search import train_head_candidates
@@ -65,6 +71,7 @@ class FitStage:
     candidates: int = 1
     images: int = 0
     test: int = 0
+    mirrored: bool = False  #: the fold also trains with mirror images, to compare (setting ``auto``)
 
     @property
     def is_final(self) -> bool:
@@ -74,7 +81,8 @@ class FitStage:
         """The stage as a ``Note`` (``stage.fold`` or ``stage.final_model``), as ``train`` hands it on."""
         if self.is_final:
             return Note(STAGE_FINAL_MODEL, {"folds": self.folds, "images": self.images, "test": self.test})
-        return Note(STAGE_FOLD, {"fold": self.fold, "folds": self.folds, "candidates": self.candidates})
+        values = {"fold": self.fold, "folds": self.folds, "candidates": self.candidates}
+        return Note(STAGE_FOLD, {**values, "mirrored": True} if self.mirrored else values)
 
     def describe(self) -> str:
         """"Fold 2 of 5", "Fold 2 of 5: choosing regularisation among 5 strengths", "Final model, on all 240
@@ -130,6 +138,9 @@ class CrossValResult:
     final_l2: float | None = None
     final_epochs: int | None = None
     cancelled: bool = False
+    #: whether the model uses mirror images and the out-of-fold losses that decided it (None: the folds
+    #: were stopped before they finished)
+    flips: FlipChoice | None = None
 
     @property
     def completed_folds(self) -> int:
@@ -155,6 +166,7 @@ class CrossValResult:
         return {"folds": self.choice.to_dict(), "completed_folds": self.completed_folds,
                 "final_complete": self.final_complete, "final_l2": self.final_l2,
                 "final_epochs": self.final_epochs, "cancelled": self.cancelled,
+                "flips": self.flips.to_dict() if self.flips is not None else None,
                 "per_fold": [f.to_dict() for f in self.folds]}
 
 
@@ -167,6 +179,8 @@ def cross_validate(
     num_classes: int,
     validation_percent: float = 10.0,
     augmented: np.ndarray | None = None,
+    flipped: np.ndarray | None = None,
+    flips: str = FLIPS_OFF,
     on_epoch: Callable[[FoldEpoch], None] | None = None,
     on_stage: Callable[[FitStage], None] | None = None,
     should_stop: StopFn = None,
@@ -175,8 +189,10 @@ def cross_validate(
 
     ``features`` (N, dim) and integer ``y`` (N,) are aligned with ``assignment.keys``; ``augmented``
     (N, variants, dim) adds the augmented copies of an image wherever that image is trained on (never
-    where it is validated or held out). ``options.l2`` None means chosen per fold among ``L2_CANDIDATES``;
-    ``validation_percent`` is each fold's inner validation share (0: no early stopping, default L2).
+    where it is validated or held out); ``flipped`` (N, dim) are the mirror images' features, used as
+    ``flips`` says ("auto": where they lower the out-of-fold loss, "on", "off"; see ``flips.py``).
+    ``options.l2`` None means chosen per fold among ``L2_CANDIDATES``; ``validation_percent`` is each
+    fold's inner validation share (0: no early stopping, default L2).
     """
     options = options or HeadOptions()
     features = np.ascontiguousarray(features, np.float32)
@@ -185,39 +201,49 @@ def cross_validate(
         raise ValueError(f"{len(features)} feature rows, {len(y)} labels and {len(assignment.keys)} fold keys: "
                          "they must describe the same images")
     k = assignment.k
-    probabilities = np.full((len(y), num_classes), np.nan, np.float32)
-    result = CrossValResult(probabilities, [], assignment.choice)
+    ways = arms(flips, flipped is not None)
+    probabilities = {way: np.full((len(y), num_classes), np.nan, np.float32) for way in ways}
+    fold_results: dict[bool, list[FoldResult]] = {way: [] for way in ways}
+    # What a stop hands back: the first way's completed folds (the one streamed live)
+    result = CrossValResult(probabilities[ways[0]], fold_results[ways[0]], assignment.choice)
     stage = on_stage or (lambda s: None)
     needs_validation = options.l2 is None or options.early_stopping
     for f in range(k):
-        if should_stop is not None and should_stop():
-            result.cancelled = True
-            return result
         fold = f + 1
         training = assignment.training(f)
         inner_train, inner_val = inner_validation(assignment.keys, y, training,
                                                   validation_percent if needs_validation else 0, f)
-        outcome = _train_fold(features, y, augmented, inner_train, inner_val, options, num_classes, fold, k,
-                              stage, on_epoch, should_stop)
-        if outcome is None:
-            result.cancelled = True
-            return result
-        head, fold_result = outcome
         held = assignment.held_out(f)
-        fold_result.held_out = len(held)
-        if len(held):
-            p = head.predict_proba(features[held])
-            probabilities[held] = p
-            fold_result.held_out_accuracy = float(np.mean(p.argmax(1) == y[held]))
-            fold_result.held_out_loss = float(-np.mean(np.log(np.maximum(p[np.arange(len(held)), y[held]],
-                                                                         1e-12))))
-        result.folds.append(fold_result)
+        for n, way in enumerate(ways):
+            if should_stop is not None and should_stop():
+                result.cancelled = True
+                return result
+            # The first way's curves are streamed; a second (the comparison) trains quietly.
+            announce = (lambda s: stage(dataclasses.replace(s, mirrored=len(ways) > 1))) if n == 0 else None
+            outcome = _train_fold(features, y, augmented, flipped if way else None, inner_train, inner_val,
+                                  options, num_classes, fold, k, announce, on_epoch if n == 0 else None, should_stop)
+            if outcome is None:
+                result.cancelled = True
+                return result
+            head, fold_result = outcome
+            fold_result.held_out = len(held)
+            if len(held):
+                p = predict_both(head, features[held], flipped[held] if way else None)
+                probabilities[way][held] = p
+                fold_result.held_out_accuracy = float(np.mean(p.argmax(1) == y[held]))
+                fold_result.held_out_loss = float(-np.mean(np.log(np.maximum(p[np.arange(len(held)), y[held]],
+                                                                             1e-12))))
+            fold_results[way].append(fold_result)
 
+    result.flips = choose(flips if flipped is not None else FLIPS_OFF, probabilities, y, assignment.folded)
+    way = result.flips.used
+    result.probabilities, result.folds = probabilities[way], fold_results[way]
     if should_stop is not None and should_stop():
         result.cancelled = True
         return result
+    mirrors = flipped if result.flips.used else None
     final_idx = assignment.folded
-    train_x, train_y = _with_augmented(features, y, augmented, final_idx)
+    train_x, train_y = training_rows(features, y, augmented, mirrors, final_idx)
     l2, epochs = final_settings(result.folds, options, len(train_y))
     result.final_l2, result.final_epochs = l2, epochs
     stage(FitStage(FINAL, k, images=len(final_idx), test=len(assignment.test)))
@@ -228,7 +254,8 @@ def cross_validate(
     result.cancelled = result.final.cancelled
     test = assignment.test
     if len(test) and result.final.head is not None:
-        probabilities[test] = result.final.head.predict_proba(features[test])
+        result.probabilities[test] = predict_both(result.final.head, features[test],
+                                                  mirrors[test] if mirrors is not None else None)
     return result
 
 
@@ -253,10 +280,12 @@ def _steps_per_epoch(rows: int, batch_size: int) -> int:
     return max(1, math.ceil(rows / max(1, min(int(batch_size), max(rows, 1)))))
 
 
-def _train_fold(features, y, augmented, inner_train, inner_val, options: HeadOptions, num_classes: int,
+def _train_fold(features, y, augmented, flipped, inner_train, inner_val, options: HeadOptions, num_classes: int,
                 fold: int, k: int, stage, on_epoch, should_stop) -> tuple[HeadModel, FoldResult] | None:
-    """The fold's model (the best L2 candidate on its inner validation), or None when stopped."""
-    train_x, train_y = _with_augmented(features, y, augmented, inner_train)
+    """The fold's model (the best L2 candidate on its inner validation), or None when stopped. ``stage``
+    None: say nothing (the fold's comparison with mirror images)."""
+    stage = stage or (lambda s: None)
+    train_x, train_y = training_rows(features, y, augmented, flipped, inner_train)
     have_val = len(inner_val) > 0
     val_x = features[inner_val] if have_val else None
     val_y = y[inner_val] if have_val else None
@@ -293,15 +322,6 @@ def _train_fold(features, y, augmented, inner_train, inner_val, options: HeadOpt
         fold=fold, trained_on=len(inner_train), validated_on=len(inner_val), held_out=0, l2=l2,
         best_epoch=run.best_epoch, steps_per_epoch=_steps_per_epoch(len(train_y), options.batch_size),
         history=list(run.history), l2_search=search if len(candidates) > 1 else {})
-
-
-def _with_augmented(features, y, augmented, idx) -> tuple[np.ndarray, np.ndarray]:
-    """Rows ``idx`` plus, when there are any, their augmented copies (same labels)."""
-    x, labels = features[idx], y[idx]
-    if augmented is None or augmented.shape[1] == 0 or len(idx) == 0:
-        return x, labels
-    extra = augmented[idx].reshape(-1, augmented.shape[-1])
-    return np.concatenate([x, extra]), np.concatenate([labels, np.repeat(labels, augmented.shape[1])])
 
 
 def _tagged(on_epoch: Callable[[FoldEpoch], None] | None, fold: int | str, k: int):

@@ -37,8 +37,9 @@ class TrainingSummary:
     total: int = 0
     cached: int | None = None  # images whose bottleneck is cached (None: could not tell)
     unreadable: int = 0  # images whose very bytes failed to decode before: skipped, never "to compute"
-    #: augmented copies still to compute, over all images with a known content (0 without augmentation);
-    #: counted apart from ``cached`` so that asking for more copies never makes cached images look lost
+    #: augmented copies and mirror images still to compute, over all images with a known content (0 without
+    #: augmentation nor flips); counted apart from ``cached`` so that asking for more copies never makes
+    #: cached images look lost
     copies_to_compute: int = 0
     notes: list[Note] = field(default_factory=list)
     error: str | None = None
@@ -137,7 +138,11 @@ def _count_cached(root: Path, config: TrainConfig, hashes: list[str | None],
             if store is not None:
                 store.close()
         return None
-    copies = int(config.augment_variants)
+    from imgclf_gui.core.features.extraction import FLIP_VARIANT
+    from imgclf_gui.core.training.flips import FLIPS_OFF
+
+    # augmented copies, and the mirror image the folds decide on
+    copies = [*range(1, int(config.augment_variants) + 1), *([FLIP_VARIANT] if config.flips != FLIPS_OFF else [])]
     try:
         cached = missing = 0
         for h in hashes:
@@ -145,8 +150,7 @@ def _count_cached(root: Path, config: TrainConfig, hashes: list[str | None],
                 continue
             raw = bytes.fromhex(h)
             cached += all(store is not None and (raw, 0) in store for store in stores)
-            missing += sum(1 for v in range(1, copies + 1)
-                           if not all(store is not None and (raw, v) in store for store in stores))
+            missing += sum(1 for v in copies if not all(store is not None and (raw, v) in store for store in stores))
         return cached, missing
     finally:
         for store in stores:

@@ -52,6 +52,7 @@ from imgclf_gui.core.training.evaluation import (
     EvaluationReport,
     evaluate_probabilities,
 )
+from imgclf_gui.core.training.flips import FLIPS_OFF
 from imgclf_gui.core.training.folds import (
     FoldAssignment,
     assign_folds,
@@ -105,6 +106,11 @@ class TrainResult:
     def best_epoch(self) -> int | None:
         return self.metrics.get("best_epoch")
 
+    @property
+    def uses_flips(self) -> bool:
+        """The final model scores each image with its mirror image too (as the folds chose, or as set)."""
+        return bool(self.crossval is not None and self.crossval.flips is not None and self.crossval.flips.used)
+
     def part_counts(self) -> dict[str, int]:
         """Images the final model learnt from ("train"), and kept out as the test part ("test"); no image is
         set aside for validation any more (each fold validates on its own share of its training images)."""
@@ -145,8 +151,10 @@ def train(
         check_stop(should_stop)
     stage(Note(STAGE_EXTRACTING))
     variants = max(0, int(config.augment_variants))
+    mirrors = config.flips != FLIPS_OFF  # each image's mirror image, for the folds to decide (or as set)
     extraction = extract_features([s.path for s in checked.samples], config.backbone, root, variants=variants,
-                                  crop=config.crop, on_progress=on_extract_progress, should_stop=should_stop)
+                                  flips=mirrors, crop=config.crop, on_progress=on_extract_progress,
+                                  should_stop=should_stop)
     notes.extend(extraction.warnings)
     ok = np.asarray(extraction.ok, bool)
     # Entries the scan could not use (links, FIFOs...) are reported with the images that could not be read.
@@ -157,6 +165,7 @@ def train(
     features = np.asarray(extraction.features, np.float32)[ok]
     hashes = [h for h, good in zip(extraction.hashes, ok) if good]
     augmented = extraction.augmented[ok] if extraction.augmented is not None and variants else None
+    flipped = extraction.flipped[ok] if extraction.flipped is not None else None
     # Classes may have lost images to unreadable files: judge again on what is usable.
     remaining = Counter(s.label for s in samples)
     sizes = judge_class_sizes({n: remaining[n] for n in checked.class_names})
@@ -167,8 +176,9 @@ def train(
     y = labels_to_indices([s.label for s in samples], class_names)
     assignment = _assign_folds(root, config, samples, hashes, notes)
     cv = cross_validate(features, y, assignment, config.head_options(), num_classes=len(class_names),
-                        validation_percent=config.validation_percent, augmented=augmented, on_epoch=on_epoch,
-                        on_stage=lambda fit: stage(fit.to_note()), should_stop=should_stop)
+                        validation_percent=config.validation_percent, augmented=augmented, flipped=flipped,
+                        flips=config.flips, on_epoch=on_epoch, on_stage=lambda fit: stage(fit.to_note()),
+                        should_stop=should_stop)
 
     final = cv.final
     config_used = TrainConfig.from_dict({**config.to_dict(), "l2": cv.final_l2}) if cv.final_l2 is not None \
@@ -245,6 +255,8 @@ def _say_what_happened(cv: CrossValResult, assignment: FoldAssignment, config: T
         return
     if cv.cancelled:
         notes.append(Note(STOPPED_IN_FINAL, {"epochs_done": len(cv.final.history), "epochs": cv.final_epochs}))
+    if cv.flips is not None:
+        notes.append(cv.flips.to_note())
     notes.append(Note(CROSSVAL_CHOSE, {
         "folds": assignment.k, "l2s": [f.l2 for f in cv.folds], "searched": any(f.l2_search for f in cv.folds),
         "final_l2": cv.final_l2, "final_epochs": cv.final_epochs, "images": int(len(assignment.folded))}))

@@ -7,6 +7,7 @@ never show one run's figures under another's name.
 """
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from imgclf_gui.core.support.notes import FLIPS_CHOSEN, Note, describe
 from imgclf_gui.core.training.evaluation import EvaluationReport
 from imgclf_gui.gui.common.review_list import MoveTracker, ReviewItem
 from imgclf_gui.gui.training.confusion_matrix import ConfusionMatrixView, compact_rows, row_names
@@ -112,9 +114,11 @@ class ReportView(QWidget):
         low, high = report.accuracy_interval
         images = (shown.run.figures.get("split_counts") or {}).get("train") if shown else None
         wrong = len(report.mistakes)
+        flips = _flips_words(shown)
         self.summary.setText(
             f"<b>Accuracy {report.accuracy:.1%}</b> (95% interval {low:.1%} to {high:.1%}) on "
-            f"{scored_on(report, images)}; macro F1 {report.macro_f1:.3f}; {wrong:,} misclassified.")
+            f"{scored_on(report, images)}; macro F1 {report.macro_f1:.3f}; {wrong:,} misclassified."
+            + (f"<br>{html.escape(flips)}" if flips else ""))
         self.table.setRowCount(len(report.per_class))
         row_names(self.table, [c.name for c in report.per_class])
         for i, c in enumerate(report.per_class):
@@ -186,3 +190,13 @@ class ReportView(QWidget):
             which = f"All {len(items):,} misclassified images, worst first" if len(items) != 1 \
                 else "The one misclassified image"
             self.images_requested.emit(f"{which} (folder → what the model said, its confidence):", items)
+
+
+def _flips_words(shown: ShownRun | None) -> str:
+    """What the run decided about mirror images, as its notes say ("Mirror images: used, as the folds chose
+    (out-of-fold loss 0.213 with them, 0.245 without)."); "" for runs from before they were decided."""
+    notes = shown.run.figures.get("notes") if shown is not None else None
+    for data in notes if isinstance(notes, list) else []:
+        if isinstance(data, dict) and data.get("kind") == FLIPS_CHOSEN:
+            return describe(Note.from_dict(data))
+    return ""

@@ -23,6 +23,7 @@ from imgclf_gui.core.models import runs
 from imgclf_gui.core.support.clock import RateClock
 from imgclf_gui.core.support.notes import (
     CROSSVAL_CHOSE,
+    FLIPS_CHOSEN,
     L2_CHOSEN,
     STAGE_CHECKING,
     STAGE_EXTRACTING,
@@ -378,7 +379,7 @@ def _notes(result: TrainResult) -> str:
     each with its reason) and other notes."""
     # The L2 search detail is for the command line's log (the run's figures keep it); a stop is said first
     # already; what the folds chose is kept with the run (its figures and notes), not repeated here.
-    hidden = (L2_CHOSEN, UNREADABLE_SKIPPED, STOPPED_IN_FINAL, STOPPED_IN_FOLDS, CROSSVAL_CHOSE)
+    hidden = (L2_CHOSEN, UNREADABLE_SKIPPED, STOPPED_IN_FINAL, STOPPED_IN_FOLDS, CROSSVAL_CHOSE, FLIPS_CHOSEN)
     notes = [describe(n) for n in result.notes if n.kind not in hidden]
     if result.failed:
         named = ", ".join(Path(path).name for path in sorted(result.failed)[:3])

@@ -204,3 +204,19 @@ def test_the_report_fits_without_scrolling_at_1280x720_for_eight_classes(qtbot, 
         assert table.viewport().rect().contains(last), "the last row is cut"
         bottom = table.mapTo(win, table.rect().bottomLeft()).y()
         assert bottom <= win.centralWidget().geometry().bottom(), "the table runs off the window"
+
+
+def test_matrix_titles_are_whole_when_they_fit_and_elided_with_the_name_on_hover_when_not(qtbot):
+    from imgclf_gui.gui.training.confusion_matrix import ConfusionMatrixView
+
+    view = ConfusionMatrixView()
+    qtbot.addWidget(view)
+    names = ["circle", "triangle", "a_rather_long_class_name"]
+    view.set_matrix(np.eye(3, dtype=int) * 5, names)
+    view.resize(900, 200)
+    view.show()
+    qtbot.waitUntil(lambda: [view.horizontalHeaderItem(j).text() for j in range(3)] == names)
+    view.resize(200, 200)  # 3 columns of about 30 pixels beside the row names
+    qtbot.waitUntil(lambda: view.horizontalHeaderItem(1).text().endswith("…"))
+    assert view.horizontalHeaderItem(1).text().startswith("t")  # the start of the name, not its middle
+    assert view.horizontalHeaderItem(1).toolTip() == "predicted: triangle"

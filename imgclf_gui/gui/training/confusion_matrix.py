@@ -6,12 +6,13 @@ answers) are shaded green, the others red, each by its share of the row, so a we
 however many images it has.
 
 Sized to its rows: up to ``ROWS_WITHOUT_SCROLLING`` classes it is exactly as tall as its rows (no scroll
-bar, no empty band), and column titles too long for their column are elided, the full name in the tooltip.
+bar, no empty band), and a column title too long for its column is elided (the full name in the tooltip): the
+header would cut it in the middle ("iang" for triangle).
 """
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -77,6 +78,9 @@ class ConfusionMatrixView(QTableWidget):
         self.setToolTip("Rows: the true class. Columns: what the model said. Click a cell to see its images.")
         self.cellClicked.connect(self._on_cell_clicked)
         self.cellActivated.connect(self._on_cell_clicked)
+        self._elide_soon = QTimer(self, singleShot=True, interval=0)
+        self._elide_soon.timeout.connect(self._elide_titles)
+        self.horizontalHeader().sectionResized.connect(lambda *_a: self._elide_soon.start())
         compact_rows(self)
 
     def set_matrix(self, matrix: np.ndarray, class_names: list[str]) -> None:
@@ -108,7 +112,11 @@ class ConfusionMatrixView(QTableWidget):
                                 f" ({share:.0%} of {class_names[i]!r}); click to see them")
                 self.setItem(i, j, item)
         compact_rows(self)
-        self._elide_titles()
+        self._elide_soon.start()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._elide_soon.start()  # after the header has stretched its sections to the new width
 
     def _elide_titles(self) -> None:
         metrics = self.horizontalHeader().fontMetrics()
@@ -118,10 +126,6 @@ class ConfusionMatrixView(QTableWidget):
             text = metrics.elidedText(name, Qt.TextElideMode.ElideRight, max(width, 12))
             if item is not None and item.text() != text:
                 item.setText(text)
-
-    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        super().resizeEvent(event)
-        self._elide_titles()  # stretched columns changed width: titles elided for the old width come back
 
     def _on_cell_clicked(self, row: int, column: int) -> None:
         self.cell_chosen.emit(row, column)

@@ -63,6 +63,7 @@ def test_a_run_gets_a_name_people_recognise(tab, qtbot):
 
 def test_save_and_export_wait_for_a_model(tab, qtbot, monkeypatch, tmp_path):
     row = tab.export_row
+    assert [row.export_format.itemData(i) for i in range(row.export_format.count())][0] == "tflite"
     for button in (row.save_button, row.export_button):
         assert not button.isEnabled() and button.toolTip() == NO_MODEL_TIP
     train(qtbot, tab)
@@ -107,11 +108,13 @@ def test_an_export_names_its_run_in_its_readme(tab, qtbot, monkeypatch, tmp_path
     outcome = train(qtbot, tab)
     tab.session.rename_run(outcome.run.run_id, "colours")
     tab.export_row.export_format.setCurrentIndex(tab.export_row.export_format.findData("tflite"))
-    _choose_file(monkeypatch, tmp_path / "out" / "colours.tflite")
+    _choose_file(monkeypatch, tmp_path / "out" / "colours-export")
     with qtbot.waitSignal(tab.session.files.finished, timeout=120000) as blocker:
         tab.export_row.export_button.click()
     result = blocker.args[0].result
     readme = result.readme_path.read_text()
     title = runs.run_title(runs.get_run(tab.project.root, outcome.run.run_id), "proj")
     assert f"Model: {title}." in readme
-    assert "self-test passed" in tab.export_row.note.text() and "“colours”" in tab.export_row.note.text()
+    assert result.path == tmp_path / "out" / "colours-export" and result.model_path.is_file()
+    note = tab.export_row.note.text()
+    assert "“colours”" in note and "colours-export" in note and "Self-test" in note

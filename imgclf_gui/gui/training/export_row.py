@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from imgclf_gui.core.models.export_formats import FORMATS, export_format, format_availability
 from imgclf_gui.core.models.runs import RunInfo, run_title
 from imgclf_gui.gui.training.model_files import ModelFiles, Written
 
-EXPORT_FORMATS = [("TensorFlow Lite (.tflite)", "tflite", ".tflite"), ("Keras (.keras)", "keras", ".keras"),
-                  ("SavedModel (folder)", "savedmodel", "")]
 NO_MODEL_TIP = "There is no model yet: train one first."
 
 
@@ -29,9 +29,7 @@ class ExportRow(QWidget):
                                      "unless you pick another).")
         self.model_choice.setMinimumContentsLength(16)
         self.model_choice.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.export_format = QComboBox(self)
-        for text, fmt, _suffix in EXPORT_FORMATS:
-            self.export_format.addItem(text, fmt)
+        self.export_format = self._format_box()
         self.save_button = QPushButton("Save Model As…", self)
         self.export_button = QPushButton("Export…", self)
         self.note = QLabel(self)
@@ -55,6 +53,23 @@ class ExportRow(QWidget):
         self.model_choice.currentIndexChanged.connect(lambda _i: self.set_note(""))
         files.finished.connect(self._on_finished)
         self.set_runs([], None)
+
+    def _format_box(self) -> QComboBox:
+        """Every export format; one that cannot be written here (an extra not installed) is greyed out, its
+        tooltip saying what to install."""
+        combo = QComboBox(self)
+        model = QStandardItemModel(combo)
+        combo.setModel(model)
+        for fmt in FORMATS:
+            usable, why = format_availability(fmt)
+            combo.addItem(export_format(fmt).title, fmt)
+            item = model.item(combo.count() - 1)
+            item.setToolTip(f"Runs with {export_format(fmt).runtime}." if usable else why)
+            item.setEnabled(usable)
+        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        combo.setMinimumContentsLength(12)
+        combo.setToolTip("The format of the export folder: the model, labels.txt, a README and predict.py.")
+        return combo
 
     # -- content --------------------------------------------------------------------------------
     def set_runs(self, runs: list[RunInfo], active_id: str | None) -> None:
@@ -82,6 +97,7 @@ class ExportRow(QWidget):
 
     def set_note(self, html: str) -> None:
         self.note.setText(html)
+        self.note.setToolTip("")
         self.note.setVisible(bool(html))
 
     def _update(self) -> None:
@@ -109,10 +125,13 @@ class ExportRow(QWidget):
         run_id = self.chosen_run()
         if run_id is None:
             return
-        _text, fmt, suffix = EXPORT_FORMATS[self.export_format.currentIndex()]
-        out, _ = QFileDialog.getSaveFileName(self, f"Export {self.model_choice.currentText()}", f"model{suffix}")
+        fmt = self.export_format.currentData()
+        # An export is a folder (model, labels.txt, README.txt, predict.py): the person names a new one.
+        out, _ = QFileDialog.getSaveFileName(self, f"Export {self.model_choice.currentText()} to a new folder",
+                                             f"model-{fmt}", "", "",
+                                             QFileDialog.Option.ShowDirsOnly | QFileDialog.Option.DontConfirmOverwrite)
         if out:
-            self.set_note(f"Exporting to {fmt} and checking it against the app…")
+            self.set_note(f"Exporting as {export_format(fmt).title} and checking it against the app…")
             self.files.export_model(run_id, fmt, Path(out))
 
     def _on_finished(self, written: Written) -> None:
@@ -120,9 +139,9 @@ class ExportRow(QWidget):
             self.set_note(f"<span style='color:#b02a37'>{written.error}</span>")
             return
         result = written.result
-        if hasattr(result, "max_abs_diff"):
-            verdict = "passed" if result.max_abs_diff <= result.tolerance else "FAILED"
-            self.set_note(f"Exported {written.title} to {result.path.name}; self-test {verdict}: largest "
-                          f"difference {result.max_abs_diff:.1e} on {result.checked} {result.checked_on}.")
+        if hasattr(result, "summary"):  # an export: it exists only when its self-test passed
+            checks = [line for line in result.summary()[1:] if line]
+            self.set_note(f"Exported {written.title} to the folder {result.path.name}. {checks[0] if checks else ''}")
+            self.note.setToolTip("\n".join(line for line in result.summary() if line))
         else:
             self.set_note(f"Saved {written.title} to {result}.")

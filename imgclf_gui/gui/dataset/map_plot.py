@@ -115,7 +115,7 @@ class MapPlot(pg.PlotWidget):
         self.marked = np.zeros(0, bool)
         self.selection = np.zeros(0, np.int64)
         self._brush_of_row = np.zeros(0, object)
-        self._inbox_first = np.zeros(0, np.int64)  # drawing order: inbox rows first, under the classes
+        self._order = np.zeros(0, np.int64)  # drawing order: class rows, then the inbox on top
         self._hover = -1
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
         # A click on a point is taken by the topmost scatter item there (a ring, the selection, the points)
@@ -126,7 +126,8 @@ class MapPlot(pg.PlotWidget):
     # -- data -------------------------------------------------------------------------------------
     def set_points(self, xy: np.ndarray, codes: np.ndarray, colours: list[QColor], marked: np.ndarray) -> None:
         """Every row's position (NaN rows are not drawn), its colour index into ``colours`` (-1: the inbox,
-        grey), and which rows carry a mislabel ring. Inbox points are drawn first, under the classes."""
+        grey), and which rows carry a mislabel ring. Inbox points are drawn last, on top: they are the ones
+        to sort, and a grey dot under a cluster of its likely class would be lost."""
         brushes = np.array([QBrush(c) for c in colours] + [QBrush(INBOX_GREY)], dtype=object)
         self._brush_of_row = brushes[np.where(codes < 0, len(colours), codes)]
         self.marked = np.asarray(marked, bool)
@@ -136,11 +137,10 @@ class MapPlot(pg.PlotWidget):
         """New positions for the same rows and colours (a layout forming, or another layout chosen)."""
         self.xy = np.asarray(xy, np.float32)
         finite = np.isfinite(self.xy).all(axis=1)
-        if codes is not None or len(self._inbox_first) != len(self.xy):
+        if codes is not None or len(self._order) != len(self.xy):
             inbox = np.asarray(codes) < 0 if codes is not None else np.zeros(len(self.xy), bool)
-            self._inbox_first = np.argsort(~inbox, kind="stable")
-        order = self._inbox_first
-        self.shown = order[finite[order]]
+            self._order = np.argsort(inbox, kind="stable")
+        self.shown = self._order[finite[self._order]]
         self.points.setData(pos=self.xy[self.shown], brush=self._brush_of_row[self.shown])
         rings = self.shown[self.marked[self.shown]] if len(self.marked) == len(self.xy) else self.shown[:0]
         self.marks.setData(pos=self.xy[rings])

@@ -192,3 +192,16 @@ def test_placing_keeps_the_reference_and_finds_the_right_cluster():
     means = np.array([reference[labels[::2] == j].mean(axis=0) for j in range(4)])
     nearest = ((placed[:, None, :] - means[None]) ** 2).sum(-1).argmin(axis=1)
     assert (nearest == labels[1::2]).mean() > 0.95
+
+
+def test_a_full_disk_leaves_the_map_on_screen_and_says_it_is_not_kept(tmp_path, fake_backbone, monkeypatch):
+    from tests.core.disks import simulate_full_disk
+
+    root = tmp_path / "proj"
+    extract_features(write_project(root), fake_backbone.id, root)
+    simulate_full_disk(monkeypatch)
+    dmap = finish_map(open_fake(root, fake_backbone))
+    assert dmap.placed().all() and len(dmap.paths) == 33
+    assert any("could not be saved" in note for note in dmap.notes)
+    file = layout.map_file(root, fake_backbone.cache_key, "squash")
+    assert not any(file.parent.iterdir())  # nothing half-written left behind

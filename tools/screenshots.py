@@ -5,7 +5,8 @@ a Linux desktop) and each picture is what the X server shows; on a machine with 
 ``xvfb-run -a python tools/screenshots.py --xcb`` (Debian/Ubuntu: ``apt-get install xvfb``).
 
 Makes the demo project in a temporary folder, opens it in a real :class:`MainWindow` and drives its widgets
-as a user would: selects thumbnails, runs Check Data, trains the default backbone (EfficientNet-Lite0),
+as a user would: waits for the inbox's suggestions and orders it least certain first, selects thumbnails,
+runs Check Data, trains the default backbone (EfficientNet-Lite0),
 clicks a confusion-matrix cell, then drops an unsorted image and the unsorted folder on the Classify tab.
 Nothing is faked. Default OUT_DIR: ``docs/screenshots/``. Writes ``dataset.png``, ``dataset-health.png``,
 ``training-running.png``, ``training-done.png``, ``classify-single.png`` and ``classify-batch.png``.
@@ -106,6 +107,10 @@ def _dataset_pictures(window, out: Path) -> None:
     tab = window.tabs["Dataset"]
     window.tab_widget.setCurrentWidget(tab)
     _wait_until(lambda: tab.thumb_model.rowCount() > 0, "the inbox thumbnails")
+    engine = tab.review.engine  # the inbox's suggestions: its bottlenecks, then the quick model
+    _wait_until(lambda: engine.suggestions is not None and not engine.busy(), "the inbox's suggestions",
+                TRAIN_TIMEOUT_S)
+    tab.review.bar.order.setCurrentIndex(tab.review.bar.order.findData("least_certain"))
     _wait_idle(window.tasks, "the inbox thumbnails to be drawn")
     _click(tab.grid, tab.thumb_model.index(1))
     _click(tab.grid, tab.thumb_model.index(2), Qt.KeyboardModifier.ControlModifier)

@@ -160,3 +160,8 @@ def test_vector_bank_snapshots_stay_valid_while_vectors_are_added():
     assert matrix[rows["b"]].tolist() == [2, 2, 2, 2]
     after, rows_after = bank.snapshot()
     assert len(bank) == 1002 and "h999" in bank and after[rows_after["a"]].tolist() == [1, 1, 1, 1]
+    # two identical files in one batch (a photo and its copy) are one content, one row
+    bank.add(["c", "c", "d"], np.array([[3] * 4, [3] * 4, [4] * 4], np.float32))
+    matrix, rows = bank.snapshot()
+    assert len(bank) == 1004 == len(matrix) and sorted(rows.values()) == list(range(1004))
+    assert matrix[rows["d"]].tolist() == [4, 4, 4, 4]

@@ -80,6 +80,24 @@ def test_every_inbox_thumbnail_shows_its_suggested_class_and_where_it_comes_from
     assert not tab.review.bar.isVisible()
 
 
+def test_identical_copies_and_an_unreadable_file_do_not_stop_the_suggestions(tmp_path, qtbot, fake_backbone):
+    import shutil
+
+    root = colour_project(tmp_path / "proj", fake_backbone.id)
+    shutil.copy(root / INBOX / "red-0.png", root / INBOX / "red-0 copy.png")  # one content, two images
+    shutil.copy(root / "red" / "red0.png", root / "red" / "red0 copy.png")
+    (root / INBOX / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n cut short")
+    window = _open(qtbot, root)
+    tab = window.tabs["Dataset"]
+    qtbot.waitUntil(lambda: tab.review.engine.suggestions is not None and not tab.review.engine.busy(),
+                    timeout=LONG)
+    badges = {tab.thumb_model.path(r).name: tab.thumb_model.data(tab.thumb_model.index(r), BadgeRole)
+              for r in range(tab.thumb_model.rowCount())}
+    assert badges.pop("broken.png") is None
+    assert all(badge and badge[0].startswith(name.split("-")[0]) for name, badge in badges.items()), badges
+    assert "1 unreadable image left out" in tab.review.engine.status_text()
+
+
 def test_enter_accepts_the_suggestion_and_moves_on_and_a_key_overrides(window, qtbot):
     tab = _ready(window, qtbot)
     root = window.project.root

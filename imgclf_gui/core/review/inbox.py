@@ -90,7 +90,11 @@ class VectorBank:
 
     def add(self, hashes: Sequence[str], vectors: np.ndarray) -> None:
         """Add vectors of contents not held yet."""
-        new = [(h, i) for i, h in enumerate(hashes) if h not in self._rows]
+        first: dict[str, int] = {}
+        for i, digest in enumerate(hashes):  # identical files in one batch are one content
+            if digest not in self._rows:
+                first.setdefault(digest, i)
+        new = list(first.items())
         if not new:
             return
         n = len(self._rows)

@@ -20,8 +20,8 @@ Entry points:
 Why this model (measured by ``benchmarks/bench_assisted.py`` on EfficientNet-Lite0 features of
 Fashion-MNIST and digits): a softmax head with L2 0.01 and no early stopping learns from 20 images or
 20,000 alike; its raw confidence is a little too sure on hard sets, so a temperature (never below 1: it only
-ever makes the model less sure) is fitted on out-of-fold predictions of 3 folds of the sorted images. That
-kept "accept at or above 95%" at or above 97% precision where the raw head reached 95-96%.
+ever makes the model less sure) is fitted on out-of-fold predictions of 3 folds of the sorted images. On
+Fashion-MNIST that took "accept at or above 95%" from 95.4-96.9% precise to 97% or more.
 """
 from __future__ import annotations
 

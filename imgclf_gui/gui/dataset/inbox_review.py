@@ -74,11 +74,12 @@ class InboxReview:
         if ordered == model.paths:
             return
         selected, current = grid.selected_paths(), self.tab._current_path()
+        scrolled = grid.verticalScrollBar().value()
         model.set_paths(ordered, self.tab._thumbs)
-        if selected:
+        if selected:  # shown where it went: the next key acts on it, so it must be in view
             self.tab._select(selected, current)
-        elif model.rowCount():
-            grid.setCurrentIndex(model.index(0))
+        else:  # someone browsing with the scroll bar stays where they were
+            grid.verticalScrollBar().setValue(scrolled)
 
     # -- accepting ------------------------------------------------------------------------------
     def accept_selected(self) -> None:

@@ -221,6 +221,8 @@ def quantize(model: Any, representative: Sequence[tuple[np.ndarray, ...]], names
     with warnings.catch_warnings():
         # The float32 input has no range of its own to quantise with (the calibration measures it): harmless.
         warnings.filterwarnings("ignore", "Statistics for quantized inputs were expected", UserWarning)
+        # calibration runs TensorFlow's own TFLite interpreter, which warns that it is deprecated: not ours to use
+        warnings.filterwarnings("ignore", ".*tf.lite.Interpreter is deprecated", UserWarning)
         return convert(converter)
 
 

@@ -54,7 +54,7 @@ class ModelFiles(QObject):
         self._start(run_id, lambda bundle, _source: bundle.save(folder), "save model")
 
     def export_model(self, run_id: str, fmt: str, out: Path) -> None:
-        """Export run ``run_id``'s model (``keras``/``savedmodel``/``tflite``) with its self-test."""
+        """Export run ``run_id``'s model as ``fmt`` (``export_formats.FORMATS``) into the folder ``out``."""
         self._start(run_id, lambda bundle, source: bundle.export(fmt, out, source=source), f"export {fmt}")
 
     def _start(self, run_id: str, write: Callable[[Any, str], Any], name: str) -> None:

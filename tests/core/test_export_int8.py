@@ -69,12 +69,12 @@ def test_int8_export_of_a_project_model_and_of_a_model_sent_without_its_project(
     out = capsys.readouterr().out
     assert "Self-test: Top class the same as imgclf's on 22 of 22 held-out images (100.0%" in out
     assert "for float32" in out and "CPU ms per image on one thread" in out
-    assert "Calibrated on 23 images: 23 training images of project «colors», found by content hash." in out
+    assert "Calibrated on 23 training images of project «colors», found by content hash." in out
     assert "printed the same top 3 as the int8 model run by imgclf" in out
     folder = tmp_path / "int8"
     assert sorted(p.name for p in folder.iterdir()) == ["README.txt", "labels.txt", "model_int8.tflite", "predict.py"]
     readme = (folder / "README.txt").read_text()
-    assert "8-bit integers inside" in readme and "run of " in readme and "Calibrated on 23 images" in readme
+    assert "8-bit integers inside" in readme and "run of " in readme and "Calibrated on 23 training images" in readme
 
     # the model sent alone: its project is not here, so the user gives images like the training images
     saved = tmp_path / "sent" / "colors.imgclf-model"

@@ -77,10 +77,10 @@ class Int8Report:
             f"top class the same as imgclf's on {self.agreeing} of {self.compared} held-out images "
             f"({self.agreement:.1%}; at least {MIN_AGREEMENT:.0%} required); mean probability difference "
             f"{self.mean_abs_diff:.4f}, largest {self.max_abs_diff:.3f}",
-            f"{_mb(self.int8_bytes)} against {_mb(self.float_bytes)} for float32 "
+            f"size and speed: {_mb(self.int8_bytes)} against {_mb(self.float_bytes)} for float32 "
             f"({self.float_bytes / max(self.int8_bytes, 1):.1f}x smaller); {self.int8_ms:.1f} against "
             f"{self.float_ms:.1f} CPU ms per image on one thread ({self.float_ms / max(self.int8_ms, 1e-9):.1f}x)",
-            f"calibrated on {self.representative} images: {self.source}",
+            f"calibrated on {self.source}",
         ]
 
 

@@ -155,7 +155,13 @@ def export_bundle(bundle: Any, format: str, out: str | os.PathLike[str], *, max_
         work = Path(tempfile.mkdtemp(prefix=f".{layout.folder.name}.", suffix=".work", dir=parent))
         try:
             staged = layout.inside(staging)
-            result = _write_model(bundle, model, format, staged, work, reference, tolerance, predictor, calibration)
+            # LiteRT's and the int8 calibrator's native lines on stderr say nothing to a user (main thread only)
+            from imgclf_gui.core.backbones.extractor import _without_native_line
+
+            with _without_native_line(b"Created TensorFlow Lite XNNPACK delegate"), \
+                    _without_native_line(b"fully_quantize: "):
+                result = _write_model(bundle, model, format, staged, work, reference, tolerance, predictor,
+                                      calibration)
             _write_beside(bundle, fmt, staged, result, source, model_inputs(bundle))
             _replace_folder(staging, layout.folder)
         except Exception as exc:

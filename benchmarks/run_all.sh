@@ -9,7 +9,8 @@ py=.venv/bin/python
 export QT_QPA_PLATFORM=offscreen TF_CPP_MIN_LOG_LEVEL=2 PYTHONUNBUFFERED=1
 : > "$log"
 for bench in bench_startup bench_backbones bench_extract bench_head bench_crossval bench_accuracy \
-             bench_responsiveness bench_classify_latency bench_cluster bench_map bench_assisted; do
+             bench_responsiveness bench_classify_latency bench_cluster bench_map bench_assisted \
+             bench_exports; do
     echo "===== $bench ($(date -u +%H:%M:%S))" | tee -a "$log"
     "$py" "benchmarks/$bench.py" 2>&1 | grep -v "XNNPACK delegate" | tee -a "$log"
     echo "(exit ${PIPESTATUS[0]})" | tee -a "$log"

@@ -25,7 +25,7 @@ COMMANDS: dict[str, str] = {
     "demo": "write a small demo project (circles, squares, pluses, triangles) to try everything",
     "doctor": "show versions, which backbones work offline, and where imgclf keeps its files",
     "evaluate": "score a model on a labelled folder",
-    "export": "write a model for other programs (Keras, SavedModel, TFLite)",
+    "export": "write a model for other programs (TFLite, int8 TFLite, ONNX, Keras, SavedModel)",
     "extract": "compute and cache the bottleneck of every image in a project",
     "imagenet": "show the ImageNet classes the pretrained network sees in images",
     "suggest": "suggest a class for every image in a project's inbox, and accept the sure ones",

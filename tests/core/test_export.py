@@ -98,7 +98,7 @@ def test_an_example_that_decodes_otherwise_fails_the_export_and_an_earlier_expor
 
 
 @pytest.mark.slow
-def test_export_cli_replaces_only_an_earlier_export(tmp_path, fake_backbone, capsys):
+def test_export_cli_replaces_only_an_earlier_export(tmp_path, fake_backbone, capsys, monkeypatch):
     bundle = _bundle(fake_backbone, tmp_path)
     model = bundle.save(tmp_path / "m.imgclf-model")
     other = tmp_path / "photos"
@@ -107,9 +107,12 @@ def test_export_cli_replaces_only_an_earlier_export(tmp_path, fake_backbone, cap
     assert "exists and is not an imgclf export" in capsys.readouterr().err
     assert [p.name for p in other.iterdir()] == ["keep.png"]
     assert main(["export", str(model), "--format", "tflite", "--out", str(tmp_path / "exp")]) == 0
-    assert main(["export", str(model), "--format", "tflite", "--out", str(tmp_path / "exp")]) == 0
-    out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("Wrote the TensorFlow Lite export to") and out[1].startswith("Self-test: On 18 valid")
+    monkeypatch.chdir(tmp_path)  # a relative --out, as typed in a terminal
+    assert main(["export", str(model), "--format", "tflite", "--out", "exp"]) == 0
+    out = capsys.readouterr().out.splitlines()[-3:]
+    assert out[0] == "Wrote the TensorFlow Lite export to exp (model.tflite, labels.txt, README.txt, predict.py)."
+    assert out[1].startswith("Self-test: On 18 valid") and "printed the same top 3" in out[2]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exp", "imgs", "m.imgclf-model", "photos"]
     assert main(["export", str(model), "--format", "keras", "--out", str(tmp_path / "exp"), "--calibration",
                  str(other)]) == 2
     assert "--calibration is for --format tflite-int8 only" in capsys.readouterr().err

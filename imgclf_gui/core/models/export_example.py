@@ -226,9 +226,9 @@ def run_example(format: str, example: Path, paths: Sequence[Path], *, timeout: f
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     env.update(PYTHONIOENCODING="utf-8:surrogateescape", TF_CPP_MIN_LOG_LEVEL="3", PYTHONDONTWRITEBYTECODE="1")
     try:
-        done = subprocess.run([sys.executable, "-I", "-c", _boot(refused), str(example), *map(str, paths)],
-                              capture_output=True, timeout=timeout, env=env, cwd=example.parent,
-                              stdin=subprocess.DEVNULL)
+        # run from the caller's folder, so image paths given relative to it work as they do for imgclf
+        done = subprocess.run([sys.executable, "-I", "-c", _boot(refused), str(example.resolve()), *map(str, paths)],
+                              capture_output=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         raise ExampleError(f"predict.py did not finish within {timeout:.0f} s") from None
     except OSError as exc:

@@ -23,7 +23,8 @@ def test_export_prints_only_what_it_wrote(tmp_path, fake_backbone, capfd, fmt, n
     assert main(["export", str(project), "--format", fmt, "--out", str(out_path)]) == 0
     captured = capfd.readouterr()  # file-descriptor level: what the terminal would show, C++ output too
     lines = captured.out.splitlines()
-    figures = ["Self-test:", "predict.py"] if fmt != "tflite-int8" else ["Self-test:", "Size", "Calibrated", "predict.py"]
+    figures = ["Self-test:", "Size", "Calibrated", "predict.py"] if fmt == "tflite-int8" else ["Self-test:",
+                                                                                             "predict.py"]
     assert [line.split(" ", 1)[0] for line in lines] == ["Wrote", *figures], captured.out
     assert str(out_path) in lines[0]
     assert "TensorSpec" not in captured.out + captured.err and "Saved artifact" not in captured.out + captured.err

@@ -116,3 +116,16 @@ def test_export_cli_replaces_only_an_earlier_export(tmp_path, fake_backbone, cap
     assert main(["export", str(model), "--format", "keras", "--out", str(tmp_path / "exp"), "--calibration",
                  str(other)]) == 2
     assert "--calibration is for --format tflite-int8 only" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_model_whose_validation_images_are_gone_is_checked_on_synthetic_pictures(tmp_path, fake_backbone):
+    import shutil
+
+    bundle = _bundle(fake_backbone, tmp_path, hidden=4)
+    shutil.rmtree(tmp_path / "imgs")  # the model was sent without its images
+    result = bundle.export("onnx", tmp_path / "out")
+    assert result.checked_on == "synthetic images" and result.checked == 8 and result.max_abs_diff <= 1e-4
+    assert "printed the same top 3 as imgclf classify for 8 synthetic images" in result.example_check
+    assert "Model trained " in (tmp_path / "out" / "README.txt").read_text()  # no run to name
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

@@ -63,6 +63,8 @@ def test_export_folder_self_tested_and_its_example_prints_what_classify_prints(t
     assert main(["classify", str(tmp_path / "colours.imgclf-model"), str(image)]) == 0
     assert run_example(folder, image) == capsys.readouterr().out.splitlines()
     assert not list((tmp_path / "out").glob(".*")), "temporary folders left behind"
+    # ONNX Runtime ran only in its own process: it has import-order trouble with TensorFlow and Qt in one
+    assert "onnxruntime" not in sys.modules
 
 
 @pytest.mark.slow

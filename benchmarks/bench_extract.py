@@ -193,8 +193,8 @@ def child_decode(folder: Path, backbone: str) -> dict:
     from concurrent.futures import ThreadPoolExecutor
 
     from imgclf_gui.core.backbones import get_spec
-    from imgclf_gui.core.features.hashing import read_and_hash
     from imgclf_gui.core.images.decode import decode_for_network
+    from imgclf_gui.core.support.file_hash import read_and_hash
 
     size = get_spec(backbone).input_size
     paths = _image_paths(folder)

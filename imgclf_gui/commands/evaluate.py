@@ -25,9 +25,9 @@ def run(args: argparse.Namespace) -> int:
 
     from imgclf_gui.cli import UsageError, UserError
     from imgclf_gui.commands._model import open_model
-    from imgclf_gui.core.features.hashing import content_hash
     from imgclf_gui.core.models.predict import score_files
     from imgclf_gui.core.project.scan import printable, scan_samples
+    from imgclf_gui.core.support.file_hash import content_hash
     from imgclf_gui.core.support.output_paths import check_output_file, escape_undecodable, write_text_output
     from imgclf_gui.core.training.evaluation import PART_FOLDER, evaluate_probabilities
 

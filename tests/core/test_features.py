@@ -11,7 +11,7 @@ import pytest
 
 from imgclf_gui.core.features import extraction
 from imgclf_gui.core.features.extraction import extract_features
-from imgclf_gui.core.features.hashing import content_hash
+from imgclf_gui.core.support.file_hash import content_hash
 from imgclf_gui.core.support.tasks_api import Cancelled
 from tests.conftest import write_image
 from tests.core.conftest import COUNTING_ID, expected, make_project, store_file

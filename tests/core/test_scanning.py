@@ -87,7 +87,7 @@ def test_a_device_file_is_skipped(tmp_path):
 
 def test_a_fifo_is_never_opened(hostile):
     """Reading, hashing and decoding a FIFO return at once with a reason (opening it would block)."""
-    from imgclf_gui.core.features.hashing import content_hash, read_and_hash
+    from imgclf_gui.core.support.file_hash import content_hash, read_and_hash
 
     fifo = hostile / "cat" / "pipe.png"
     outcome = {}

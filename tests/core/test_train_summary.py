@@ -1,7 +1,7 @@
 """The "what will be trained" figures stay quick on a big fresh project and right after extraction."""
 from __future__ import annotations
 
-import imgclf_gui.core.features.hashing as hashing
+import imgclf_gui.core.support.file_hash as hashing
 import imgclf_gui.core.training.summary as train_summary
 from imgclf_gui.core.features.extraction import extract_features
 from imgclf_gui.core.training.config import TrainConfig

@@ -10,8 +10,8 @@ import os
 from pathlib import Path
 
 from imgclf_gui.core.backbones.spec import BackboneSpec
-from imgclf_gui.core.support.atomic import atomic_write_bytes, atomic_write_text
 from imgclf_gui.core.support.paths import user_cache_dir
+from imgclf_gui.core.support.safe_files import atomic_write_bytes, atomic_write_text
 
 
 def backbone_cache_dir(spec: BackboneSpec) -> Path:

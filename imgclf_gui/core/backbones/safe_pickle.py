@@ -36,7 +36,7 @@ class UnsafeWeightsError(ValueError):
 
 # ------------------------------------------------------------------------------------------ common
 def _read_file(path: Path) -> bytes:
-    from imgclf_gui.core.support.regular_files import NotARegularFile, open_regular
+    from imgclf_gui.core.support.safe_files import NotARegularFile, open_regular
 
     try:
         with open_regular(path) as handle:

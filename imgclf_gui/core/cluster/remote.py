@@ -22,10 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from imgclf_gui.core.features.cache import decoder_identity
-from imgclf_gui.core.features.hashing import HashIndex
+from imgclf_gui.core.features.cache import UnreadableMemory, decoder_identity
 from imgclf_gui.core.features.store import Key
-from imgclf_gui.core.features.unreadable import UnreadableMemory
+from imgclf_gui.core.support.file_hash import HashIndex
 from imgclf_gui.core.support.notes import Note
 
 

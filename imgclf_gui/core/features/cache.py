@@ -23,11 +23,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from imgclf_gui.core.features.hashing import HashIndex
 from imgclf_gui.core.features.store import FeatureStore, Key
-from imgclf_gui.core.features.unreadable import UnreadableMemory
 from imgclf_gui.core.images.augment import AUGMENT_VERSION
 from imgclf_gui.core.project import layout
+from imgclf_gui.core.support.file_hash import HashIndex
 from imgclf_gui.core.support.notes import (
     CACHE_ELSEWHERE,
     CACHE_UNAVAILABLE,
@@ -35,6 +34,7 @@ from imgclf_gui.core.support.notes import (
     HASH_INDEX_NOT_SAVED,
     Note,
 )
+from imgclf_gui.core.support.safe_files import JsonCache
 
 #: Bump when the network input made from a given file could change (decoding, resizing, draft mode):
 #: it is part of the cache identity, so old vectors are then recomputed, never silently reused.
@@ -285,3 +285,46 @@ class ExtractionCaches:
             pass  # only costs decoding the damaged files again next time (the index warning covers why)
         for network in self.networks:
             network.close()
+
+
+# -- the memory of undecodable files ----------------------------------------------------------------------
+# Which file contents could not be decoded, remembered by content hash in ``.imgclf/unreadable.json``.
+#
+# A damaged photo stays damaged. Without this memory every training run would read it and try to decode
+# it again, the training summary would count it as "still to compute" for ever, and every data check
+# would decode it again too. Only failures that come from the bytes themselves are remembered (a
+# truncated or non-image file: :attr:`ImageError.lasting`), never ones that come from the moment
+# (permission denied, a vanished file, no memory left). The memory is tied to the decoder (Pillow's
+# version and the feature pipeline's): a newer Pillow that can read the file gets its chance. A file that
+# is repaired or replaced has new bytes, hence a new hash, and is tried afresh.
+#
+# Like the hash index, this is a cache, never the truth: a missing file is an empty memory, and a damaged
+# one (its checksum does not match) is set aside and the memory starts empty.
+
+_UNREADABLE_FORMAT = "imgclf-unreadable"
+_UNREADABLE_VERSION = 2  # 2: with a checksum
+_MAX_REASON = 500
+
+
+class UnreadableMemory(JsonCache):
+    """content hash -> reason, for the decoder named ``decoder``; thread-safe."""
+
+    def __init__(self, file: Path | None, decoder: str) -> None:
+        super().__init__(file, format=_UNREADABLE_FORMAT, version=_UNREADABLE_VERSION, header={"decoder": decoder},
+                         valid=lambda digest, reason: _is_digest(digest) and isinstance(reason, str)
+                         and 0 < len(reason) <= _MAX_REASON,
+                         what="the memory of files that could not be decoded",
+                         consequence="those files will be tried again")
+        self.decoder = decoder
+
+    def reason(self, digest: str | None) -> str | None:
+        """Why the content with this hash could not be decoded, or None when it is not known to fail."""
+        return None if digest is None else self.get(digest)
+
+    def remember(self, digest: str, reason: str) -> None:
+        if _is_digest(digest) and reason:
+            self.put(digest, reason[:_MAX_REASON])
+
+
+def _is_digest(value: object) -> bool:
+    return isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)

@@ -29,7 +29,6 @@ from typing import Any
 import numpy as np
 
 from imgclf_gui.core.features.cache import ExtractionCaches, VectorCaches
-from imgclf_gui.core.features.hashing import read_and_hash
 from imgclf_gui.core.features.network_batches import BATCH_SIZE, NetworkBatches
 from imgclf_gui.core.images.augment import augment_for_network
 from imgclf_gui.core.images.decode import (
@@ -41,6 +40,7 @@ from imgclf_gui.core.images.decode import (
     to_network_input,
 )
 from imgclf_gui.core.support.cpus import cpu_budget
+from imgclf_gui.core.support.file_hash import read_and_hash
 from imgclf_gui.core.support.notes import Note
 from imgclf_gui.core.support.tasks_api import Cancelled, ProgressFn, StopFn
 

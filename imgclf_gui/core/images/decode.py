@@ -30,7 +30,7 @@ from imgclf_gui.core.images.image_errors import (
     mostly_missing,
     read_error_reason,
 )
-from imgclf_gui.core.support.regular_files import NotARegularFile, open_regular
+from imgclf_gui.core.support.safe_files import NotARegularFile, open_regular
 
 __all__ = ["CROP_POLICIES", "ImageError", "ImageInfo", "load_rgb", "load_for_network", "load_rgb_from_bytes",
            "load_rgb_for_sides", "decode_for_network", "to_network_input", "image_info", "read_error_reason"]

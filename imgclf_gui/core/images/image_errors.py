@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from imgclf_gui.core.support.regular_files import NotARegularFile
+from imgclf_gui.core.support.safe_files import NotARegularFile
 
 SUPPORTED_FORMATS = "JPEG, PNG, BMP, GIF, TIFF or WebP"
 

@@ -101,8 +101,7 @@ def check_thumbnail_cache(db_path: Path, root: Path) -> Note | None:
     """Set a damaged thumbnail database aside (with its WAL files); the ``Note`` saying so, else None.
 
     Cheap on purpose (header and schema only): it runs whenever a project opens."""
-    from imgclf_gui.core.support.damaged import set_aside
-    from imgclf_gui.core.support.regular_files import NotARegularFile, open_regular
+    from imgclf_gui.core.support.safe_files import NotARegularFile, open_regular, set_aside
 
     problem, header = None, b""
     try:

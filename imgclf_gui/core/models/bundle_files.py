@@ -87,7 +87,7 @@ def read_member(folder: Path, name: str, max_bytes: int, *, required: bool = Tru
 
     Returns None for a missing optional member; raises :class:`BundleError` otherwise.
     """
-    from imgclf_gui.core.support.regular_files import kind_of
+    from imgclf_gui.core.support.safe_files import kind_of
 
     path = folder / name
     try:

@@ -139,8 +139,8 @@ def calibration_set(bundle: Any, folder: str | os.PathLike[str] | None = None) -
 def _training_images(root: Path, hashes: set[str]) -> dict[str, list[Path]]:
     """The project's class images whose content is among ``hashes``, by class, each class in hash order."""
     from imgclf_gui.core.features.cache import hash_index_path
-    from imgclf_gui.core.features.hashing import HashIndex, content_hash
     from imgclf_gui.core.project.scan import scan_samples
+    from imgclf_gui.core.support.file_hash import HashIndex, content_hash
 
     index = HashIndex(hash_index_path(root), root)
     by_class: dict[str, list[tuple[str, Path]]] = {}

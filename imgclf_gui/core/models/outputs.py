@@ -80,8 +80,8 @@ def csv_file(path: str | os.PathLike[str], class_names: Sequence[str], *, error_
     """A CSV written batch by batch, for runs too large to hold (``imgclf classify --cluster``): it appears
     at ``path`` whole when the block ends, and not at all after an error or Ctrl+C (atomic, as write_csv).
     A write that fails raises ``OutputError`` and leaves nothing."""
-    from imgclf_gui.core.support.atomic import AtomicFile
     from imgclf_gui.core.support.output_paths import writing
+    from imgclf_gui.core.support.safe_files import AtomicFile
 
     with writing(path, _CSV, atomic=True):
         out = AtomicFile(path)

@@ -25,9 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from imgclf_gui.core.project import layout
-from imgclf_gui.core.support.atomic import atomic_write_json
-from imgclf_gui.core.support.damaged import check_json_file
 from imgclf_gui.core.support.notes import Note, describe
+from imgclf_gui.core.support.safe_files import atomic_write_json, check_json_file
 
 __all__ = ["RunInfo", "RunError", "list_runs", "get_run", "save_run", "delete_run", "active_run_id",
            "active_model_path", "set_active_run", "runs_folder", "record_training", "run_title", "model_title",
@@ -238,7 +237,7 @@ def rename_run(project_root: str | os.PathLike[str], run_id: str, name: str) -> 
     """Give run ``run_id`` the name ``name`` (kept in its ``run.json``; "" removes the name). Returns the run
     as it is now. Raises ``RunError`` for an unknown run or an unreadable record, ``OSError`` when the
     record cannot be written."""
-    from imgclf_gui.core.support.damaged import DamagedFile, read_json
+    from imgclf_gui.core.support.safe_files import DamagedFile, read_json
 
     run = get_run(project_root, run_id)
     path = run.folder / _RUN_JSON

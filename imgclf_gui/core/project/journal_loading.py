@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, Any
 from imgclf_gui.core.project import journal_records as records
 from imgclf_gui.core.project.journal_records import RecordError
 from imgclf_gui.core.project.moves import Op
-from imgclf_gui.core.support.atomic import atomic_write_bytes
-from imgclf_gui.core.support.damaged import DamagedFile, read_state_bytes, set_aside
+from imgclf_gui.core.support.safe_files import DamagedFile, atomic_write_bytes, read_state_bytes, set_aside
 
 if TYPE_CHECKING:
     from imgclf_gui.core.project.journal import Journal

@@ -96,7 +96,7 @@ class ProjectLock:
 def read_holder(root: str | os.PathLike[str]) -> LockHolder | None:
     """The holder recorded in the project's lock file (None when empty, missing or unreadable)."""
     try:
-        from imgclf_gui.core.support.damaged import DamagedFile, read_json
+        from imgclf_gui.core.support.safe_files import DamagedFile, read_json
 
         data = read_json(layout.lock_file(root), max_bytes=4096)
     except (OSError, DamagedFile):
@@ -164,7 +164,7 @@ def _open_lock_file(path: Path) -> int:
         if stat.S_ISREG(os.fstat(fd).st_mode):
             return fd
         os.close(fd)  # something else in its place (a FIFO...): set it aside and make a proper one
-        from imgclf_gui.core.support.damaged import set_aside
+        from imgclf_gui.core.support.safe_files import set_aside
 
         set_aside(path, "the project's lock file", "it is not a regular file", "a new one was made")
     raise OSError(errno.EINVAL, "the lock file is not a regular file", str(path))

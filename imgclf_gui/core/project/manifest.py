@@ -13,9 +13,8 @@ from pathlib import Path
 
 from imgclf_gui import __version__
 from imgclf_gui.core.project import layout
-from imgclf_gui.core.support.atomic import atomic_write_json
-from imgclf_gui.core.support.damaged import DamagedFile, read_json, set_aside
 from imgclf_gui.core.support.notes import Note
+from imgclf_gui.core.support.safe_files import DamagedFile, atomic_write_json, read_json, set_aside
 
 SCHEMA_VERSION = 1
 

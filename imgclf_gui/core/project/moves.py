@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from imgclf_gui.core.support.file_hash import HASH_NAME, HashIndex, file_identity
-from imgclf_gui.core.support.regular_files import NotARegularFile, kind_of, open_regular
+from imgclf_gui.core.support.safe_files import NotARegularFile, kind_of, open_regular
 
 PARTIAL_SUFFIX = ".imgclf-partial"
 NAME_MAX_BYTES = 255  # the longest file name (in bytes) ext4, NTFS, APFS and exFAT all accept

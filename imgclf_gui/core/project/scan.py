@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from imgclf_gui.core.project.layout import INBOX_NAME
-from imgclf_gui.core.support.regular_files import kind_of
+from imgclf_gui.core.support.safe_files import kind_of
 
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}

@@ -107,8 +107,8 @@ def _gather(root: Path, store: Any, known: dict[Path, str], should_stop: StopFn)
     """The project's images with a cached bottleneck (by content hash from the stat index or ``known``; a
     file neither knows was never extracted, or changed since: it is missing)."""
     from imgclf_gui.core.features.cache import hash_index_path, unreadable_memory
-    from imgclf_gui.core.features.hashing import HashIndex
     from imgclf_gui.core.project import scan
+    from imgclf_gui.core.support.file_hash import HashIndex
 
     items = [(s.path, s.label) for s in scan.scan_samples(root)]
     items += [(p, layout.INBOX_NAME) for p in scan.list_images(layout.inbox_dir(root), recursive=True)]
@@ -135,7 +135,7 @@ def _gather(root: Path, store: Any, known: dict[Path, str], should_stop: StopFn)
 
 def _saved_map(file: Path, notes: list[str], root: Path) -> dict[str, np.ndarray] | None:
     """The saved map's arrays, checked; None when there is none. A damaged one is set aside (a note)."""
-    from imgclf_gui.core.support.damaged import DamagedFile, read_state_bytes, set_aside
+    from imgclf_gui.core.support.safe_files import DamagedFile, read_state_bytes, set_aside
 
     try:
         data = read_state_bytes(file)
@@ -181,7 +181,7 @@ def _problem(a: dict[str, np.ndarray]) -> str | None:
 def _save(dmap: DatasetMap) -> str | None:
     """Keep the map (one row per content), atomically; a sentence when it could not be saved."""
     from imgclf_gui.core.backbones import get_spec
-    from imgclf_gui.core.support.atomic import atomic_write_bytes
+    from imgclf_gui.core.support.safe_files import atomic_write_bytes
 
     rows = {d: i for i, d in enumerate(dmap.digests)}  # identical files share one row
     keep = np.fromiter(rows.values(), np.int64, len(rows))

@@ -169,8 +169,8 @@ class _FileChecker:
             open_project_cache,
             unreadable_memory,
         )
-        from imgclf_gui.core.features.hashing import HashIndex
         from imgclf_gui.core.images.decode import CROP_POLICIES
+        from imgclf_gui.core.support.file_hash import HashIndex
         from imgclf_gui.core.training.config import load_project_config
 
         self.root = root
@@ -194,8 +194,8 @@ class _FileChecker:
 
     def check(self, path: Path) -> tuple[str | None, str | None]:
         """(content hash or None, why it is unusable or None)."""
-        from imgclf_gui.core.features.hashing import content_hash
         from imgclf_gui.core.images.decode import ImageError, load_rgb, read_error_reason
+        from imgclf_gui.core.support.file_hash import content_hash
 
         try:
             digest = content_hash(path, index=self.index)

@@ -128,7 +128,7 @@ def gather_cached(root: str | os.PathLike[str], choice: FeatureChoice, paths: Se
     ``choice.backbone`` sees, a combined backbone too); ``known`` hashes are not looked up again, vectors
     of ``have`` not read again. The others are ``missing``."""
     from imgclf_gui.core.features.cache import cached_features, hash_index_path
-    from imgclf_gui.core.features.hashing import HashIndex
+    from imgclf_gui.core.support.file_hash import HashIndex
 
     out = Gathered()
     held = set(have)

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from imgclf_gui.core.project import layout
-from imgclf_gui.core.support.damaged import DamagedFile, check_json_file, read_json, set_aside
 from imgclf_gui.core.support.notes import Note
+from imgclf_gui.core.support.safe_files import DamagedFile, check_json_file, read_json, set_aside
 
 __all__ = ["check_project_state"]
 

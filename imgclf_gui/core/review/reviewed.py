@@ -27,7 +27,7 @@ def reviewed_marks(project_root: str | os.PathLike[str], notes: list[Note] | Non
     A damaged file is set aside as ``reviewed.json.damaged`` (a ``state.*`` note is appended to ``notes``),
     so the next mark starts a new file instead of overwriting what a person may still want to look at.
     """
-    from imgclf_gui.core.support.damaged import DamagedFile, read_json, set_aside
+    from imgclf_gui.core.support.safe_files import DamagedFile, read_json, set_aside
 
     path = layout.reviewed_file(project_root)
     try:
@@ -79,7 +79,7 @@ def unmark_reviewed(project_root: str | os.PathLike[str], paths: Iterable[str | 
 
 def _hashes(root: Path, paths: Iterable[str | os.PathLike[str]]) -> list[tuple[Path, str]]:
     from imgclf_gui.core.features.cache import hash_index_path
-    from imgclf_gui.core.features.hashing import HashIndex, content_hash
+    from imgclf_gui.core.support.file_hash import HashIndex, content_hash
 
     index = HashIndex(hash_index_path(root), root)
     out = [(Path(p), content_hash(p, index=index)) for p in paths]
@@ -91,6 +91,6 @@ def _hashes(root: Path, paths: Iterable[str | os.PathLike[str]]) -> list[tuple[P
 
 
 def _save(root: Path, marks: dict[str, str]) -> None:
-    from imgclf_gui.core.support.atomic import atomic_write_json
+    from imgclf_gui.core.support.safe_files import atomic_write_json
 
     atomic_write_json(layout.reviewed_file(root), {"schema": SCHEMA_VERSION, "reviewed": marks})

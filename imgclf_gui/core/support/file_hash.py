@@ -4,7 +4,7 @@ The feature cache is keyed by what is in a file, not where it is: a renamed or m
 bottleneck, an edited one gets a new one. The move journal records the same hash of every file it moves
 and moves a file back only when it still has it. Hashing 20,000 camera photos means reading ~100 GB, so
 the hash of each file is remembered with its (size, mtime, inode) in ``hash-index.json``; while those
-match, the file is not read. Only plain files are ever opened (:mod:`core.support.regular_files`).
+match, the file is not read. Only plain files are ever opened (:mod:`core.support.safe_files`).
 """
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ import os
 import time
 from pathlib import Path
 
-from imgclf_gui.core.support.json_cache import JsonCache
-from imgclf_gui.core.support.regular_files import open_regular
+from imgclf_gui.core.support.safe_files import JsonCache, open_regular
 
 HASH_NAME = "sha256"
 _INDEX_FORMAT = "imgclf-hash-index"
@@ -39,7 +38,7 @@ def read_and_hash(path: str | os.PathLike[str]) -> tuple[bytes, str, os.stat_res
     """The whole file, its hex digest and its stat taken on the open file (so all three agree).
 
     Raises OSError (FileNotFoundError, PermissionError, ...) like ``open``, and
-    :class:`~imgclf_gui.core.support.regular_files.NotARegularFile` for a FIFO, socket or device.
+    :class:`~imgclf_gui.core.support.safe_files.NotARegularFile` for a FIFO, socket or device.
     """
     with open_regular(path) as handle:
         st = os.fstat(handle.fileno())

@@ -62,7 +62,7 @@ CACHE_RESTARTED = "features.cache_restarted"
 CACHE_RECORDS_DROPPED = "features.cache_records_dropped"  # count
 CACHE_TAIL_CUT = "features.cache_tail_cut"
 
-# -- imgclf's own state files (``support.damaged.set_aside``, ``review.project_state``) -----------------
+# -- imgclf's own state files (``support.safe_files.set_aside``, ``review.project_state``) -----------------
 STATE_SET_ASIDE = "state.set_aside"  # what, path, reason, moved_to, consequence
 STATE_DAMAGED_IGNORED = "state.damaged_ignored"  # what, path, reason, error, consequence (could not rename)
 STATE_DAMAGED_GONE = "state.damaged_gone"  # what, path, reason, consequence (vanished meanwhile)

@@ -87,7 +87,7 @@ def check_output_file(path: str | os.PathLike[str], what: str, *, need_bytes: in
         if stat.S_ISDIR(st.st_mode):
             raise OutputError(f"{path} is a folder; give a file name for {what}.", path=path, wrong_kind=True)
         if not stat.S_ISREG(st.st_mode) and not stat.S_ISLNK(st.st_mode):
-            from imgclf_gui.core.support.regular_files import kind_of
+            from imgclf_gui.core.support.safe_files import kind_of
 
             raise OutputError(f"{path} is {kind_of(st.st_mode)}, not a file {what} can be written to.",
                               path=path, wrong_kind=True)
@@ -192,7 +192,7 @@ def writing(target: str | os.PathLike[str], what: str, *, cleanup: Callable[[], 
 def write_text_output(path: str | os.PathLike[str], text: str, what: str, *, json: bool = False) -> None:
     """Write ``text`` to ``path`` atomically (the old file stays until the new one is complete); file names
     that are not valid UTF-8 are escaped (:data:`ESCAPE`, or :data:`ESCAPE_JSON` inside JSON)."""
-    from imgclf_gui.core.support.atomic import atomic_write_bytes
+    from imgclf_gui.core.support.safe_files import atomic_write_bytes
 
     data = text.encode("utf-8", ESCAPE_JSON if json else ESCAPE)
     with writing(path, what, atomic=True):

@@ -10,9 +10,9 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from imgclf_gui.core.support.atomic import atomic_write_json
 from imgclf_gui.core.support.notes import Note
 from imgclf_gui.core.support.paths import user_config_dir
+from imgclf_gui.core.support.safe_files import atomic_write_json
 
 SETTINGS_VERSION = 2
 FILE_NAME = "settings.json"
@@ -54,7 +54,7 @@ def load_settings(path: Path | None = None, notes: list[Note] | None = None) -> 
     A damaged file (not JSON, not an object, a value of the wrong type) is set aside as
     ``settings.json.damaged`` and written again with what could be read; the ``Note`` goes to ``notes``.
     """
-    from imgclf_gui.core.support.damaged import DamagedFile, read_json, set_aside
+    from imgclf_gui.core.support.safe_files import DamagedFile, read_json, set_aside
 
     path = path or settings_path()
     what = "your imgclf preferences"

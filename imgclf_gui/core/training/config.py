@@ -239,7 +239,7 @@ def load_project_config(project_root: str | os.PathLike[str]) -> Any:
 
 def save_project_config(project_root: str | os.PathLike[str], config: Any) -> None:
     """Remember ``config`` for the project (atomic); raises OSError (read-only folder, full disk)."""
-    from imgclf_gui.core.support.atomic import atomic_write_json
+    from imgclf_gui.core.support.safe_files import atomic_write_json
 
     atomic_write_json(layout.training_settings_file(project_root),
                       {"schema": SETTINGS_FILE_SCHEMA, "config": config.to_dict()})

@@ -292,7 +292,7 @@ def load_fold_memory(project_root: str | os.PathLike[str], notes: list[Note] | N
     appended to ``notes``) and the folds are made afresh from the content hashes, which gives the same folds for the
     same images; only images added since are placed differently.
     """
-    from imgclf_gui.core.support.damaged import DamagedFile, read_json, set_aside
+    from imgclf_gui.core.support.safe_files import DamagedFile, read_json, set_aside
 
     path = layout.folds_file(project_root)
     try:
@@ -309,7 +309,7 @@ def load_fold_memory(project_root: str | os.PathLike[str], notes: list[Note] | N
 
 
 def _migrate_split_memory(split_file: Path) -> FoldMemory:
-    from imgclf_gui.core.support.damaged import DamagedFile, read_json
+    from imgclf_gui.core.support.safe_files import DamagedFile, read_json
 
     try:
         data = read_json(split_file)
@@ -326,7 +326,7 @@ def _migrate_split_memory(split_file: Path) -> FoldMemory:
 
 def save_fold_memory(project_root: str | os.PathLike[str], memory: FoldMemory) -> None:
     """Write ``.imgclf/folds.json`` atomically; raises ``OSError`` (read-only project, full disk)."""
-    from imgclf_gui.core.support.atomic import atomic_write_bytes
+    from imgclf_gui.core.support.safe_files import atomic_write_bytes
 
     text = json.dumps(memory.to_json(), separators=(",", ":"), ensure_ascii=True) + "\n"
     atomic_write_bytes(layout.folds_file(project_root), text.encode("ascii"))

@@ -113,8 +113,8 @@ class OutOfFold:
 
     # ---------------------------------------------------------------------------------------- disk
     def save(self, file: str | os.PathLike[str]) -> None:
-        """Write atomically (``core/support/atomic.py``); raises ``OSError``."""
-        from imgclf_gui.core.support.atomic import atomic_write_bytes
+        """Write atomically (``core/support/safe_files.py``); raises ``OSError``."""
+        from imgclf_gui.core.support.safe_files import atomic_write_bytes
 
         digests = np.zeros((len(self), 32), np.uint8)
         for i, h in enumerate(self.hashes):

@@ -97,7 +97,7 @@ def summarize(root: str | os.PathLike[str], config: TrainConfig) -> TrainingSumm
 def _known_hashes(root: Path, paths: list[Path], *, may_read: bool = True) -> list[str | None]:
     """Content hashes the stat index remembers for unchanged files (None for the others)."""
     from imgclf_gui.core.features.cache import hash_index_path
-    from imgclf_gui.core.features.hashing import HashIndex, read_and_hash
+    from imgclf_gui.core.support.file_hash import HashIndex, read_and_hash
 
     index = HashIndex(hash_index_path(root), root)
     out: list[str | None] = []

@@ -175,3 +175,25 @@ def test_an_inbox_image_moved_into_a_class_is_classified_again_where_it_is_now(w
     with qtbot.waitSignal(tab.classifier.prediction_ready, timeout=20_000) as blocker:
         _choose(tab, IMAGENET)
     assert blocker.args[0].path == moved and len(tab.bars.shown) == 5
+
+
+def test_a_table_of_another_model_says_so_and_classify_again_redoes_it_with_the_new_one(
+        window, qtbot, tiny_model, tmp_path):
+    tab = _ready_tab(window, qtbot, ModelSource.bundle(tiny_model))
+    folder = tmp_path / "many"
+    for i in range(6):
+        write_image(folder / f"img{i}.png", color=COLORS[list(COLORS)[i % 3]], seed=300 + i)
+    with qtbot.waitSignal(tab.classifier.batch_finished, timeout=20_000):
+        _drop(tab, [folder])
+    page = tab.batch
+    assert page.model.class_names == sorted(COLORS) and not page.again_button.isVisible()
+    with qtbot.waitSignal(tab.classifier.model_changed, timeout=20_000):
+        _choose(tab, IMAGENET)
+    # The rows are what the first model said; the page says whose they are and offers the new one.
+    assert page.model.rowCount() == 6 and page.model.class_names == sorted(COLORS)
+    assert "classified with" in page.status.text() and IMAGENET in page.status.text()
+    assert page.again_button.isVisible()
+    with qtbot.waitSignal(tab.classifier.batch_finished, timeout=20_000):
+        qtbot.mouseClick(page.again_button, Qt.MouseButton.LeftButton)
+    assert page.model.rowCount() == 6 and len(page.model.class_names) == 1000
+    assert not page.again_button.isVisible()

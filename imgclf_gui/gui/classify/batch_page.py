@@ -52,6 +52,8 @@ class BatchPage(QWidget):
         self.classifier = classifier
         self.tasks = tasks
         self._copy_task = None
+        self._dropped: list[Path] = []  # what the table's batch was made of, for Classify Again
+        self._made_by = ""  # the title of the model that scored the rows on screen
         self.thumbnails = LazyThumbnails(tasks, parent=self)
         self.model = BatchResultsModel(self.thumbnails, self)
         self.proxy = BatchFilterProxy(self)
@@ -73,6 +75,9 @@ class BatchPage(QWidget):
         self.progress = QProgressBar(self)
         self.progress.setTextVisible(True)
         self.cancel_button = QPushButton("Cancel", self)
+        self.again_button = QPushButton("Classify Again", self)
+        self.again_button.setToolTip("Classify the same images with the model chosen now.")
+        self.again_button.setVisible(False)
         self.status = QLabel("Drop a folder or several images on this tab, or use Open Folder…", self)
         self.status.setWordWrap(True)
         self.table = BatchTable(self)
@@ -87,6 +92,7 @@ class BatchPage(QWidget):
         progress_row.addWidget(self.status, 1)
         progress_row.addWidget(self.progress)
         progress_row.addWidget(self.cancel_button)
+        progress_row.addWidget(self.again_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addLayout(top)
@@ -101,6 +107,8 @@ class BatchPage(QWidget):
         c.batch_progress.connect(self._on_batch_progress)
         c.batch_finished.connect(self._on_batch_finished)
         c.threshold_changed.connect(self._on_threshold_changed)
+        c.model_changed.connect(self._on_model_changed)
+        self.again_button.clicked.connect(lambda: self.classifier.classify_many(list(self._dropped)))
         self.filter_combo.activated.connect(self._on_filter_chosen)
         self.cancel_button.clicked.connect(self.cancel)
         self.export_button.clicked.connect(self.export_csv_dialog)
@@ -109,6 +117,8 @@ class BatchPage(QWidget):
 
     # -- slots ----------------------------------------------------------------------------------
     def _on_batch_started(self, dropped: list[Path]) -> None:
+        self._dropped, self._made_by = list(dropped), ""
+        self.again_button.setVisible(False)
         self.thumbnails.clear()
         self.model.reset(self.classifier.class_names, dropped)
         self.model.threshold = self.classifier.threshold
@@ -125,6 +135,8 @@ class BatchPage(QWidget):
             self.model.reset(self.classifier.class_names)
             self.table.size_columns()
             self._fill_filter()
+        if self.classifier.predictor is not None:
+            self._made_by = self.classifier.predictor.title
         self.model.add_rows(rows)
         if self.model.sort_column >= 0 and not self._resort_timer.isActive():
             self._resort_timer.start()
@@ -142,6 +154,18 @@ class BatchPage(QWidget):
         self._resort()
         self.status.setText(text)
         self._update_counts()
+
+    def _on_model_changed(self) -> None:
+        """Rows of another model stay (they are what it said), and the page says so and offers to redo them."""
+        predictor = self.classifier.predictor
+        if not self.model.rows or not self._made_by or predictor is None:
+            return
+        if predictor.title == self._made_by:
+            self.again_button.setVisible(False)
+            return
+        self.status.setText(f"These {count_of(len(self.model.rows), 'row')} were classified with {self._made_by}; "
+                            f"Classify Again uses {predictor.title}.")
+        self.again_button.setVisible(True)
 
     def _on_threshold_changed(self, value: float) -> None:
         self.model.set_threshold(value)

@@ -5,6 +5,8 @@
 The paths: ``imgclf train DIR`` on the demo project; the Train button to the plots and the report; a drop
 on the Classify tab to the bars. A file counts when at least one of its functions runs during the path
 (module bodies run by an import do not count). Runs the real default backbone offline in a private cache.
+The inbox's suggestions are switched off (a preference) for the GUI paths: they run in the background
+whenever the active model changes, and would be counted in whichever path they happened to overlap.
 """
 from __future__ import annotations
 
@@ -81,7 +83,12 @@ def gui_paths(work: Path) -> tuple[set[str], set[str]]:
 
     from imgclf_gui import cli
 
+    from imgclf_gui.core.support.settings import load_settings, save_settings
+
     app = QApplication.instance() or QApplication([])
+    settings = load_settings()
+    settings.suggest_inbox = False  # background work of the Dataset tab, not part of either path
+    save_settings(settings)
     project = work / "gui-demo"
     cli.main(["demo", str(project)])
     try:

@@ -82,7 +82,6 @@ def gui_paths(work: Path) -> tuple[set[str], set[str]]:
     from PySide6.QtWidgets import QApplication
 
     from imgclf_gui import cli
-
     from imgclf_gui.core.support.settings import load_settings, save_settings
 
     app = QApplication.instance() or QApplication([])

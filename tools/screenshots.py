@@ -1,4 +1,4 @@
-"""Render the README's pictures: ``python tools/screenshots.py [--xcb] [OUT_DIR]``.
+"""Render the README's pictures: ``python tools/screenshots.py [--xcb] [--size WxH] [OUT_DIR]``.
 
 Offscreen by default. With ``--xcb`` the window is a real X11 window on ``$DISPLAY`` (Qt's xcb platform, as on
 a Linux desktop) and each picture is what the X server shows; on a machine with no screen, run it under Xvfb:
@@ -6,10 +6,11 @@ a Linux desktop) and each picture is what the X server shows; on a machine with 
 
 Makes the demo project in a temporary folder, opens it in a real :class:`MainWindow` and drives its widgets
 as a user would: waits for the inbox's suggestions and orders it least certain first, selects thumbnails,
-runs Check Data, trains the default backbone (EfficientNet-Lite0),
+runs Check Data, trains the default backbone (EfficientNet-Lite0 + Lite2),
 clicks a confusion-matrix cell, then drops an unsorted image and the unsorted folder on the Classify tab.
 Nothing is faked. Default OUT_DIR: ``docs/screenshots/``. Writes ``dataset.png``, ``dataset-health.png``,
 ``training-running.png``, ``training-done.png``, ``classify-single.png`` and ``classify-batch.png``.
+``--size 1024x700`` renders the window at another size (default 1280x820), to look at a small screen.
 
 Settings and Qt settings are private to the temporary folder; the user cache folder stays the default,
 so a backbone converted earlier is reused (the first run ever converts it, ~10 s). Every wait is on a
@@ -196,6 +197,11 @@ def _classify_pictures(window, root: Path, out: Path) -> None:
 
 def main(argv: list[str]) -> int:
     args = [a for a in argv[1:] if a != "--xcb"]
+    size = WINDOW_SIZE
+    if "--size" in args:
+        at = args.index("--size")
+        size = tuple(int(n) for n in args[at + 1].lower().split("x"))
+        del args[at:at + 2]
     if "--xcb" in argv:
         os.environ["QT_QPA_PLATFORM"] = "xcb"
         from imgclf_gui.__main__ import platform_problem
@@ -223,7 +229,7 @@ def main(argv: list[str]) -> int:
         root = make_demo_project(Path(tmp) / "shapes-demo")
         _plant_problems(root)
         window = MainWindow()
-        window.resize(*WINDOW_SIZE)
+        window.resize(*size)
         window.show()
         if not window.open_project(root):
             raise RuntimeError(f"the demo project in {root} did not open")

@@ -7,8 +7,10 @@
   writes it.
 - **Retried**: a task on a worker that dies is run again by Dask on another one. Should one chunk keep
   killing its workers (Dask gives up after ``distributed.scheduler.allowed-failures``), it is split in
-  halves and tried again, down to the one image that does it, which is then reported as unreadable,
-  like any other file that cannot be decoded. Each chunk is handed over exactly once.
+  halves and tried again, down to the one image that does it. Dask blames every task a dying worker held,
+  so an innocent image that kept sharing a worker with the culprit can be blamed too: a single image is
+  therefore tried once more *alone*, when nothing else runs, before it is reported as unreadable, like any
+  other file that cannot be decoded. Each chunk is handed over exactly once.
 - **Stoppable**: ``should_stop`` (or Ctrl+C) cancels what is still queued or running; what was handed
   over stays handed over.
 
@@ -39,13 +41,14 @@ _HELD_PER_FLIGHT = 4
 _POLL_S = 0.25
 _WORKERS_EVERY_S = 2.0
 
-LOST = "decoding it stopped a worker process every time it was tried ({tries} times), so it was skipped"
+LOST = "decoding it stopped a worker process every time it was tried, also alone ({tries} times), so it was skipped"
 
 
 @dataclass
 class _Part(Generic[Item]):
     items: list[Item]
-    future: Any
+    future: Any  # None: a single image waiting to be tried alone, once nothing else runs
+    alone: bool = False  # this try ran with nothing else on the cluster
 
 
 def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
@@ -85,7 +88,8 @@ def run_chunks(session: ClusterSession, task: Callable[..., Result], args: tuple
             check_stop(should_stop)
             if time.monotonic() - checked_at > _WORKERS_EVERY_S:  # workers come and go (adaptive clusters)
                 flight_limit, checked_at = _PER_THREAD * session.threads(), time.monotonic()
-            while not exhausted and len(parts) < _HELD_PER_FLIGHT * flight_limit and sum(
+            isolating = any(p.future is None for p in parts)  # no new work while an image waits to run alone
+            while not isolating and not exhausted and len(parts) < _HELD_PER_FLIGHT * flight_limit and sum(
                     not p.future.done() for p in parts) < flight_limit:
                 chunk = next(source, None)
                 if chunk is None:
@@ -95,10 +99,19 @@ def run_chunks(session: ClusterSession, task: Callable[..., Result], args: tuple
             if not parts:
                 return
             head = parts[0]
+            if head.future is None:  # to be tried alone: first let everything else finish
+                running = [p.future for p in list(parts)[1:] if not p.future.done()]
+                if running:
+                    try:
+                        wait(running, timeout=_POLL_S, return_when="FIRST_COMPLETED")
+                    except TimeoutError:
+                        pass
+                    continue
+                parts[0] = head = _Part(head.items, submit(head.items).future, alone=True)
             if not head.future.done():
                 try:
-                    wait([p.future for p in parts if not p.future.done()], timeout=_POLL_S,
-                         return_when="FIRST_COMPLETED")
+                    wait([p.future for p in parts if p.future is not None and not p.future.done()],
+                         timeout=_POLL_S, return_when="FIRST_COMPLETED")
                 except TimeoutError:
                     pass
                 continue
@@ -111,14 +124,16 @@ def run_chunks(session: ClusterSession, task: Callable[..., Result], args: tuple
             error = head.future.exception()
             if not isinstance(error, KilledWorker):
                 raise error
-            if len(head.items) == 1:
+            if len(head.items) == 1 and head.alone:
                 deliver(head.items, lost(head.items[0], LOST.format(tries=_tries(session))))
+            elif len(head.items) == 1:  # perhaps only blamed for another task on its worker: once more, alone
+                parts.appendleft(_Part(head.items, None))
             else:  # find the image that kills its workers; the others go through
                 middle = len(head.items) // 2
                 parts.appendleft(submit(head.items[middle:]))
                 parts.appendleft(submit(head.items[:middle]))
     finally:
-        pending = [p.future for p in parts if not p.future.done()]
+        pending = [p.future for p in parts if p.future is not None and not p.future.done()]
         if pending:
             try:
                 client.cancel(pending)

@@ -15,8 +15,10 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.description = ("Print the top ImageNet classes, with scores, that a pretrained backbone sees in each "
                           "image. Works offline with the built-in backbones.")
     parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="image files to look at")
+    from imgclf_gui.core.backbones.spec import IMAGENET_BACKBONE
+
     parser.add_argument("--backbone", default=None, metavar="ID",
-                        help="backbone to use (default: efficientnet-lite0; see `imgclf doctor`)")
+                        help=f"backbone to use (default: {IMAGENET_BACKBONE}; see `imgclf doctor`)")
     parser.add_argument("--top", type=int, default=5, metavar="K", help="how many classes to show (default 5)")
     parser.add_argument("--crop", choices=("squash", "center"), default="squash",
                         help="fit the whole image (squash, default) or its centre square")
@@ -28,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from imgclf_gui.core import backbones
     from imgclf_gui.core.models.predict import ModelLoadError, ModelSource, ResultRow, open_predictor, score_files
 
-    backbone_id = args.backbone or backbones.DEFAULT_BACKBONE
+    backbone_id = args.backbone or backbones.IMAGENET_BACKBONE
     if args.top < 1:
         raise UsageError("--top must be at least 1.")
     try:

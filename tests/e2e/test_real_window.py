@@ -110,7 +110,7 @@ def test_first_session_in_a_real_x_window(tmp_path, x_display, capsys):
     assert Path(sorted_["now"]).parent.name == sorted_["class"]
     assert sorted_["selected_next"], "after sorting, the next inbox image is selected"
     # a real model of the demo's classes, trained with the default backbone and kept in the project
-    assert summary["backbone"] == "efficientnet-lite0"
+    assert summary["backbone"] == DEFAULT_BACKBONE
     assert (Path(summary["training"]["model"]) / "model.json").is_file()
     assert summary["training"]["accuracy"] is not None and summary["training"]["accuracy"] >= 0.7, summary["training"]
     # the dropped image got one bar per class, best first, and a verdict naming the best

@@ -29,10 +29,11 @@ from imgclf_gui.core.backbones._registry import (
 from imgclf_gui.core.backbones.combined import combine_features, combined_id, feature_parts
 from imgclf_gui.core.backbones.extractor import FeatureExtractor, needs_preparation, open_extractor, prepare_backbone
 from imgclf_gui.core.backbones.imagenet_names import imagenet_class_names
-from imgclf_gui.core.backbones.spec import DEFAULT_BACKBONE, BackboneSpec
+from imgclf_gui.core.backbones.spec import DEFAULT_BACKBONE, IMAGENET_BACKBONE, BackboneSpec
 
 __all__ = [
     "DEFAULT_BACKBONE",
+    "IMAGENET_BACKBONE",
     "BackboneSpec",
     "BackboneUnavailable",
     "FeatureExtractor",

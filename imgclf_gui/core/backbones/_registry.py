@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from imgclf_gui.core.backbones.spec import BackboneSpec
+from imgclf_gui.core.backbones.spec import DEFAULT_BACKBONE, BackboneSpec
 
 if TYPE_CHECKING:  # keras is imported lazily; these names are for the type checker only
     import keras
@@ -150,14 +150,14 @@ def _joined_names(names: list[str]) -> str:
 
 def list_specs() -> list[BackboneSpec]:
     """Every registered backbone, then the combinations offered (those whose parts are all registered);
-    offline ones (usable out of the box) first."""
+    the default first, then the other offline ones (usable out of the box)."""
     order = {**{backbone_id: i for i, backbone_id in enumerate(_entries)},
              **{combined: len(_entries) + i for i, combined in enumerate(_combinations)}}
     specs = [e.spec for e in _entries.values()]
     for combined in _combinations:
         if all(part in _entries for part in combined.split(SEPARATOR)):
             specs.append(get_spec(combined))
-    return sorted(specs, key=lambda s: (not s.offline, order[s.id]))
+    return sorted(specs, key=lambda s: (s.id != DEFAULT_BACKBONE, not s.offline, order[s.id]))
 
 
 def availability(backbone_id: str) -> tuple[bool, str]:

@@ -110,9 +110,9 @@ class ModelSource:
 
     @classmethod
     def imagenet(cls, backbone_id: str | None = None, crop: str = "squash") -> ModelSource:
-        from imgclf_gui.core.backbones import DEFAULT_BACKBONE
+        from imgclf_gui.core.backbones import IMAGENET_BACKBONE
 
-        return cls("imagenet", backbone_id=backbone_id or DEFAULT_BACKBONE, crop=crop)
+        return cls("imagenet", backbone_id=backbone_id or IMAGENET_BACKBONE, crop=crop)
 
 
 @dataclass(frozen=True)
@@ -248,7 +248,7 @@ def open_predictor(source: ModelSource, *, on_stage: Callable[[Note], None] | No
             prepare(bundle.backbone_id, False)
             predictor = bundle_predictor(bundle, source)
         else:
-            backbone_id = source.backbone_id or backbones.DEFAULT_BACKBONE
+            backbone_id = source.backbone_id or backbones.IMAGENET_BACKBONE
             prepare(backbone_id, True)
             predictor = imagenet_predictor(backbone_id, source.crop, source)
         predictor.warm_up()

@@ -123,7 +123,10 @@ class TrainingSettingsPanel(QWidget):
             widget = self.backbone = self._backbone_box()
             self.backbone.currentIndexChanged.connect(self._on_backbone_changed)
             self._fields[s.name] = (widget, self._current_backbone, partial(_select_data, widget))
-            self._row(form, s, widget)
+            # the field under its label, at the panel's full width: "EfficientNet-Lite0 + Lite2" did not fit
+            # beside it on a 1024-pixel-wide screen
+            form.addRow(QLabel(s.label, self))
+            self._row(form, s, widget, label=False)
             form.addRow(self.backbone_note)
         elif s.type is bool:
             box = QCheckBox(self)
@@ -170,10 +173,14 @@ class TrainingSettingsPanel(QWidget):
         spin.valueChanged.connect(self._emit)
         return self._guard(spin)
 
-    def _row(self, form: QFormLayout, s: Setting, widget: QWidget, tooltip_on: QWidget | None = None) -> None:
+    def _row(self, form: QFormLayout, s: Setting, widget: QWidget, tooltip_on: QWidget | None = None,
+             label: bool = True) -> None:
         """The label and the field on one line, the help under both at the full width of the panel (under
         the field alone it took four lines a setting, and the last basic settings fell out of view)."""
-        form.addRow(s.label, widget)
+        if label:
+            form.addRow(s.label, widget)
+        else:
+            form.addRow(widget)
         hint = _hint(s.help, self)
         hint.setContentsMargins(0, 0, 0, 3)
         form.addRow(hint)
@@ -195,7 +202,7 @@ class TrainingSettingsPanel(QWidget):
                 ok, reason = availability(spec.id)
             except Exception as exc:  # noqa: BLE001 - a broken backbone entry must not break the tab
                 ok, reason = False, str(exc)
-            combo.addItem(spec.display_name, spec.id)
+            combo.addItem(spec.display_name, spec.id)  # the default is listed first; its help says so
             item = model.item(combo.count() - 1)
             item.setToolTip(spec.description if ok else reason)
             item.setData(reason, Qt.ItemDataRole.UserRole + 1)

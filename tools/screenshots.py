@@ -28,7 +28,8 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 WINDOW_SIZE = (1280, 820)
-RUNNING_EPOCH = 12  # the mid-run picture: enough epochs to show the curves' shape, far from the end
+#: the mid-run picture: this epoch of this fold, when two folds are drawn whole and the third is on its way
+RUNNING_FOLD, RUNNING_EPOCH = 3, 8
 TRAIN_TIMEOUT_S = 900  # a cold start converts the backbone and computes every bottleneck on 2 cores
 
 
@@ -137,22 +138,22 @@ def _training_pictures(window, out: Path) -> None:
     _wait_until(lambda: session.summary is not None, "the summary of what will be trained")
     grabbed: list[bool] = []
 
-    def on_epoch(_metrics: object) -> None:
+    def on_epoch(epoch) -> None:  # noqa: ANN001 - a crossval.FoldEpoch
         # Grabbed in the slot itself: the window shows exactly the run at this epoch, however fast the
         # head trains (epochs are queued in order and would otherwise be drawn all at once).
-        if len(session.history) == RUNNING_EPOCH and not grabbed:
+        if epoch.fold == min(RUNNING_FOLD, epoch.folds) and epoch.metrics.epoch == RUNNING_EPOCH and not grabbed:
             tab.plots.point_count()  # paints the curves now instead of at the next throttled repaint
             _save(window, out, "training-running.png")
             grabbed.append(True)
 
-    session.epoch_added.connect(on_epoch)
+    session.fold_epoch_added.connect(on_epoch)
     outcomes: list[object] = []
     session.run_finished.connect(outcomes.append)
     tab.train_button.click()
     _wait_until(lambda: bool(outcomes), "the training run", TRAIN_TIMEOUT_S)
-    session.epoch_added.disconnect(on_epoch)
+    session.fold_epoch_added.disconnect(on_epoch)
     if not grabbed:
-        raise RuntimeError(f"the run ended before epoch {RUNNING_EPOCH}: no mid-run picture")
+        raise RuntimeError(f"fold {RUNNING_FOLD} ended before epoch {RUNNING_EPOCH}: no mid-run picture")
     if outcomes[0].run is None:
         raise RuntimeError(f"training kept no model: {outcomes[0].message}")
 

@@ -14,7 +14,7 @@ extraction stalls (two, ~130 and ~220 ms, both in the first half-second) come fr
 GIL, not from GUI code (starting a run costs the GUI thread 4 ms); the suspect is the LiteRT interpreter
 being created in each ``train`` call (``open_extractor`` is not reused between runs). Usage::
 
-    python benchmarks/bench_responsiveness.py [--backbone efficientnet-lite0] [--per-class 75]
+    python benchmarks/bench_responsiveness.py [--backbone ID (default: the default)] [--per-class 75]
 """
 from __future__ import annotations
 
@@ -147,7 +147,9 @@ def on_gui_thread(app: QApplication, root: Path, backbone: str) -> tuple[dict[st
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backbone", default="efficientnet-lite0")
+    from imgclf_gui.core.backbones import DEFAULT_BACKBONE
+
+    parser.add_argument("--backbone", default=DEFAULT_BACKBONE)
     parser.add_argument("--per-class", type=int, default=75)
     args = parser.parse_args()
     app = QApplication.instance() or QApplication([])

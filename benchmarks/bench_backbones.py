@@ -67,7 +67,7 @@ def main() -> None:
 
     from imgclf_gui.core import backbones
 
-    ids = args.backbone or [s.id for s in backbones.list_specs() if s.offline]
+    ids = args.backbone or [s.id for s in backbones.list_specs() if s.offline and not s.is_combined]  # one network each
     print(f"{os.cpu_count()} CPU cores, TensorFlow {tf.__version__}; best of {args.repeats} x {args.seconds:g} s")
     print(f"{'backbone':20} {'input':>5} {'batch':>5} {'LiteRT img/s':>13} {'Keras img/s':>12} {'ratio':>6} "
           f"{'vs first':>8} {'CPU ms/img':>10} {'feat |diff|':>11} {'prob |diff|':>11} {'load':>5}")

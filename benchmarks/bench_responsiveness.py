@@ -114,11 +114,12 @@ def on_gui_thread(app: QApplication, root: Path, backbone: str) -> tuple[dict[st
     phase_time = {"extraction": 0.0, "head": 0.0}
     marks: dict[str, float] = {}
 
-    def on_epoch(m) -> None:  # the same widget updates the tab makes, but no event loop in between
+    def on_epoch(e) -> None:  # noqa: ANN001 - a crossval.FoldEpoch: the same widget updates the tab makes,
+        # but no event loop in between
         if "head" not in marks:
             marks["head"] = time.perf_counter()
-        tab.plots.add_epoch(m)
-        tab.figures.setText(f"Epoch {m.epoch}")
+        tab.plots.add_fold_epoch(e)
+        tab.figures.setText(f"Fold {e.fold}, epoch {e.metrics.epoch}")
 
     def on_progress(done: int, total: int) -> None:
         tab.progress.setMaximum(total)

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from imgclf_gui.core.backbones.spec import DEFAULT_BACKBONE
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 GUI_SCRIPT = Path(sys.executable).parent / "imgclf-gui"

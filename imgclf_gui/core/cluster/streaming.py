@@ -100,7 +100,7 @@ def run_chunks(session: ClusterSession, task: Callable[..., Result], args: tuple
                 return
             head = parts[0]
             if head.future is None:  # to be tried alone: first let everything else finish
-                running = [p.future for p in list(parts)[1:] if not p.future.done()]
+                running = [p.future for p in list(parts)[1:] if p.future is not None and not p.future.done()]
                 if running:
                     try:
                         wait(running, timeout=_POLL_S, return_when="FIRST_COMPLETED")

@@ -3,29 +3,19 @@ paths are covered with an injected ENOSPC in test_journal_recovery.py)."""
 from __future__ import annotations
 
 import os
-import subprocess
 
 import pytest
 
 from imgclf_gui.core.project.journal import Journal
 from imgclf_gui.core.project.moves import plan_moves
 from tests.conftest import write_image
+from tests.core.disks import tmpfs
 
 
 @pytest.fixture
 def small_disk(tmp_path):
-    mount_point = tmp_path / "disk"
-    mount_point.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)],
-                          capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-    try:
+    with tmpfs(tmp_path / "disk", "2m") as mount_point:
         yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
 
 
 def names(folder):

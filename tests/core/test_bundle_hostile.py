@@ -6,8 +6,6 @@ import io
 import json
 import os
 import struct
-import threading
-import tracemalloc
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -19,6 +17,7 @@ import pytest
 from imgclf_gui.core.models.bundle import BundleError, ModelBundle
 from imgclf_gui.core.training.config import TrainConfig
 from imgclf_gui.core.training.head import HeadModel
+from tests.core.guarded import run_guarded
 
 SPEC_ID = "test-hostile-fake"
 DIM, CLASSES = 6, 3
@@ -239,24 +238,7 @@ HOSTILE: dict[str, tuple[Callable[[Path], None], str]] = {
 
 def load_guarded(folder: Path) -> tuple[BaseException | None, int]:
     """Load in a thread (a FIFO opened by mistake would block for ever); the error and the memory peak."""
-    outcome: list[BaseException | None] = [None]
-
-    def work() -> None:
-        try:
-            ModelBundle.load(folder)
-        except BaseException as exc:  # noqa: BLE001 - the test inspects whatever came out
-            outcome[0] = exc
-
-    tracemalloc.start()
-    try:
-        worker = threading.Thread(target=work, daemon=True)
-        worker.start()
-        worker.join(60)
-        assert not worker.is_alive(), "loading the model folder hung"
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    return outcome[0], peak
+    return run_guarded(lambda: ModelBundle.load(folder), "loading the model folder")
 
 
 @pytest.mark.parametrize("kind", list(HOSTILE))

@@ -10,8 +10,6 @@ import struct
 import subprocess
 import sys
 import textwrap
-import threading
-import tracemalloc
 import types
 from pathlib import Path
 
@@ -20,6 +18,7 @@ import pytest
 
 from imgclf_gui.core.backbones import safe_pickle
 from imgclf_gui.core.backbones.safe_pickle import UnsafeWeightsError, load_numpy_pickle, load_torch_state_dict
+from tests.core.guarded import run_guarded
 
 MEMORY_BOUND = 8 << 20  # traced peak allowed for any refusal below; the bombs ask for gigabytes
 PROTO, STOP = b"\x80\x02", b"."
@@ -174,24 +173,7 @@ def hostile_torch(torch) -> dict[str, tuple[bytes, str]]:
 
 # ------------------------------------------------------------------------------------------ the tests
 def _guarded(load, path: Path) -> tuple[BaseException | None, int]:
-    outcome: list[BaseException | None] = [None]
-
-    def work() -> None:
-        try:
-            load(path)
-        except BaseException as exc:  # noqa: BLE001 - the test inspects whatever came out
-            outcome[0] = exc
-
-    tracemalloc.start()
-    try:
-        worker = threading.Thread(target=work, daemon=True)
-        worker.start()
-        worker.join(60)
-        assert not worker.is_alive(), "reading the weights file hung"
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    return outcome[0], peak
+    return run_guarded(lambda: load(path), "reading the weights file")
 
 
 @pytest.mark.parametrize("kind", list(hostile_numpy()))

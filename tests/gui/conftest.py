@@ -185,3 +185,12 @@ def answer_text_dialogs(monkeypatch, qtbot, *answers: str) -> list[tuple[str, st
 
     monkeypatch.setattr(CheckedTextDialog, "exec", exec_)
     return seen
+
+
+def _pick(tab, qtbot, path: Path) -> None:
+    """Click one thumbnail of the Dataset tab's grid, as a user picks one image."""
+    tab.grid.setFocus()
+    index = tab.thumb_model.index(tab.thumb_model.row_of(path))
+    tab.grid.scrollTo(index)
+    qtbot.mouseClick(tab.grid.viewport(), Qt.MouseButton.LeftButton, pos=tab.grid.visualRect(index).center())
+    assert tab.grid.selected_paths() == [path]

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QMenu
 from imgclf_gui.gui.common.project_model import INBOX
 from imgclf_gui.gui.dataset.class_dialogs import CheckedTextDialog
 from imgclf_gui.gui.dataset.class_list import KeyRole
+from tests.gui.conftest import _pick
 
 
 @pytest.fixture
@@ -24,13 +25,6 @@ def _tab(window):
     return window.tabs["Dataset"]
 
 
-def _pick(tab, qtbot, path: Path) -> None:
-    """Click a thumbnail, as a user picks one image."""
-    tab.grid.setFocus()
-    index = tab.thumb_model.index(tab.thumb_model.row_of(path))
-    tab.grid.scrollTo(index)
-    qtbot.mouseClick(tab.grid.viewport(), Qt.MouseButton.LeftButton, pos=tab.grid.visualRect(index).center())
-    assert tab.grid.selected_paths() == [path]
 
 
 def test_after_undo_the_next_key_labels_the_image_that_came_back(window, qtbot):

@@ -17,6 +17,7 @@ from imgclf_gui.gui.common.thumbnail_grid import BadgeRole
 from imgclf_gui.gui.dataset.suggestion_bar import AcceptDialog
 from imgclf_gui.gui.shell.main_window import MainWindow
 from tests.core.test_inbox_suggestions import colour_project
+from tests.gui.conftest import _pick
 
 LONG = 30_000
 
@@ -56,12 +57,6 @@ def _badges(tab) -> dict[str, str]:
     return {model.path(r).name: model.data(model.index(r), BadgeRole)[0] for r in range(model.rowCount())}
 
 
-def _pick(tab, qtbot, path: Path) -> None:
-    tab.grid.setFocus()
-    index = tab.thumb_model.index(tab.thumb_model.row_of(path))
-    tab.grid.scrollTo(index)
-    qtbot.mouseClick(tab.grid.viewport(), Qt.MouseButton.LeftButton, pos=tab.grid.visualRect(index).center())
-    assert tab.grid.selected_paths() == [path]
 
 
 def test_every_inbox_thumbnail_shows_its_suggested_class_and_where_it_comes_from(window, qtbot):

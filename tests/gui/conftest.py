@@ -42,6 +42,61 @@ def _garbage_collected_on_the_gui_thread(qapp):
     collector.deleteLater()
 
 
+MODAL_PATIENCE_S = 20  #: how long a modal dialog may wait for an answer before the test is failed
+
+
+class ModalWatch:
+    """Closes any modal dialog left open longer than ``patience_s`` and remembers what it said.
+
+    A modal dialog that no test answers (an error box after a race, a question a test did not expect) holds
+    its ``exec()`` forever on a screen nobody looks at: CI then hangs until its time limit with no word of
+    why. The timer runs on the GUI thread, inside the dialog's own event loop."""
+
+    def __init__(self, patience_s: float = MODAL_PATIENCE_S, interval_ms: int = 500) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.patience_s = patience_s
+        self.closed: list[str] = []
+        self._since: dict[int, float] = {}
+        self._timer = QTimer()
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self._look)
+        self._timer.start()
+
+    def _look(self) -> None:
+        import time
+
+        from PySide6.QtWidgets import QDialog, QMessageBox
+
+        widget = QApplication.activeModalWidget()
+        if widget is None:
+            self._since.clear()
+            return
+        first = self._since.setdefault(id(widget), time.monotonic())
+        if time.monotonic() - first < self.patience_s:
+            return
+        text = widget.text() if isinstance(widget, QMessageBox) else ""
+        self.closed.append(f"{type(widget).__name__} {widget.windowTitle()!r}: {text}")
+        self._since.pop(id(widget), None)
+        if isinstance(widget, QDialog):
+            widget.reject()
+        else:
+            widget.close()
+
+    def stop(self) -> None:
+        self._timer.stop()
+        self._timer.deleteLater()
+
+
+@pytest.fixture(autouse=True)
+def _no_modal_dialog_waits_forever(qapp):
+    """Every GUI test fails (instead of hanging) when a modal dialog waits for an answer nobody gives."""
+    watch = ModalWatch()
+    yield
+    watch.stop()
+    assert not watch.closed, f"a modal dialog waited {watch.patience_s} s for an answer and was closed: {watch.closed}"
+
+
 # -- the Classify tab: a tiny model trained on the fake backbone and a window with a project
 COLORS = {"blue": (30, 40, 220), "green": (40, 200, 40), "red": (220, 40, 40)}
 

@@ -95,30 +95,42 @@ def run_checks() -> int:
     return 1 if failed else 0
 
 
+RUNNING_TEST = ROOT / "build" / "test-in-progress.txt"  # tests/hang_watch.py: the test running, its stacks
+
+
+def _pytest(args: list[str], env: dict[str, str]) -> int:
+    """pytest with ``args``; when the run ended inside a test (it hung, or crashed the interpreter), that
+    test's name and, for a hang, every thread's stack follow pytest's output."""
+    RUNNING_TEST.unlink(missing_ok=True)
+    code = subprocess.call([str(PY), "-m", "pytest", *args], cwd=ROOT, env=env)
+    if code != 0 and RUNNING_TEST.exists():
+        print(f"\n== {RUNNING_TEST.relative_to(ROOT)}:\n{RUNNING_TEST.read_text(errors='replace')}",
+              file=sys.stderr, flush=True)
+    return code
+
+
 def run_tests(rest: list[str]) -> int:
     """pytest with ``rest``; without arguments, the whole default suite, then the core tests with Qt blocked."""
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    pytest = [str(PY), "-m", "pytest"]
     if "--slow" in rest:
-        code = subprocess.call([*pytest, "-m", "slow", *(a for a in rest if a != "--slow")], cwd=ROOT, env=env)
+        code = _pytest(["-m", "slow", *(a for a in rest if a != "--slow")], env)
         if code == 5:  # pytest: nothing selected; no slow test is not a failure
             print("No slow tests selected.")
             return 0
         return code
     if rest:
-        return subprocess.call([*pytest, "-m", "not slow", *rest], cwd=ROOT, env=env)
+        return _pytest(["-m", "not slow", *rest], env)
     if run_checks() != 0:
         print("Tests not run: fix the house checks above first ('python3 dev.py check' runs only them).",
               file=sys.stderr)
         return 1
-    code = subprocess.call([*pytest, "-m", "not slow"], cwd=ROOT, env=env)
+    code = _pytest(["-m", "not slow"], env)
     if code != 0:
         return code
     # The core must import and work with no Qt installed (the CLI and headless users depend on it): run
     # its tests again with PySide6, shiboken6 and pyqtgraph unimportable (pytest-qt loads Qt, so it is off).
     print("\n== core tests with Qt blocked", flush=True)
-    return subprocess.call([*pytest, "-p", "no:pytest-qt", "-p", "tests.qt_blocker", "-m", "not slow",
-                            "tests/core"], cwd=ROOT, env=env)
+    return _pytest(["-p", "no:pytest-qt", "-p", "tests.qt_blocker", "-m", "not slow", "tests/core"], env)
 
 
 def main(argv: list[str]) -> int:

@@ -49,6 +49,8 @@ _.lock_file  # work in progress adds (the project lock); drop an entry once it i
 _._payload  # gui/common/tasks.py: holds the task's function and arguments until the GUI thread frees them
 _.me  # tests/gui/test_gc_guard.py: a reference cycle, which only the cycle collector can free
 qapp  # tests/gui/conftest.py: fixtures that need the QApplication ask for it by this argument name
+pytest_runtest_protocol  # tests/hang_watch.py: a pytest hook, called by pytest by its name
+nextitem  # tests/hang_watch.py: pytest passes the hook's arguments by these names
 
 # -- read by libraries we hand them to ------------------------------------------------------------------
 _.representative_dataset  # core/models/export_int8.py: TensorFlow's converter calls it while quantising

@@ -11,6 +11,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from tests.fakes import fake_backbone, fake_pair  # noqa: E402,F401 - the fixtures, for every test
+from tests.hang_watch import pytest_runtest_protocol  # noqa: E402,F401 - a hung test ends the run
 
 
 @pytest.fixture(scope="session")

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from PySide6.QtWidgets import QMessageBox
 
 from tests.gui.conftest import ModalWatch
 
 
-@pytest.mark.timeout(60)  # without the watch, exec() never returns
 def test_a_modal_box_nobody_answers_is_closed_and_its_text_kept(qapp):
     watch = ModalWatch(patience_s=0.3, interval_ms=50)
     box = QMessageBox(QMessageBox.Icon.Warning, "Could not move", "blue-0.png is in use")

@@ -211,3 +211,12 @@ def test_the_command_line_prints_what_was_set_aside(project, capsys):
     err = capsys.readouterr().err
     assert "imgclf check: The choice of active model (.imgclf/active_model.json) was damaged" in err
     assert "manifest" in err and "set aside as manifest.json.damaged" in err
+
+
+def test_a_thumbnail_whose_bytes_do_not_decode_says_so(tmp_path):
+    from imgclf_gui.core.images.thumbnails import ThumbnailError, make_thumbnail, thumbnail_rgb
+
+    good = thumbnail_rgb(make_thumbnail(write_image(tmp_path / "a.png", size=(300, 150)), 128))
+    assert good.shape == (64, 128, 3) and good.dtype == np.uint8
+    with pytest.raises(ThumbnailError, match="its thumbnail cannot be decoded"):
+        thumbnail_rgb(b"\xff\xd8\xff not a JPEG after all")

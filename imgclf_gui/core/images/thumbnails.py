@@ -13,6 +13,8 @@ import sqlite3
 import threading
 from pathlib import Path
 
+import numpy as np
+
 from imgclf_gui.core.project import layout
 from imgclf_gui.core.support.notes import Note
 
@@ -134,6 +136,18 @@ def check_thumbnail_cache(db_path: Path, root: Path) -> Note | None:
         if os.path.lexists(extra):
             set_aside(extra, "the thumbnail cache", problem, "thumbnails will be made again")
     return note
+
+
+def thumbnail_rgb(data: bytes) -> np.ndarray:
+    """The pixels of a thumbnail's JPEG bytes (from :func:`make_thumbnail` or the cache) as uint8 (H, W, 3)
+    RGB. Raises ThumbnailError when they do not decode (a cache row damaged behind SQLite's back)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return np.asarray(image.convert("RGB"))
+    except (OSError, UnidentifiedImageError, ValueError) as exc:
+        raise ThumbnailError(f"its thumbnail cannot be decoded ({exc})") from exc
 
 
 def make_thumbnail(path: str | os.PathLike[str], side: int) -> bytes:

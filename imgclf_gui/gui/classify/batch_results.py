@@ -21,12 +21,13 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QImage, QPixmap
+from PySide6.QtGui import QColor, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 from imgclf_gui.core.models.predict import UNSURE, UNSURE_BELOW, ResultRow, is_unsure
 from imgclf_gui.core.support.tasks_api import Cancelled
 from imgclf_gui.gui.classify.path_labels import path_labeller
+from imgclf_gui.gui.common.pictures import rgb_to_pixmap
 from imgclf_gui.gui.common.tasks import TaskRunner
 
 THUMB_SIDE = 40
@@ -39,14 +40,15 @@ _ERROR_COLOR = QColor("#b03030")
 
 
 def _thumbnails(state, paths: list[Path], side: int) -> None:
-    """Worker: small thumbnails as QImage (thread-safe, unlike QPixmap), one partial result each."""
-    from imgclf_gui.core.images.thumbnails import ThumbnailError, make_thumbnail
+    """Worker: small thumbnails as RGB arrays (never a Qt object: gui/common/pictures.py), one partial
+    result each."""
+    from imgclf_gui.core.images.thumbnails import ThumbnailError, make_thumbnail, thumbnail_rgb
 
     for path in paths:
         if state.should_stop():
             raise Cancelled()
         try:
-            state.set_partial_result((path, QImage.fromData(make_thumbnail(path, side))))
+            state.set_partial_result((path, thumbnail_rgb(make_thumbnail(path, side))))
         except (ThumbnailError, OSError):
             state.set_partial_result((path, None))
 
@@ -89,9 +91,9 @@ class LazyThumbnails(QObject):
                          on_done=lambda _r: self._kick(), on_cancelled=lambda: None,
                          on_error=lambda _f: self._kick(), name="batch thumbnails", slot=self._slot)
 
-    def _on_thumb(self, item: tuple[Path, QImage | None]) -> None:
-        path, image = item
-        self._pixmaps[path] = QPixmap.fromImage(image) if image is not None and not image.isNull() else None
+    def _on_thumb(self, item: tuple[Path, np.ndarray | None]) -> None:
+        path, rgb = item
+        self._pixmaps[path] = rgb_to_pixmap(rgb) if rgb is not None else None
         while len(self._pixmaps) > self.keep:
             self._pixmaps.popitem(last=False)
         self.ready.emit(path)

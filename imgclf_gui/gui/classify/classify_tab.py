@@ -34,7 +34,8 @@ from imgclf_gui.gui.classify.elided_label import ElidedLabel
 from imgclf_gui.gui.classify.model_list import OPEN_OTHER, ModelList
 from imgclf_gui.gui.classify.score_bars import ScoreBars
 from imgclf_gui.gui.classify.wording import count_of
-from imgclf_gui.gui.common.drop_area import DropArea, payload_of, rgb_to_qimage
+from imgclf_gui.gui.common.drop_area import DropArea, payload_of
+from imgclf_gui.gui.common.pictures import rgb_to_qimage
 from imgclf_gui.gui.common.preferences import Preferences
 from imgclf_gui.gui.common.project_model import ProjectModel
 from imgclf_gui.gui.common.tasks import TaskRunner

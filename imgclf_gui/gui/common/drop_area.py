@@ -13,6 +13,8 @@ from PySide6.QtCore import QMimeData, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from imgclf_gui.gui.common.pictures import qimage_to_rgb
+
 HINT = "Drop images or a folder here\n(or Open Images…, or paste with Ctrl+V)"
 
 
@@ -26,28 +28,6 @@ def payload_of(mime: QMimeData) -> list[Path] | np.ndarray | None:
         if isinstance(image, QImage) and not image.isNull():
             return qimage_to_rgb(image)
     return None
-
-
-def qimage_to_rgb(image: QImage) -> np.ndarray:
-    """A QImage as uint8 (H, W, 3) RGB (transparency composited on white, as core.images does)."""
-    if image.hasAlphaChannel():
-        flat = QImage(image.size(), QImage.Format.Format_RGB888)
-        flat.fill(QColor("white"))
-        painter = QPainter(flat)
-        painter.drawImage(0, 0, image)
-        painter.end()
-        image = flat
-    else:
-        image = image.convertToFormat(QImage.Format.Format_RGB888)
-    w, h, stride = image.width(), image.height(), image.bytesPerLine()
-    data = np.frombuffer(image.constBits(), np.uint8, count=stride * h).reshape(h, stride)
-    return np.ascontiguousarray(data[:, : w * 3].reshape(h, w, 3))
-
-
-def rgb_to_qimage(rgb: np.ndarray) -> QImage:
-    """uint8 (H, W, 3) RGB as a QImage that owns its pixels."""
-    h, w, _ = rgb.shape
-    return QImage(np.ascontiguousarray(rgb).data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
 class DropArea(QWidget):

@@ -7,21 +7,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QDialog, QLabel, QVBoxLayout, QWidget
 
+from imgclf_gui.gui.common.pictures import rgb_to_pixmap
 from imgclf_gui.gui.common.tasks import TaskRunner
 
 PREVIEW_SIDE = 1400
 
 
-def _decode(state, path: Path) -> QImage:
+def _decode(state, path: Path) -> np.ndarray:
+    """Worker: the picture as an RGB array (never a Qt object: gui/common/pictures.py)."""
     from imgclf_gui.core.images.decode import load_rgb
 
-    rgb = load_rgb(path, max_side=PREVIEW_SIDE)
-    h, w, _ = rgb.shape
-    return QImage(rgb.tobytes(), w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+    return load_rgb(path, max_side=PREVIEW_SIDE)
 
 
 class PreviewDialog(QDialog):
@@ -53,8 +54,8 @@ class PreviewDialog(QDialog):
         self.show()
         self.raise_()
 
-    def _on_loaded(self, image: QImage) -> None:
-        self._pixmap = QPixmap.fromImage(image)
+    def _on_loaded(self, rgb: np.ndarray) -> None:
+        self._pixmap = rgb_to_pixmap(rgb)
         self._fit()
 
     def _on_failed(self, failure) -> None:

@@ -13,12 +13,12 @@ from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QRect, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QColor,
     QDragEnterEvent,
     QDropEvent,
-    QImage,
     QKeyEvent,
     QPainter,
     QPixmap,
@@ -33,8 +33,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from imgclf_gui.core.images.thumbnails import ThumbnailCache, ThumbnailError
+from imgclf_gui.core.images.thumbnails import ThumbnailCache, ThumbnailError, thumbnail_rgb
 from imgclf_gui.core.support.tasks_api import Cancelled
+from imgclf_gui.gui.common.pictures import rgb_to_pixmap
 from imgclf_gui.gui.common.tasks import TaskRunner
 
 PATHS_MIME = "application/x-imgclf-paths"
@@ -63,13 +64,12 @@ def _placeholder(side: int, broken: bool = False) -> QPixmap:
 
 
 def _load_batch(state, cache: ThumbnailCache, paths: list[Path]) -> None:
-    """Worker: thumbnails as QImage (thread-safe, unlike QPixmap) sent one by one as partial results."""
+    """Worker: thumbnails as RGB arrays (never a Qt object: gui/common/pictures.py), one partial result each."""
     for path in paths:
         if state.should_stop():
             raise Cancelled()
         try:
-            image = QImage.fromData(cache.get_or_make(path))
-            state.set_partial_result((path, image, ""))
+            state.set_partial_result((path, thumbnail_rgb(cache.get_or_make(path)), ""))
         except (ThumbnailError, OSError) as exc:
             state.set_partial_result((path, None, str(exc)))
 
@@ -219,13 +219,13 @@ class ThumbnailModel(QAbstractListModel):
     def _on_batch_end(self, *_args) -> None:
         self._kick()
 
-    def _on_thumbnail(self, item: tuple[Path, QImage | None, str]) -> None:
-        path, image, reason = item
+    def _on_thumbnail(self, item: tuple[Path, np.ndarray | None, str]) -> None:
+        path, rgb, reason = item
         self.decoded += 1
-        if image is None or image.isNull():
+        if rgb is None:
             self._broken[path] = reason or "cannot be decoded"
         else:
-            self._pixmaps[path] = QPixmap.fromImage(image)
+            self._pixmaps[path] = rgb_to_pixmap(rgb)
             while len(self._pixmaps) > MEMORY_ITEMS:
                 self._pixmaps.popitem(last=False)
         row = self._rows.get(path)

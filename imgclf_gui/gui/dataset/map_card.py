@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QColor, QImage
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
 from imgclf_gui.core.images.thumbnails import ThumbnailCache
@@ -63,6 +64,8 @@ def extract_missing(state, paths: list[Path], backbone_id: str, crop: str, root:
     return {p: h for p, h in zip(paths, result.hashes) if h is not None}
 
 
-def load_thumbnail(state, cache: ThumbnailCache, path: Path) -> QImage:
-    """Task: the hovered image's thumbnail (a QImage is plain data, safe to make on a worker)."""
-    return QImage.fromData(cache.get_or_make(path))
+def load_thumbnail(state, cache: ThumbnailCache, path: Path) -> np.ndarray:
+    """Task: the hovered image's thumbnail as an RGB array (never a Qt object: gui/common/pictures.py)."""
+    from imgclf_gui.core.images.thumbnails import thumbnail_rgb
+
+    return thumbnail_rgb(cache.get_or_make(path))

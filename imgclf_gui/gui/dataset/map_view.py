@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QAction, QColor, QImage, QPixmap
+from PySide6.QtGui import QAction, QColor, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from imgclf_gui.core.images.thumbnails import ThumbnailCache
 from imgclf_gui.core.project import rules
 from imgclf_gui.core.review.dataset_map import DatasetMap
+from imgclf_gui.gui.common.pictures import rgb_to_pixmap
 from imgclf_gui.gui.common.preview import PreviewDialog
 from imgclf_gui.gui.common.project_model import INBOX, ProjectModel
 from imgclf_gui.gui.common.tasks import TaskRunner
@@ -338,9 +339,9 @@ class DatasetMapWindow(QWidget):
                                  slot=self._slots["map-thumb"])
         self.card.show_beside(self.mapFromGlobal(where))
 
-    def _on_thumbnail(self, image: QImage) -> None:
+    def _on_thumbnail(self, rgb: np.ndarray) -> None:
         side = self.card.picture.width()  # small images (28-pixel scans) are enlarged to be seen
-        self.card.picture.setPixmap(QPixmap.fromImage(image).scaled(
+        self.card.picture.setPixmap(rgb_to_pixmap(rgb).scaled(
             side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
 
     def selected_paths(self) -> list[Path]:

@@ -59,3 +59,20 @@ def test_a_grid_thumbnail_shows_the_image_colours_the_right_way_up(qtbot, tmp_pa
     assert top.red() > 200 and top.blue() < 60, top.getRgb()
     assert bottom.blue() > 200 and bottom.red() < 60, bottom.getRgb()
     assert model.data(model.index(row), Qt.ItemDataRole.DecorationRole) is not None
+
+
+def test_a_batch_table_thumbnail_arrives_in_its_colours_and_size(qtbot, tmp_path):
+    from imgclf_gui.gui.classify.batch_results import LazyThumbnails
+    from imgclf_gui.gui.common.tasks import TaskRunner
+
+    tasks = TaskRunner()
+    thumbs = LazyThumbnails(tasks, side=40)
+    path = write_image(tmp_path / "red.png", size=(120, 60), color=(230, 20, 20))
+    with qtbot.waitSignal(thumbs.ready, timeout=10_000) as ready:
+        assert thumbs.get(path) is None  # asked for: it comes from a worker
+    assert ready.args == [path]
+    image = thumbs.get(path).toImage()
+    assert (image.width(), image.height()) == (40, 20)
+    colour = image.pixelColor(20, 10)
+    assert colour.red() > 180 and colour.green() < 80 and colour.blue() < 80, colour.getRgb()
+    assert tasks.shutdown(5000)

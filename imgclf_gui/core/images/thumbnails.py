@@ -150,8 +150,9 @@ def thumbnail_rgb(data: bytes) -> np.ndarray:
         raise ThumbnailError(f"its thumbnail cannot be decoded ({exc})") from exc
 
 
-def make_thumbnail(path: str | os.PathLike[str], side: int) -> bytes:
-    """Decode ``path`` (EXIF-rotated, draft mode for big JPEGs) and return a JPEG of at most ``side`` px."""
+def thumbnail_pixels(path: str | os.PathLike[str], side: int) -> np.ndarray:
+    """Decode ``path`` (EXIF-rotated, draft mode for big JPEGs) to uint8 (H, W, 3) RGB of at most ``side``
+    px (a smaller picture stays its size). For a thumbnail shown once and not cached."""
     from PIL import Image
 
     from imgclf_gui.core.images.decode import ImageError, load_rgb
@@ -162,6 +163,13 @@ def make_thumbnail(path: str | os.PathLike[str], side: int) -> bytes:
         raise ThumbnailError(exc.reason) from exc
     image = Image.fromarray(rgb)
     image.thumbnail((side, side), Image.Resampling.BILINEAR)
+    return np.asarray(image)
+
+
+def make_thumbnail(path: str | os.PathLike[str], side: int) -> bytes:
+    """:func:`thumbnail_pixels` as the JPEG the cache keeps."""
+    from PIL import Image
+
     out = io.BytesIO()
-    image.save(out, format="JPEG", quality=85)
+    Image.fromarray(thumbnail_pixels(path, side)).save(out, format="JPEG", quality=85)
     return out.getvalue()

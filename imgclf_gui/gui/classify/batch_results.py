@@ -42,13 +42,13 @@ _ERROR_COLOR = QColor("#b03030")
 def _thumbnails(state, paths: list[Path], side: int) -> None:
     """Worker: small thumbnails as RGB arrays (never a Qt object: gui/common/pictures.py), one partial
     result each."""
-    from imgclf_gui.core.images.thumbnails import ThumbnailError, make_thumbnail, thumbnail_rgb
+    from imgclf_gui.core.images.thumbnails import ThumbnailError, thumbnail_pixels
 
     for path in paths:
         if state.should_stop():
             raise Cancelled()
         try:
-            state.set_partial_result((path, thumbnail_rgb(make_thumbnail(path, side))))
+            state.set_partial_result((path, thumbnail_pixels(path, side)))  # no JPEG: nothing keeps it
         except (ThumbnailError, OSError):
             state.set_partial_result((path, None))
 

@@ -242,6 +242,16 @@ def answer_text_dialogs(monkeypatch, qtbot, *answers: str) -> list[tuple[str, st
     return seen
 
 
+def open_window(qtbot, root: Path, size: tuple[int, int] = (1024, 700), **settings) -> MainWindow:
+    """A shown main window on the project at ``root`` (no import-mode question; ``settings`` on top)."""
+    win = MainWindow(settings=Settings(ask_import_mode=False, **settings))
+    qtbot.addWidget(win)
+    win.resize(*size)
+    win.show()
+    assert win.open_project(root)
+    return win
+
+
 def _pick(tab, qtbot, path: Path) -> None:
     """Click one thumbnail of the Dataset tab's grid, as a user picks one image."""
     tab.grid.setFocus()

@@ -14,11 +14,10 @@ from PySide6.QtWidgets import QApplication
 
 from imgclf_gui.core.features.extraction import extract_features
 from imgclf_gui.core.project import scan
-from imgclf_gui.core.support.settings import Settings
 from imgclf_gui.core.training.config import TrainConfig, save_project_config
 from imgclf_gui.gui.dataset.map_plot import INBOX_GREY, LASSO, RECTANGLE
-from imgclf_gui.gui.shell.main_window import MainWindow
 from tests.conftest import write_image
+from tests.gui.conftest import open_window
 
 COLOURS = {"red": (220, 40, 40), "green": (40, 200, 40), "blue": (30, 40, 220)}
 
@@ -40,11 +39,7 @@ def write_map_project(root: Path, fake_backbone, per_class: int = 8) -> Path:
 
 
 def open_map_window(qtbot, root: Path):
-    win = MainWindow(settings=Settings())
-    qtbot.addWidget(win)
-    win.resize(1100, 700)
-    win.show()
-    assert win.open_project(root)
+    win = open_window(qtbot, root, size=(1100, 700))
     tab = win.tabs["Dataset"]
     qtbot.mouseClick(tab.map_button, Qt.MouseButton.LeftButton)
     window = tab.map_window

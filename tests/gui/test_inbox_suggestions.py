@@ -4,37 +4,25 @@ while the user labels, Stop and Resume, and the tab staying quiet where it canno
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 
 from imgclf_gui.core.review import inbox as core_inbox
 from imgclf_gui.core.review.suggestions import ORDER_LEAST_CERTAIN
-from imgclf_gui.core.support.settings import Settings
 from imgclf_gui.gui.common.project_model import INBOX
 from imgclf_gui.gui.common.thumbnail_grid import BadgeRole
 from imgclf_gui.gui.dataset.suggestion_bar import AcceptDialog
-from imgclf_gui.gui.shell.main_window import MainWindow
 from tests.core.test_inbox_suggestions import colour_project
-from tests.gui.conftest import _pick
+from tests.gui.conftest import _pick, open_window
 
 LONG = 30_000
-
-
-def _open(qtbot, root: Path, **settings) -> MainWindow:
-    win = MainWindow(settings=Settings(ask_import_mode=False, **settings))
-    qtbot.addWidget(win)
-    win.resize(1024, 700)
-    win.show()
-    assert win.open_project(root)
-    return win
 
 
 @pytest.fixture
 def window(qtbot, tmp_path, fake_backbone):
     """Classes blue, green, red of 6 images; the inbox holds blue-0, blue-1, green-0, ... red-1."""
-    return _open(qtbot, colour_project(tmp_path / "proj", fake_backbone.id))
+    return open_window(qtbot, colour_project(tmp_path / "proj", fake_backbone.id))
 
 
 def _ready(window, qtbot, images: int | None = None):
@@ -82,7 +70,7 @@ def test_identical_copies_and_an_unreadable_file_do_not_stop_the_suggestions(tmp
     shutil.copy(root / INBOX / "red-0.png", root / INBOX / "red-0 copy.png")  # one content, two images
     shutil.copy(root / "red" / "red0.png", root / "red" / "red0 copy.png")
     (root / INBOX / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n cut short")
-    window = _open(qtbot, root)
+    window = open_window(qtbot, root)
     tab = window.tabs["Dataset"]
     qtbot.waitUntil(lambda: tab.review.engine.suggestions is not None and not tab.review.engine.busy(),
                     timeout=LONG)
@@ -158,7 +146,7 @@ def test_accept_all_shows_the_counts_per_class_and_moves_them_in_one_undoable_st
 
 def test_the_model_learns_again_after_k_labels_and_labelling_never_waits(tmp_path, qtbot, fake_backbone,
                                                                            monkeypatch):
-    window = _open(qtbot, colour_project(tmp_path / "proj", fake_backbone.id), suggest_retrain_every=2)
+    window = open_window(qtbot, colour_project(tmp_path / "proj", fake_backbone.id), suggest_retrain_every=2)
     tab = _ready(window, qtbot, images=18)
     engine = tab.review.engine
     root = window.project.root
@@ -203,7 +191,7 @@ def test_stop_keeps_what_was_computed_and_resume_goes_on(tmp_path, qtbot, fake_b
         return original(paths, *args, **kwargs)
 
     monkeypatch.setattr(extraction, "extract_features", slow)
-    window = _open(qtbot, root)
+    window = open_window(qtbot, root)
     tab = window.tabs["Dataset"]
     bar = tab.review.bar
     qtbot.waitUntil(lambda: bar.stop_button.isVisible() and bar.stop_button.text() == "Stop", timeout=LONG)
@@ -219,7 +207,7 @@ def test_stop_keeps_what_was_computed_and_resume_goes_on(tmp_path, qtbot, fake_b
 def test_nothing_runs_where_nothing_can_be_suggested(qtbot, tmp_path):
     from tests.gui.conftest import write_sorting_project
 
-    window = _open(qtbot, write_sorting_project(tmp_path / "proj"))
+    window = open_window(qtbot, write_sorting_project(tmp_path / "proj"))
     tab = window.tabs["Dataset"]
     assert tab.review.engine.status_text() == "Suggestions start when 2 classes have 5 images each (now: cat 3, dog 3)."
     assert not window.tasks.running()

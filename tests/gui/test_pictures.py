@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 
 import imgclf_gui.gui
 from tests.conftest import write_image
-from tests.gui.conftest import write_colour_project
+from tests.gui.conftest import open_window, write_colour_project
 
 
 def test_no_background_task_of_the_gui_names_a_qt_class():
@@ -32,23 +32,15 @@ def test_no_background_task_of_the_gui_names_a_qt_class():
 
 
 def test_a_grid_thumbnail_shows_the_image_colours_the_right_way_up(qtbot, tmp_path):
-    from imgclf_gui.core.support.settings import Settings
-    from imgclf_gui.gui.shell.main_window import MainWindow
+    from PIL import Image
 
     root = write_colour_project(tmp_path / "proj", per_class=1)
     picture = np.zeros((60, 80, 3), np.uint8)
     picture[:30] = (230, 20, 20)  # red above, blue below
     picture[30:] = (20, 20, 230)
-    from PIL import Image
-
     Image.fromarray(picture).save(root / "red" / "halves.png")
     write_image(root / "red" / "other.png")
-    win = MainWindow(settings=Settings())
-    qtbot.addWidget(win)
-    win.resize(1024, 700)
-    win.show()
-    assert win.open_project(root)
-    tab = win.tabs["Dataset"]
+    tab = open_window(qtbot, root).tabs["Dataset"]
     tab.show_class("red")
     model = tab.thumb_model
     row = model.paths.index(root / "red" / "halves.png")
